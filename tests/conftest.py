@@ -1,0 +1,112 @@
+"""Shared test fixtures: no real network, no real credentials, no real keyring, moto for AWS."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keyring
+import pytest
+
+from wizard.aws import Aws, isolated_session
+from wizard.cli import Environment, main
+from wizard.prompts import ScriptedPrompter
+from wizard.secrets import memory_keyring
+from wizard.write_guard import WriteGuard
+
+LOOPBACK = ("127.", "::1", "localhost")
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Block every non-loopback connection and hide any real AWS configuration."""
+    real_connect = socket.socket.connect
+
+    def guarded_connect(self: socket.socket, address: Any) -> Any:
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if not str(host).startswith(LOOPBACK) and self.family in (socket.AF_INET, socket.AF_INET6):
+            raise ConnectionRefusedError(f"tests may not reach {host}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    for var in list(os.environ):
+        if var.startswith("AWS_") or var.startswith("MOTO_"):
+            monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_HARDEN_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    keyring.set_keyring(memory_keyring())
+    yield
+
+
+@dataclass
+class Account:
+    """A moto account (in-process) with the sandbox's stand-in root user."""
+
+    root_key: str
+    root_secret: str
+    region: str = "us-east-1"
+
+    def aws(self, locked: bool = False, key: str | None = None) -> Aws:
+        guard = WriteGuard()
+        session = isolated_session(key or self.root_key, self.root_secret, self.region)
+        guard.install(session)
+        if locked:
+            guard.lock()
+        return Aws(session, guard)
+
+    def raw(self, service: str, region: str | None = None) -> Any:
+        """An unguarded client for arranging state in tests."""
+        return isolated_session(self.root_key, self.root_secret, region or self.region).client(service)
+
+
+@pytest.fixture
+def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
+    from moto import mock_aws
+
+    from wizard.sandbox import managed_policies, root_user
+
+    root_user.install()
+    managed_policies.limit_to_used()
+    with mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
+        iam = isolated_session("AKIASETUP00000000000", "x", "us-east-1").client("iam")
+        key, secret = root_user.create_root(iam)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+        monkeypatch.setenv("AWS_REGION", "us-east-1")
+        yield Account(key, secret)
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+    prompter: ScriptedPrompter | None
+
+    @property
+    def text(self) -> str:
+        return self.out + self.err
+
+
+def run_cli(
+    argv: Sequence[str], answers: Sequence[object] | None = None, tty: bool = True, width: int = 120
+) -> Result:
+    """Run the whole program in-process, prompts answered by a script through the real Prompter interface."""
+    out, err = io.StringIO(), io.StringIO()
+    prompter = ScriptedPrompter(answers) if answers is not None else None
+    env = Environment(stdout=out, stderr=err, stdin_isatty=tty, prompter=prompter, width=width)
+    code = main(list(argv), env)
+    return Result(code, out.getvalue(), err.getvalue(), prompter)
+
+
+@pytest.fixture
+def cli() -> Any:
+    return run_cli

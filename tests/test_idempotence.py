@@ -1,0 +1,77 @@
+"""The four-run idiom against moto, per step: plan shows changes, apply, check passes, apply sends no write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Account, run_cli
+from wizard.cli import Environment, main
+
+
+def run_observed(argv: list[str]) -> tuple[int, list[str], str]:
+    import io
+
+    seen: list[Any] = []
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, Environment(stdout=out, stderr=err, stdin_isatty=False, observe_aws=seen.append))
+    return code, seen[0].guard.sent_writes, out.getvalue() + err.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("step_id", "expected_writes"),
+    [
+        ("admin-user", ["iam:CreateUser", "iam:CreateLoginProfile"]),
+        ("admin-user,admin-group", ["iam:CreateUser", "iam:CreateLoginProfile", "iam:CreateGroup",
+                                    "iam:AttachGroupPolicy", "iam:AddUserToGroup"]),
+    ],
+)
+def test_four_runs(account: Account, step_id: str, expected_writes: list[str]) -> None:
+    code, writes, text = run_observed(["plan", "--only", step_id])
+    assert code == 2 and writes == [] and "to add" in text
+
+    code, writes, text = run_observed(["apply", "--yes", "--only", step_id])
+    assert code == 0, text
+    assert writes == expected_writes
+
+    code, writes, text = run_observed(["check", "--only", step_id])
+    assert code == 0 and writes == [], text
+
+    code, writes, text = run_observed(["apply", "--yes", "--only", step_id])
+    assert code == 0 and writes == [], text
+    assert "already compliant" in text
+
+
+def test_admin_group_alone_adds_to_an_existing_user(account: Account) -> None:
+    account.raw("iam").create_user(UserName="admin")
+    code, writes, text = run_observed(["apply", "--yes", "--only", "admin-group"])
+    assert code == 0, text
+    assert writes == ["iam:CreateGroup", "iam:AttachGroupPolicy", "iam:AddUserToGroup"]
+    members = [u["UserName"] for u in account.raw("iam").get_group(GroupName="FullAccess")["Users"]]
+    assert members == ["admin"]
+
+
+def test_existing_user_is_not_recreated_only_login_profile_added(account: Account) -> None:
+    account.raw("iam").create_user(UserName="admin")
+    code, writes, _ = run_observed(["apply", "--yes", "--only", "admin-user"])
+    assert code == 0 and writes == ["iam:CreateLoginProfile"]
+
+
+def test_partial_group_gets_only_missing_pieces(account: Account) -> None:
+    iam = account.raw("iam")
+    iam.create_user(UserName="admin")
+    iam.create_group(GroupName="FullAccess")
+    iam.add_user_to_group(GroupName="FullAccess", UserName="admin")
+    code, writes, _ = run_observed(["apply", "--yes", "--only", "admin-group"])
+    assert code == 0 and writes == ["iam:AttachGroupPolicy"]
+
+
+def test_custom_names_from_answers_file(account: Account, tmp_path: Any) -> None:
+    answers = tmp_path / "answers.toml"
+    answers.write_text('[admin-user]\nname = "ops.alice"\n[admin-group]\nname = "Admins"\n')
+    result = run_cli(["apply", "--yes", "--answers", str(answers)], tty=False)
+    assert result.code == 0, result.text
+    iam = account.raw("iam")
+    assert [u["UserName"] for u in iam.get_group(GroupName="Admins")["Users"]] == ["ops.alice"]
+    iam.get_login_profile(UserName="ops.alice")

@@ -1,0 +1,99 @@
+"""The write guard: plan and check send no write even when a step tries; apply refuses undeclared writes."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from steps.admin_user import AdminUser, AdminUserState
+from tests.conftest import Account
+from wizard.answers import AnswerBook
+from wizard.aws import Aws
+from wizard.engine import Engine, StepFailed
+from wizard.errors import WriteRefused
+from wizard.protocol import ApplyContext, Change, StepContext
+from wizard.render import Ui
+from wizard.write_guard import WriteGuard, is_read
+
+
+class RogueInspect(AdminUser):
+    """A buggy step that writes while inspecting."""
+
+    def inspect(self, aws: Aws, ctx: StepContext) -> AdminUserState:
+        aws.client("iam").create_user(UserName="rogue")
+        return super().inspect(aws, ctx)
+
+
+class UndeclaredWrite(AdminUser):
+    """Declares CreateUser/CreateLoginProfile, then also tries to attach a policy."""
+
+    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
+        super().apply(aws, change, ctx)
+        aws.client("iam").attach_user_policy(
+            UserName="admin", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
+        )
+
+
+def engine(aws: Aws, steps: Sequence[Any], yes: bool = True) -> Engine:
+    ui = Ui(out=io.StringIO(), err=io.StringIO(), width=100)
+    return Engine(aws, steps, AnswerBook({}, steps), ui, prompter=None, journal=None, yes=yes)
+
+
+def users(account: Account) -> list[str]:
+    return [u["UserName"] for u in account.raw("iam").list_users()["Users"]]
+
+
+@pytest.mark.parametrize("mode", ["check", "plan"])
+def test_read_only_modes_refuse_a_rogue_write(account: Account, mode: str) -> None:
+    aws = account.aws()
+    outcomes = getattr(engine(aws, [RogueInspect()]), mode)()
+    assert outcomes[0].status.value == "error"
+    assert "write guard refused iam:CreateUser" in outcomes[0].reason
+    assert aws.guard.sent_writes == [] and aws.guard.refused_writes == ["iam:CreateUser"]
+    assert "rogue" not in users(account)
+
+
+def test_locked_guard_refuses_apply_itself(account: Account) -> None:
+    aws = account.aws(locked=True)
+    with pytest.raises(StepFailed, match="read-only"):
+        engine(aws, [AdminUser()]).apply()
+    assert users(account) == []
+
+
+def test_apply_refuses_undeclared_write(account: Account) -> None:
+    aws = account.aws()
+    with pytest.raises(StepFailed, match="iam:AttachUserPolicy"):
+        engine(aws, [UndeclaredWrite()]).apply()
+    assert aws.guard.refused_writes == ["iam:AttachUserPolicy"]
+    attached = account.raw("iam").list_attached_user_policies(UserName="admin")["AttachedPolicies"]
+    assert attached == []
+
+
+def test_inspect_phase_of_apply_is_read_only_too(account: Account) -> None:
+    aws = account.aws()
+    with pytest.raises(StepFailed, match="write guard refused iam:CreateUser"):
+        engine(aws, [RogueInspect()]).apply()
+    assert "rogue" not in users(account)
+
+
+def test_guard_classifies_reads_by_verb() -> None:
+    for op in ("iam:GetUser", "iam:ListUsers", "cloudtrail:DescribeTrails", "s3:HeadBucket", "cloudtrail:LookupEvents"):
+        assert is_read(op)
+    for op in ("iam:CreateUser", "iam:GenerateCredentialReport", "s3:PutBucketPolicy", "cloudtrail:StartLogging"):
+        assert not is_read(op)
+
+
+def test_guard_allows_only_inside_allowing() -> None:
+    guard = WriteGuard()
+    with pytest.raises(WriteRefused):
+        guard.check("iam:CreateUser")
+    with guard.allowing(frozenset({"iam:CreateUser"})):
+        guard.check("iam:CreateUser")
+        with pytest.raises(WriteRefused):
+            guard.check("iam:DeleteUser")
+    with pytest.raises(WriteRefused):
+        guard.check("iam:CreateUser")
+    assert guard.sent_writes == ["iam:CreateUser"]

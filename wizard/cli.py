@@ -1,0 +1,311 @@
+"""The command line: parse, build the pieces, run the engine, and turn every outcome into an exit code.
+
+Heavy imports (boto3, moto, rich's consoles) happen inside functions so `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from wizard import __version__
+
+if TYPE_CHECKING:
+    from wizard.engine import StepOutcome
+    from wizard.prompts import Prompter
+    from wizard.render import Ui
+
+COMMANDS = ("apply", "check", "plan", "steps")
+EXIT_OK, EXIT_ERROR, EXIT_PENDING, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+DESCRIPTION = """\
+Lock down a new AWS account one verified step at a time.
+
+commands:
+  apply   the guided wizard (default): inspect, show the plan, ask, apply, verify
+  check   inspect only; exit 0 compliant, 2 not compliant, 1 error
+  plan    dry-run preview (+ create, ~ update, - delete, ! operator action); writes nothing
+  steps   list the steps and the controls they cover
+"""
+
+EPILOG = """\
+exit codes: 0 compliant / no changes / all verified; 2 changes pending; 1 error; 130 interrupted.
+Try it without an AWS account: aws-harden --sandbox
+"""
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse would exit(2), which means "pending" here
+        raise UsageError(message)
+
+
+def build_parser() -> Parser:
+    p = Parser(
+        prog="aws-harden",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("command", nargs="?", choices=COMMANDS, default="apply", help=argparse.SUPPRESS)
+    p.add_argument("--sandbox", action="store_true", help="run against a simulated fresh account on this machine")
+    p.add_argument("--sandbox-reset", action="store_true", help="start the sandbox account fresh (implies --sandbox)")
+    p.add_argument("--profile", help="AWS CLI profile (SSO profiles included); default: AWS_PROFILE or the chain")
+    p.add_argument("--region", help="AWS region; default: AWS_REGION / AWS_DEFAULT_REGION / profile / us-east-1")
+    p.add_argument("--endpoint-url", help="send every AWS request to this URL (as the AWS CLI option)")
+    p.add_argument("--only", metavar="ID[,ID...]", help="run only these steps (see 'aws-harden steps')")
+    p.add_argument("-y", "--yes", action="store_true", help="apply without asking, using --answers and defaults")
+    p.add_argument("--answers", metavar="FILE", type=Path, help="TOML answers, one table per step id")
+    p.add_argument("--output", choices=("text", "json"), default="text", help="text or json (check and plan)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    p.add_argument("--version", action="version", version=f"aws-harden {__version__}")
+    return p
+
+
+@dataclass
+class Environment:
+    """What the program reads from and writes to, so tests can run it whole (httpie's pattern)."""
+
+    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
+    stderr: IO[str] = field(default_factory=lambda: sys.stderr)
+    stdin_isatty: bool = field(default_factory=lambda: sys.stdin.isatty())
+    prompter: Prompter | None = None
+    width: int | None = None
+    sandbox_keyring: bool = True
+    # Tests observe the AWS layer (its write guard's record) through this; the program never needs it.
+    observe_aws: Callable[[Any], None] | None = None
+
+
+def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
+    env = env or Environment()
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        env.stderr.write(f"aws-harden: error: {exc} (see aws-harden --help)\n")
+        return EXIT_ERROR
+    try:
+        return run(args, env)
+    except KeyboardInterrupt:
+        env.stderr.write("\naws-harden: interrupted; nothing more was changed. Run again to pick up where it stopped.\n")
+        return EXIT_INTERRUPTED
+    except EOFError:
+        env.stderr.write("aws-harden: error: input ended before a question was answered (stdin closed)\n")
+        return EXIT_ERROR
+    except Exception as exc:
+        if args.debug:
+            raise
+        from wizard.errors import describe
+
+        env.stderr.write(f"aws-harden: error: {describe(exc)}\n")
+        return EXIT_ERROR
+
+
+def run(args: argparse.Namespace, env: Environment) -> int:
+    if args.command == "steps":
+        return show_steps(env)
+    if args.output == "json" and args.command == "apply":
+        raise WizardError("--output json is for check and plan; apply is interactive")
+
+    import steps as step_registry
+    from wizard.answers import load_answers_file, validate_answers
+    from wizard.errors import WizardError
+    from wizard.render import Ui
+
+    ui = Ui(out=env.stdout, err=env.stderr, width=env.width)
+    known = step_registry.available()
+    selected = select_steps(known, args.only)
+    file_answers: dict[str, dict[str, Any]] = {}
+    if args.answers is not None:
+        file_answers = load_answers_file(args.answers)
+        validate_answers(file_answers, {s.id: s.questions() for s in known}, f"answers file {args.answers}")
+
+    prompter = env.prompter
+    if args.command == "apply" and not args.yes:
+        if prompter is None and not env.stdin_isatty:
+            raise WizardError(
+                "apply asks questions and needs a terminal; to run unattended use --yes (with --answers FILE)"
+            )
+        if prompter is None:
+            from wizard.prompts import QuestionaryPrompter
+
+            prompter = QuestionaryPrompter()
+
+    sandbox = None
+    if args.sandbox or args.sandbox_reset:
+        sandbox = start_sandbox(args, env, ui)
+    try:
+        return run_engine(args, env, ui, known, selected, file_answers, prompter, sandbox)
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+
+
+def select_steps(known: Sequence[Any], only: str | None) -> list[Any]:
+    import steps as step_registry
+    from wizard.errors import WizardError
+
+    if not only:
+        return list(known)
+    wanted = [s.strip() for s in only.split(",") if s.strip()]
+    ids = {s.id for s in known}
+    for step_id in wanted:
+        if step_id not in step_registry.all_ids():
+            raise WizardError(f"--only: unknown step '{step_id}' (known: {', '.join(step_registry.all_ids())})")
+        if step_id not in ids:
+            raise WizardError(f"--only: step '{step_id}' is not built yet in this version")
+    return [s for s in known if s.id in wanted]
+
+
+def start_sandbox(args: argparse.Namespace, env: Environment, ui: Ui) -> Any:
+    from wizard.errors import WizardError
+    from wizard.journal import state_dir
+
+    try:
+        from wizard.sandbox import Sandbox
+    except ImportError as exc:  # moto is an extra
+        raise WizardError(
+            f"the sandbox needs moto ({exc.name} is missing): pip install 'aws-harden[sandbox]'"
+        ) from None
+    if args.profile or args.endpoint_url:
+        raise WizardError("--sandbox cannot be combined with --profile or --endpoint-url")
+    if env.sandbox_keyring:
+        import keyring
+
+        from wizard.secrets import memory_keyring
+
+        keyring.set_keyring(memory_keyring())
+    sandbox = Sandbox(state_dir() / "sandbox")
+    if args.sandbox_reset:
+        sandbox.reset()
+    ui.banner_sandbox(str(sandbox.directory), to_err=args.output == "json")
+    with ui.working("Starting the sandbox account…"):
+        sandbox.start()
+    for problem in sandbox.replay_problems:
+        ui.warn(f"sandbox: could not restore a change from an earlier run: {problem}")
+    return sandbox
+
+
+def run_engine(
+    args: argparse.Namespace,
+    env: Environment,
+    ui: Ui,
+    known: Sequence[Any],
+    selected: Sequence[Any],
+    file_answers: dict[str, dict[str, Any]],
+    prompter: Prompter | None,
+    sandbox: Any,
+) -> int:
+    from wizard.answers import AnswerBook
+    from wizard.aws import Aws, build_session, known_region
+    from wizard.engine import Engine, StepFailed
+    from wizard.errors import WizardError
+    from wizard.journal import Journal, state_dir
+    from wizard.write_guard import WriteGuard
+
+    guard = WriteGuard()
+    if args.command in ("plan", "check"):
+        guard.lock()
+    region = args.region
+    if region is not None and not known_region(region) and not (args.endpoint_url or sandbox):
+        raise WizardError(f"unknown region '{region}'")
+    if sandbox is not None:
+        creds = sandbox.credentials()
+        session = build_session(None, region, guard, credentials={"key": creds.key, "secret": creds.secret})
+        aws = Aws(session, guard, endpoint_url=sandbox.endpoint_url, sandbox=True, client_hook=sandbox.hook_client)
+        journal_dir = sandbox.directory
+    else:
+        session = build_session(args.profile, region, guard)
+        aws = Aws(session, guard, endpoint_url=args.endpoint_url)
+        journal_dir = state_dir()
+    if env.observe_aws is not None:
+        env.observe_aws(aws)
+    with ui.working("Asking AWS who is calling…"):
+        caller = aws.caller()
+    journal = Journal(journal_dir, caller.account, caller.arn, args.command) if args.command == "apply" else None
+    if args.output == "text":
+        ui.context(args.command, caller.arn, caller.kind, caller.account, aws.region)
+    engine = Engine(aws, selected, AnswerBook(file_answers, known), ui, prompter, journal, yes=args.yes)
+
+    if args.command == "apply":
+        try:
+            outcomes = engine.apply()
+        except StepFailed:
+            raise
+        return EXIT_OK if all(o.status.value == "compliant" for o in outcomes) else EXIT_PENDING
+
+    outcomes = engine.check()
+    if args.output == "json":
+        ui.json(json_report(args.command, aws, caller, outcomes))
+    elif args.command == "plan":
+        ui.plan(outcomes)
+    else:
+        ui.check_table(outcomes)
+    return exit_code_for(args.command, outcomes)
+
+
+def exit_code_for(command: str, outcomes: Sequence[StepOutcome]) -> int:
+    statuses = {o.status.value for o in outcomes}
+    if "error" in statuses:
+        return EXIT_ERROR
+    if command == "plan":
+        return EXIT_PENDING if any(o.changes for o in outcomes) else EXIT_OK
+    return EXIT_OK if statuses <= {"compliant"} else EXIT_PENDING
+
+
+def json_report(command: str, aws: Any, caller: Any, outcomes: Sequence[StepOutcome]) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    from wizard.controls import controls_for
+    from wizard.render import plan_summary
+
+    changes = [c for o in outcomes for c in o.changes]
+    steps_out = []
+    for o in outcomes:
+        record = o.as_record()
+        record["controls"] = [{"framework": c.framework, "id": c.id, "title": c.title} for c in controls_for(o.step_id)]
+        steps_out.append(record)
+    return {
+        "schema": "aws-harden/report",
+        "schema_version": 1,
+        "tool": {"name": "aws-harden", "version": __version__},
+        "command": command,
+        "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        "account": caller.account,
+        "caller": caller.as_record(),
+        "region": aws.region,
+        "sandbox": bool(aws.sandbox),
+        "steps": steps_out,
+        "summary": plan_summary(changes),
+    }
+
+
+def show_steps(env: Environment) -> int:
+    import steps as step_registry
+    from wizard.controls import controls_for
+    from wizard.render import Ui
+
+    ui = Ui(out=env.stdout, err=env.stderr, width=env.width)
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="aws-harden steps, in the order apply runs them")
+    for column in ("id", "title", "checks", "controls"):
+        table.add_column(column)
+    built = {s.id: s for s in step_registry.available()}
+    for step_id in step_registry.all_ids():
+        controls = ", ".join(c.label() for c in controls_for(step_id)) or "—"
+        step = built.get(step_id)
+        if step is None:
+            table.add_row(Text(step_id), Text("not built yet", style="dim"), Text("—"), Text(controls))
+        else:
+            table.add_row(Text(step_id), Text(step.title), Text(step.checks), Text(controls))
+    ui.out.print(table)
+    return EXIT_OK
+

@@ -1,0 +1,352 @@
+"""The flow: for each step, ask, inspect, plan, agree, apply, verify. Steps know AWS; this knows order.
+
+plan and check lock the write guard before the first step runs, so no code path here or in a step
+can send a write in those modes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from wizard.answers import AnswerBook
+from wizard.aws import Aws
+from wizard.errors import Aborted, WizardError, describe
+from wizard.journal import Journal
+from wizard.prompts import Prompter
+from wizard.protocol import (
+    Action,
+    AnswerValue,
+    ApplyContext,
+    Change,
+    Finding,
+    Question,
+    Status,
+    Step,
+    StepContext,
+)
+from wizard.render import Ui
+from wizard.secrets import KeyringUnavailable, Secret, keyring_entry, store_in_keyring
+
+AnyStep = Step[Any]
+
+
+@dataclass
+class StepOutcome:
+    step_id: str
+    title: str
+    status: Status
+    reason: str
+    findings: list[Finding] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    applied: list[Change] = field(default_factory=list)
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "id": self.step_id,
+            "title": self.title,
+            "status": self.status.value,
+            "reason": self.reason,
+            "findings": [
+                {"text": f.text, "severity": f.severity, "observed": dict(f.observed)} for f in self.findings
+            ],
+            "changes": [c.as_record() for c in self.changes],
+            "applied": [c.as_record() for c in self.applied],
+        }
+
+
+class StepFailed(WizardError):
+    """A step could not finish; the message names the step and the AWS operation."""
+
+
+def status_of(changes: Sequence[Change]) -> Status:
+    if not changes:
+        return Status.COMPLIANT
+    if all(c.action is Action.OPERATOR for c in changes):
+        return Status.MANUAL
+    return Status.NONCOMPLIANT
+
+
+def reason_of(changes: Sequence[Change], findings: Sequence[Finding]) -> str:
+    if changes:
+        return "; ".join(c.summary for c in changes)
+    warnings = [f.text for f in findings if f.severity == "warning"]
+    return "compliant" + (f" (warning: {'; '.join(warnings)})" if warnings else "")
+
+
+class Engine:
+    def __init__(
+        self,
+        aws: Aws,
+        steps: Sequence[AnyStep],
+        answers: AnswerBook,
+        ui: Ui,
+        prompter: Prompter | None,
+        journal: Journal | None,
+        yes: bool = False,
+    ) -> None:
+        self.aws = aws
+        self.steps = list(steps)
+        self.answers = answers
+        self.ui = ui
+        self.prompter = prompter
+        self.journal = journal
+        self.yes = yes
+        self.outputs: list[tuple[str, str]] = []
+        self._last_operation = threading.local()
+
+    @property
+    def interactive(self) -> bool:
+        return self.prompter is not None and not self.yes
+
+    def context(self, step: AnyStep) -> StepContext:
+        return StepContext(step.id, self.aws.caller(), self.aws.region, self.answers.lookup, self.aws.sandbox)
+
+    # --- answers --------------------------------------------------------------------------
+    def resolve(self, step: AnyStep, ctx: StepContext, ask: bool) -> None:
+        for q in step.questions():
+            if q.key in self.answers.resolved.get(step.id, {}):
+                continue
+            from_file = self.answers.from_file(step.id, q.key)
+            if from_file is not None:
+                value: AnswerValue | None = from_file
+            elif ask and self.prompter is not None:
+                value = self._ask(q)
+            else:
+                value = q.default
+            if value is not None:
+                self.answers.set(step.id, q.key, value)
+
+    def _ask(self, q: Question) -> AnswerValue:
+        assert self.prompter is not None
+        message = q.prompt + (f" ({q.help})" if q.help else "")
+        if q.kind == "confirm":
+            return self.prompter.confirm(message, default=bool(q.default))
+        if q.kind == "choice":
+            return self.prompter.select(message, q.choices, default=str(q.default) if q.default else None)
+        convert = {"int": int, "float": float}.get(q.kind, str)
+
+        def validate(raw: str) -> str | None:
+            try:
+                value = convert(raw.strip())
+            except ValueError:
+                return f"enter a{'n integer' if q.kind == 'int' else ' number'}"
+            return q.check(value)
+
+        raw = self.prompter.text(message, default="" if q.default is None else str(q.default), validate=validate)
+        result: AnswerValue = convert(raw.strip())
+        return result
+
+    # --- reading --------------------------------------------------------------------------
+    def survey(self, step: AnyStep) -> StepOutcome:
+        """Inspect and plan one step, never writing; errors become an ERROR outcome."""
+        ctx = self.context(step)
+        self.resolve(step, ctx, ask=False)
+        try:
+            state = step.inspect(self.aws, ctx)
+            findings = step.findings(state, ctx)
+            changes = step.plan(state, ctx)
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:
+            return StepOutcome(step.id, step.title, Status.ERROR, f"{step.id}: {describe(exc)}")
+        return StepOutcome(
+            step.id, step.title, status_of(changes), reason_of(changes, findings), findings, changes
+        )
+
+    def check(self) -> list[StepOutcome]:
+        self.aws.guard.lock()
+        with self.ui.working("Reading the account…"):
+            return [self.survey(step) for step in self.steps]
+
+    plan = check
+
+    # --- changing -------------------------------------------------------------------------
+    def apply(self) -> list[StepOutcome]:
+        self._report_unfinished()
+        outcomes: list[StepOutcome] = []
+        deferred: list[tuple[AnyStep, Change, StepContext]] = []
+        total = len(self.steps)
+        for index, step in enumerate(self.steps, start=1):
+            self.ui.step_header(index, total, step.id, step.title)
+            ctx = self.context(step)
+            self.resolve(step, ctx, ask=self.interactive)
+            outcome = self._apply_step(step, ctx, deferred)
+            outcomes.append(outcome)
+        for step, change, ctx in deferred:
+            outcome = next(o for o in outcomes if o.step_id == step.id)
+            self.ui.blank()
+            self.ui.line(("Last: ", "bold"), f"{step.id} ")
+            self.ui.changes([change])
+            if not self._agree(f"{change.summary}. Go ahead?"):
+                outcome.status, outcome.reason = Status.NONCOMPLIANT, f"declined: {change.summary}"
+                self._journal(step.id, "declined", change)
+                continue
+            self._apply_change(step, change, ctx)
+            outcome.applied.append(change)
+            verified = self._verify(step, ctx, skipped=[])
+            outcome.status, outcome.reason, outcome.changes = verified.status, verified.reason, verified.changes
+        self.ui.summary(outcomes, self.outputs)
+        return outcomes
+
+    def _apply_step(
+        self, step: AnyStep, ctx: StepContext, deferred: list[tuple[AnyStep, Change, StepContext]]
+    ) -> StepOutcome:
+        with self.ui.working(f"Reading {step.id}…"):
+            state = self._guarded(step, "inspect", lambda: step.inspect(self.aws, ctx))
+        findings = step.findings(state, ctx)
+        changes = step.plan(state, ctx)
+        self.ui.findings(findings)
+        if not changes:
+            self.ui.line(("  ✓ already compliant", "green"), " — nothing to change")
+            return StepOutcome(step.id, step.title, Status.COMPLIANT, reason_of(changes, findings), findings)
+        self.ui.changes(changes)
+        now = [c for c in changes if not c.run_last and c.action is not Action.OPERATOR]
+        operator = [c for c in changes if not c.run_last and c.action is Action.OPERATOR]
+        later = [c for c in changes if c.run_last]
+        applied: list[Change] = []
+        if now:
+            if not self._agree(f"Apply {len(now)} change{'s' if len(now) > 1 else ''} for {step.id}?"):
+                self._journal(step.id, "declined")
+                return StepOutcome(
+                    step.id, step.title, Status.NONCOMPLIANT, "declined by the operator", findings, changes
+                )
+            for change in now:
+                self._apply_change(step, change, ApplyContext(ctx, self._keep_secret, self._output))
+                applied.append(change)
+        skipped = [c for c in operator if not self._operator_action(step, c, ctx)]
+        deferred.extend((step, c, ctx) for c in later)
+        outcome = self._verify(step, ctx, skipped=skipped + later)
+        outcome.applied = applied
+        return outcome
+
+    def _verify(self, step: AnyStep, ctx: StepContext, skipped: Sequence[Change]) -> StepOutcome:
+        """Inspect again; anything still planned that was not skipped is an inconsistent result."""
+        state = self._guarded(step, "verify", lambda: step.inspect(self.aws, ctx))
+        findings = step.findings(state, ctx)
+        remaining = step.plan(state, ctx)
+        waived = {(c.key, c.resource) for c in skipped}
+        unexpected = [c for c in remaining if (c.key, c.resource) not in waived]
+        if unexpected:
+            raise StepFailed(
+                f"{step.id}: inconsistent result after apply: still planned: "
+                + "; ".join(f"{c.action.value} {c.resource}" for c in unexpected)
+            )
+        if not remaining:
+            self.ui.line(("  ✓ verified", "green"))
+        return StepOutcome(step.id, step.title, status_of(remaining), reason_of(remaining, findings),
+                           findings, remaining)
+
+    def _apply_change(self, step: AnyStep, change: Change, ctx: StepContext) -> None:
+        actx = ctx if isinstance(ctx, ApplyContext) else ApplyContext(ctx, self._keep_secret, self._output)
+        self._journal(step.id, "started", change)
+        try:
+            with self.ui.working(f"{change.action.value} {change.resource}"), self.aws.guard.allowing(step.writes):
+                step.apply(self.aws, change, actx)
+        except KeyboardInterrupt:
+            self._journal(step.id, "interrupted", change)
+            raise
+        except Aborted as exc:
+            self._journal(step.id, "aborted", change, detail=str(exc))
+            raise
+        except Exception as exc:
+            reason = self._failure(step, exc)
+            self._journal(step.id, "failed", change, detail=reason)
+            raise StepFailed(reason) from exc
+        self._journal(step.id, "ok", change)
+        self.ui.line((f"  ✓ {change.action.value} ", "green"), change.resource)
+
+    def _operator_action(self, step: AnyStep, change: Change, ctx: StepContext) -> bool:
+        """Show what to do in the console; re-check until it is done or the operator skips. True if done."""
+        if not self.interactive:
+            self._journal(step.id, "operator-pending", change)
+            return False
+        assert self.prompter is not None
+        while True:
+            choice = self.prompter.select(
+                f"{change.summary}: done?", ["I have done it — check again", "Skip for now"],
+                default="I have done it — check again",
+            )
+            if choice == "Skip for now":
+                self._journal(step.id, "operator-skipped", change)
+                return False
+            state = self._guarded(step, "re-check", lambda: step.inspect(self.aws, ctx))
+            still = {(c.key, c.resource) for c in step.plan(state, ctx)}
+            if (change.key, change.resource) not in still:
+                self._journal(step.id, "operator-done", change)
+                self.ui.line(("  ✓ done", "green"))
+                return True
+            self.ui.line(("  not yet: ", "yellow"), "the account does not show it done yet.")
+
+    def _guarded(self, step: AnyStep, phase: str, call: Any) -> Any:
+        try:
+            return call()
+        except (KeyboardInterrupt, StepFailed, Aborted):
+            raise
+        except Exception as exc:
+            raise StepFailed(self._failure(step, exc)) from exc
+
+    def _failure(self, step: AnyStep, exc: BaseException) -> str:
+        from botocore.exceptions import ClientError
+
+        reason = describe(exc)
+        operation = None if isinstance(exc, ClientError) else self.aws.guard.last_operation
+        return f"{step.id}: " + (f"{operation}: " if operation else "") + reason
+
+    def _agree(self, message: str) -> bool:
+        if self.yes:
+            return True
+        if self.prompter is None:
+            return False
+        return self.prompter.confirm(message, default=False)
+
+    # --- services for steps ---------------------------------------------------------------
+    def _keep_secret(self, entry: str, description: str, secret: Secret) -> str:
+        full_entry = keyring_entry(self.aws.caller().account, entry)
+        try:
+            backend = store_in_keyring(full_entry, secret)
+        except KeyringUnavailable as exc:
+            self.ui.warn(f"no working keyring backend ({exc}), so the {description} cannot be stored safely.")
+            if not self.interactive:
+                raise Aborted(
+                    f"no working keyring to keep the {description}; install a keyring backend "
+                    "(see README) or run interactively to choose"
+                ) from None
+            assert self.prompter is not None
+            show, abort = "Show it once on this screen; I will store it myself", "Abort; create nothing"
+            if self.prompter.select(f"Where should the {description} go?", [show, abort], default=abort) != show:
+                raise Aborted(f"aborted: no place to keep the {description}") from None
+            self.ui.line(f"  {description}: ", (secret.reveal(), "bold"), "   (shown once; it is not stored)")
+            return "shown once on screen (not stored)"
+        if backend.endswith("MemoryKeyring"):
+            where = f"sandbox keyring (in memory, forgotten when this run ends), entry '{full_entry}'"
+        else:
+            where = f"OS keyring ({backend}), service 'aws-harden', entry '{full_entry}'"
+        self._output(description, where)
+        return where
+
+    def _output(self, name: str, value: str) -> None:
+        self.outputs.append((name, value))
+        if self.journal is not None:
+            self.journal.record(self._current_step_id(), "output", detail=f"{name}: {value}")
+
+    def _current_step_id(self) -> str:
+        return getattr(self._last_operation, "step", "") or "wizard"
+
+    def _journal(self, step_id: str, result: str, change: Change | None = None, detail: str = "") -> None:
+        self._last_operation.step = step_id
+        if self.journal is not None:
+            self.journal.record(step_id, result, change, detail)
+
+    def _report_unfinished(self) -> None:
+        if self.journal is None:
+            return
+        unfinished = self.journal.unfinished()
+        for item in unfinished:
+            self.ui.warn(
+                f"the last run stopped during {item.step}: {item.resource} ({item.time}); "
+                "this run starts from what the account shows now."
+            )
+        self.journal.close_unfinished()

@@ -1,0 +1,218 @@
+"""The small protocol every step speaks, and the plain data it hands to the engine.
+
+A step reads the account (inspect), says what it would change (plan, pure), and changes one planned
+thing at a time (apply). It never prints or prompts: everything the operator sees is data here.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+
+if TYPE_CHECKING:
+    from wizard.aws import Aws, Caller
+    from wizard.secrets import Secret
+
+SENSITIVE = "(sensitive value)"
+KNOWN_AFTER_APPLY = "(known after apply)"
+
+
+class Status(StrEnum):
+    COMPLIANT = "compliant"
+    NONCOMPLIANT = "noncompliant"
+    MANUAL = "manual"
+    ERROR = "error"
+
+
+class Action(StrEnum):
+    """Terraform's symbols, plus `!` for what only the operator can do in the console."""
+
+    CREATE = "+"
+    UPDATE = "~"
+    DELETE = "-"
+    OPERATOR = "!"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    name: str
+    old: object
+    new: object
+    sensitive: bool = False
+
+    def shown(self, value: object) -> str:
+        if self.sensitive and value is not None:
+            return SENSITIVE
+        if value is None:
+            return "(none)"
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One planned change. `key` tells the step's apply() what to do; `params` carries no secret."""
+
+    action: Action
+    key: str
+    resource: str
+    summary: str
+    operations: tuple[str, ...] = ()
+    fields: tuple[FieldChange, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+    instructions: tuple[str, ...] = ()
+    url: str | None = None
+    # Changes that would cut off the wizard's own credentials run after every other step is verified.
+    run_last: bool = False
+
+    def as_record(self) -> dict[str, Any]:
+        """A journal- and JSON-safe view: sensitive field values are never included."""
+        return {
+            "action": self.action.value,
+            "key": self.key,
+            "resource": self.resource,
+            "summary": self.summary,
+            "operations": list(self.operations),
+            "fields": [
+                {"name": f.name, "old": f.shown(f.old), "new": f.shown(f.new)} for f in self.fields
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something observed, with the evidence, for the operator and for auditors."""
+
+    text: str
+    severity: Literal["info", "warning"] = "info"
+    observed: Mapping[str, Any] = field(default_factory=dict)
+
+
+AnswerValue = str | bool | int | float
+
+
+@dataclass(frozen=True)
+class Question:
+    """A value the step needs from the operator; `validate` returns a reason when the value is bad."""
+
+    key: str
+    prompt: str
+    default: AnswerValue | None
+    kind: Literal["text", "confirm", "choice", "int", "float"] = "text"
+    help: str = ""
+    choices: tuple[str, ...] = ()
+    validate: Callable[[AnswerValue], str | None] | None = None
+
+    def check(self, value: object) -> str | None:
+        """Type and rule check shared by prompts and the answers file; None when fine."""
+        expected: tuple[type, ...] = {
+            "text": (str,),
+            "choice": (str,),
+            "confirm": (bool,),
+            "int": (int,),
+            "float": (int, float),
+        }[self.kind]
+        if isinstance(value, bool) and self.kind != "confirm":
+            return f"expected {self.kind}, got a boolean"
+        if not isinstance(value, expected):
+            return f"expected {self.kind}, got {type(value).__name__}"
+        if self.kind == "choice" and value not in self.choices:
+            return f"must be one of {', '.join(self.choices)}"
+        if self.validate is not None:
+            return self.validate(value)  # type: ignore[arg-type]
+        return None
+
+
+class StepContext:
+    """What a step may know beyond the account: who is calling, the region, and the answers."""
+
+    def __init__(
+        self,
+        step_id: str,
+        caller: Caller,
+        region: str,
+        answer_lookup: Callable[[str, str], AnswerValue | None],
+        sandbox: bool = False,
+    ) -> None:
+        self.step_id = step_id
+        self.caller = caller
+        self.region = region
+        self._lookup = answer_lookup
+        self.sandbox = sandbox
+
+    def answer(self, key: str) -> Any:
+        return self._lookup(self.step_id, key)
+
+    def answer_of(self, step_id: str, key: str) -> Any:
+        return self._lookup(step_id, key)
+
+
+class ApplyContext(StepContext):
+    """Adds the two services a step needs while changing things: keeping a secret, and recording an output."""
+
+    def __init__(
+        self,
+        base: StepContext,
+        keep_secret: Callable[[str, str, Secret], str],
+        record_output: Callable[[str, str], None],
+    ) -> None:
+        super().__init__(base.step_id, base.caller, base.region, base._lookup, base.sandbox)
+        self._keep_secret = keep_secret
+        self._record_output = record_output
+
+    def keep_secret(self, entry: str, description: str, secret: Secret) -> str:
+        """Store a secret where the operator chose (keyring); returns where. Raises Aborted if refused."""
+        return self._keep_secret(entry, description, secret)
+
+    def output(self, name: str, value: str) -> None:
+        """A non-secret value worth showing in the summary and keeping in the journal (e.g. a URL)."""
+        self._record_output(name, value)
+
+
+StateT = TypeVar("StateT")
+
+
+class Step(ABC, Generic[StateT]):
+    """Base of every step module. Subclasses set the class attributes and the four methods."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    checks: ClassVar[str]
+    # Every AWS write the step may send, as "service:Operation"; the write guard refuses the rest.
+    writes: ClassVar[frozenset[str]]
+
+    def questions(self) -> Sequence[Question]:
+        return ()
+
+    @abstractmethod
+    def inspect(self, aws: Aws, ctx: StepContext) -> StateT:
+        """Read the account. Only reads: the write guard refuses anything else here."""
+
+    def findings(self, state: StateT, ctx: StepContext) -> list[Finding]:
+        return []
+
+    @abstractmethod
+    def plan(self, state: StateT, ctx: StepContext) -> list[Change]:
+        """Pure: the changes that would make the account compliant; empty when it already is."""
+
+    @abstractmethod
+    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
+        """Carry out one planned change."""
+
+
+IAM_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
+IAM_GROUP_NAME_RE = re.compile(r"^[\w+=,.@-]{1,128}$")
+
+
+def iam_name_problem(value: AnswerValue, limit: int = 64) -> str | None:
+    """AWS's rule for user and group names, checked before any call."""
+    if not isinstance(value, str) or not value:
+        return "a name is required"
+    if len(value) > limit:
+        return f"at most {limit} characters"
+    if not IAM_GROUP_NAME_RE.match(value):
+        return "only letters, digits and + = , . @ _ - are allowed"
+    return None

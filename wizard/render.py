@@ -1,0 +1,153 @@
+"""Everything the operator sees, drawn with rich. Names from the account are always plain Text,
+so a user called `[bold]x` prints literally."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import IO, TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from wizard.protocol import Action, Change, Finding, Status
+
+if TYPE_CHECKING:
+    from wizard.engine import StepOutcome
+
+STATUS_LABEL = {
+    Status.COMPLIANT: ("compliant", "green"),
+    Status.NONCOMPLIANT: ("not compliant", "red"),
+    Status.MANUAL: ("needs the operator", "yellow"),
+    Status.ERROR: ("error", "bold red"),
+}
+ACTION_STYLE = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red", Action.OPERATOR: "cyan"}
+
+
+def plan_summary(changes: Sequence[Change]) -> str:
+    counts = Counter(c.action for c in changes)
+    if not changes:
+        return "No changes."
+    return (
+        f"Plan: {counts[Action.CREATE]} to add, {counts[Action.UPDATE]} to change, "
+        f"{counts[Action.DELETE]} to delete, {counts[Action.OPERATOR]} for the operator."
+    )
+
+
+class Ui:
+    def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None, width: int | None = None) -> None:
+        self.out = Console(file=out or sys.stdout, highlight=False, width=width, soft_wrap=False)
+        self.err = Console(file=err or sys.stderr, highlight=False, width=width, stderr=True)
+
+    # --- lines -----------------------------------------------------------------------------
+    def line(self, *parts: str | tuple[str, str], to_err: bool = False) -> None:
+        """Parts are plain strings or (text, style) pairs; never parsed as markup."""
+        text = Text()
+        for part in parts:
+            if isinstance(part, tuple):
+                text.append(part[0], style=part[1])
+            else:
+                text.append(part)
+        (self.err if to_err else self.out).print(text)
+
+    def blank(self) -> None:
+        self.out.print()
+
+    def error(self, message: str) -> None:
+        self.err.print(Text("aws-harden: error: ", style="bold red") + Text(message))
+
+    def warn(self, message: str) -> None:
+        self.err.print(Text("warning: ", style="yellow") + Text(message))
+
+    def banner_sandbox(self, where: str, to_err: bool = False) -> None:
+        self.line(
+            (" SANDBOX ", "bold black on yellow"),
+            f" a simulated AWS account on this machine (state in {where}); nothing here touches real AWS.",
+            to_err=to_err,
+        )
+
+    def context(self, mode: str, caller_arn: str, caller_kind: str, account: str, region: str) -> None:
+        self.line(("aws-harden ", "bold"), (mode, "bold cyan"), f"  account {account}  region {region}")
+        self.line("  caller ", (caller_arn, "bold"), f" ({caller_kind})")
+        if caller_kind == "root":
+            self.line(("  You are running as the root user. ", "yellow"), "That is expected on day one; "
+                      "the wizard will move you to an IAM admin.")
+
+    @contextmanager
+    def working(self, message: str) -> Iterator[None]:
+        if self.out.is_terminal:
+            with self.out.status(Text(message), spinner="dots"):
+                yield
+        else:
+            yield
+
+    # --- steps ---------------------------------------------------------------------------
+    def step_header(self, index: int, total: int, step_id: str, title: str) -> None:
+        self.blank()
+        self.line((f"[{index}/{total}] ", "dim"), (title, "bold"), (f"  ({step_id})", "dim"))
+
+    def findings(self, findings: Sequence[Finding]) -> None:
+        for f in findings:
+            style = "yellow" if f.severity == "warning" else "dim"
+            self.line(("  • " if f.severity == "info" else "  ⚠ ", style), f.text)
+
+    def changes(self, changes: Sequence[Change]) -> None:
+        for change in changes:
+            style = ACTION_STYLE[change.action]
+            self.line(f"  {change.action.value} ", (change.resource, style), ("  " + change.summary, "dim"))
+            for f in change.fields:
+                if change.action is Action.UPDATE:
+                    self.line(f"      ~ {f.name}: ", f.shown(f.old), " -> ", (f.shown(f.new), style))
+                else:
+                    self.line(f"      {f.name} = ", (f.shown(f.new), style))
+            for step_text in change.instructions:
+                self.line("      ", (step_text, "cyan"))
+            if change.url:
+                self.line("      ", (change.url, "underline cyan"))
+
+    def plan(self, outcomes: Sequence[StepOutcome]) -> None:
+        everything: list[Change] = []
+        for o in outcomes:
+            self.blank()
+            self.line(("# ", "dim"), (o.step_id, "bold"), (f"  {o.title}", "dim"))
+            if o.status is Status.ERROR:
+                self.line(("  error: ", "bold red"), o.reason)
+                continue
+            self.findings(o.findings)
+            if not o.changes:
+                self.line(("  no changes: ", "green"), o.reason)
+            self.changes(o.changes)
+            everything.extend(o.changes)
+        self.blank()
+        self.line((plan_summary(everything), "bold"))
+
+    def check_table(self, outcomes: Sequence[StepOutcome]) -> None:
+        table = Table(show_lines=False, expand=False)
+        table.add_column("step")
+        table.add_column("status")
+        table.add_column("why")
+        for o in outcomes:
+            label, style = STATUS_LABEL[o.status]
+            table.add_row(Text(o.step_id), Text(label, style=style), Text(o.reason))
+        self.out.print(table)
+
+    def summary(self, outcomes: Sequence[StepOutcome], outputs: Sequence[tuple[str, str]]) -> None:
+        self.blank()
+        self.line(("Summary", "bold"))
+        self.check_table(outcomes)
+        for name, value in outputs:
+            self.line(f"  {name}: ", (value, "bold"))
+        pending = [o for o in outcomes if o.status is not Status.COMPLIANT]
+        if pending:
+            self.line(("Still to do: ", "yellow"), ", ".join(o.step_id for o in pending),
+                      ". Run 'aws-harden apply' again to continue; 'aws-harden check' shows the state.")
+        else:
+            self.line(("Every selected step is compliant and verified.", "green"))
+
+    def json(self, payload: dict[str, Any]) -> None:
+        self.out.file.write(json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n")
+        self.out.file.flush()

@@ -1,0 +1,73 @@
+"""The account root user, which moto does not model, added as a small patch on moto's backends.
+
+One hidden IAM user on a reserved path stands for root: its access keys are root's keys, its MFA
+devices root's MFA. The patch makes GetCallerIdentity answer `arn:aws:iam::ACCOUNT:root` for those
+keys, makes GetAccountSummary's AccountAccessKeysPresent / AccountMFAEnabled report them (moto
+hard-codes both to 0), and hides the user from ListUsers. Written for moto 5.2 (pinned in
+pyproject.toml); tests/test_sandbox_root.py shows each patched behaviour.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ROOT_PATH = "/aws-harden-sandbox-root/"
+ROOT_NAME = "aws-harden-sandbox-root"
+
+_installed = False
+
+
+def is_root(user: Any) -> bool:
+    return getattr(user, "path", None) == ROOT_PATH
+
+
+def root_user(iam_backend: Any) -> Any | None:
+    user = iam_backend.users.get(ROOT_NAME)
+    return user if user is not None and is_root(user) else None
+
+
+def install() -> None:
+    """Patch moto in this process. Idempotent."""
+    global _installed
+    if _installed:
+        return
+    from moto.iam.models import AccountSummary, IAMBackend, iam_backends
+    from moto.sts.models import STSBackend
+
+    original_identity = STSBackend.get_caller_identity
+
+    def get_caller_identity(self: Any, access_key_id: str, region: str) -> tuple[str, str, str]:
+        iam_backend = iam_backends[self.account_id][self.partition]
+        user = iam_backend.get_user_from_access_key_id(access_key_id)
+        if user is not None and is_root(user):
+            return self.account_id, f"arn:{self.partition}:iam::{self.account_id}:root", self.account_id
+        result: tuple[str, str, str] = original_identity(self, access_key_id, region)
+        return result
+
+    original_summary = AccountSummary.summary_map
+
+    def summary_map(self: Any) -> dict[str, Any]:
+        summary: dict[str, Any] = original_summary.fget(self)  # type: ignore[attr-defined]
+        root = root_user(self._iam_backend)
+        summary["AccountAccessKeysPresent"] = 1 if root is not None and root.access_keys else 0
+        summary["AccountMFAEnabled"] = 1 if root is not None and root.mfa_devices else 0
+        if root is not None:
+            summary["Users"] = max(0, summary["Users"] - 1)
+        return summary
+
+    original_list_users = IAMBackend.list_users
+
+    def list_users(self: Any, path_prefix: str | None, marker: str | None, max_items: int | None) -> Any:
+        return [u for u in original_list_users(self, path_prefix, marker, max_items) if not is_root(u)]
+
+    STSBackend.get_caller_identity = get_caller_identity  # type: ignore[method-assign]
+    AccountSummary.summary_map = property(summary_map)  # type: ignore[assignment, method-assign]
+    IAMBackend.list_users = list_users  # type: ignore[method-assign]
+    _installed = True
+
+
+def create_root(iam_client: Any) -> tuple[str, str]:
+    """Create the stand-in root user with one access key; returns (key id, secret)."""
+    iam_client.create_user(UserName=ROOT_NAME, Path=ROOT_PATH)
+    key = iam_client.create_access_key(UserName=ROOT_NAME)["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]

@@ -1,0 +1,88 @@
+"""Start the sandbox: a moto server on 127.0.0.1 in this process, seeded as a brand-new account."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from wizard.sandbox import managed_policies, root_user
+from wizard.sandbox.replay import WriteLog, seed_moto
+
+SANDBOX_ACCOUNT = "123456789012"
+DUMMY_SECRET = "sandbox-secret-not-a-real-key"
+
+
+@dataclass(frozen=True)
+class SandboxCredentials:
+    key: str
+    secret: str
+
+
+class Sandbox:
+    """One simulated account. `start()` brings it up with the state earlier runs left."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.write_log = WriteLog(directory / "writes.jsonl")
+        self.identity_file = directory / "identity.json"
+        self._server: Any = None
+        self.endpoint_url = ""
+        self.root: SandboxCredentials | None = None
+        self.replay_problems: list[str] = []
+
+    def reset(self) -> None:
+        if self.directory.exists():
+            shutil.rmtree(self.directory)
+
+    def start(self) -> None:
+        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # AdministratorAccess must exist
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        from moto.moto_api import recorder  # noqa: F401  (imports moto's core before patching)
+        from moto.moto_api._internal.models import moto_api_backend
+        from moto.server import ThreadedMotoServer
+
+        root_user.install()
+        managed_policies.limit_to_used()
+        moto_api_backend.reset()
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint_url = f"http://{host}:{port}"
+        seed_moto(-1)
+        root_key, _ = root_user.create_root(self._admin_client("iam", "us-east-1"))
+        self.root = SandboxCredentials(root_key, DUMMY_SECRET)
+        self.replay_problems = self.write_log.replay(self._client_as)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    def credentials(self) -> SandboxCredentials:
+        """Who the wizard runs as: root, until a step switches the sandbox to another identity."""
+        if self.identity_file.exists():
+            data = json.loads(self.identity_file.read_text(encoding="utf-8"))
+            return SandboxCredentials(data["key"], DUMMY_SECRET)
+        assert self.root is not None, "start() first"
+        return self.root
+
+    def switch_identity(self, access_key_id: str) -> None:
+        """Run later sandbox sessions as this access key (e.g. the admin's, once root's keys are gone)."""
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.identity_file.write_text(json.dumps({"key": access_key_id}), encoding="utf-8")
+
+    def hook_client(self, client: Any, service: str, region: str) -> None:
+        self.write_log.hook_client(client, service, region)
+
+    def _client_as(self, service: str, region: str, access_key: str) -> Any:
+        from wizard.aws import isolated_session
+
+        return isolated_session(access_key, DUMMY_SECRET, region).client(service, endpoint_url=self.endpoint_url)
+
+    def _admin_client(self, service: str, region: str) -> Any:
+        return self._client_as(service, region, "AKIASANDBOXSETUP0000")

@@ -1,0 +1,128 @@
+"""Secrets: generated, kept in the OS keyring, and never printed, logged or journaled by accident."""
+
+from __future__ import annotations
+
+import secrets as random_source
+import string
+from dataclasses import dataclass
+from typing import Any
+
+from wizard.protocol import SENSITIVE
+
+KEYRING_SERVICE = "aws-harden"
+SYMBOLS = "!@#$%^&*()_+-=[]{}|'"
+
+
+class Secret:
+    """A value that prints as '(sensitive value)' everywhere unless `reveal()` is called on purpose."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return SENSITIVE
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and random_source.compare_digest(self._value, other._value)
+
+    def __hash__(self) -> int:
+        return hash(SENSITIVE)
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Secret cannot be pickled")
+
+
+@dataclass(frozen=True)
+class PasswordRules:
+    """The parts of an account password policy a generated password must satisfy."""
+
+    minimum_length: int = 6
+    uppercase: bool = False
+    lowercase: bool = False
+    numbers: bool = False
+    symbols: bool = False
+
+
+def generate_password(rules: PasswordRules, length: int = 24) -> Secret:
+    """At least `length` (and the policy's minimum) characters, with every character class in it."""
+    size = max(length, rules.minimum_length, 8)
+    alphabet = string.ascii_letters + string.digits + SYMBOLS
+    required = [string.ascii_uppercase, string.ascii_lowercase, string.digits, SYMBOLS]
+    chars = [random_source.choice(group) for group in required]
+    chars += [random_source.choice(alphabet) for _ in range(size - len(chars))]
+    random_source.SystemRandom().shuffle(chars)
+    return Secret("".join(chars))
+
+
+def keyring_entry(account: str, *parts: str) -> str:
+    return "/".join((account, *parts))
+
+
+class KeyringUnavailable(Exception):
+    """No keyring backend on this machine can store a secret."""
+
+
+def keyring_backend_name() -> str:
+    import keyring
+
+    backend = keyring.get_keyring()
+    return f"{type(backend).__module__}.{type(backend).__name__}"
+
+
+def store_in_keyring(entry: str, secret: Secret) -> str:
+    """Store and read back; returns the backend's name. Raises KeyringUnavailable when none works."""
+    import keyring
+    from keyring.errors import KeyringError
+
+    backend = keyring.get_keyring()
+    priority = getattr(backend, "priority", 1)
+    module = type(backend).__module__
+    if module.startswith(("keyring.backends.fail", "keyring.backends.null")) or (
+        isinstance(priority, int | float) and priority <= 0 and not getattr(backend, "trusted", False)
+    ):
+        raise KeyringUnavailable(f"no usable keyring backend ({module})")
+    try:
+        keyring.set_password(KEYRING_SERVICE, entry, secret.reveal())
+        if keyring.get_password(KEYRING_SERVICE, entry) != secret.reveal():
+            raise KeyringUnavailable("the keyring did not return what was stored")
+    except KeyringError as exc:
+        raise KeyringUnavailable(str(exc) or type(exc).__name__) from exc
+    return keyring_backend_name()
+
+
+def read_from_keyring(entry: str) -> Secret | None:
+    import keyring
+
+    value = keyring.get_password(KEYRING_SERVICE, entry)
+    return None if value is None else Secret(value)
+
+
+def memory_keyring() -> Any:
+    """An in-memory backend for the sandbox and the tests; nothing ever reaches the real keyring."""
+    from keyring.backend import KeyringBackend
+
+    class MemoryKeyring(KeyringBackend):
+        priority = 1  # type: ignore[assignment]
+        trusted = True
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.entries: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.entries.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.entries[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.entries.pop((service, username), None)
+
+    return MemoryKeyring()

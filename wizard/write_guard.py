@@ -1,0 +1,92 @@
+"""Default-deny guard on AWS writes, enforced in the AWS layer itself.
+
+Dry-run must hold by structure, not because every step remembers a flag (the amazon.aws
+iam_password_policy module's check mode once changed accounts): every request passes this
+botocore hook before it is signed or sent, against AWS, moto and Stubber alike.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from wizard.errors import WriteRefused
+
+READ_PREFIXES = ("Get", "List", "Describe", "Head", "Lookup")
+# Named reads that do not start with a read verb. Keep this list short and justified.
+EXTRA_READS = frozenset[str]()
+
+
+def is_read(operation: str) -> bool:
+    name = operation.split(":", 1)[-1]
+    return name.startswith(READ_PREFIXES) or operation in EXTRA_READS
+
+
+@dataclass(frozen=True)
+class Attempt:
+    operation: str
+    sent: bool
+
+
+class WriteGuard:
+    """Lets reads through; lets a write through only inside `allowing()` naming it, and never once locked."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self.locked = False
+        self.attempts: list[Attempt] = []
+
+    def lock(self) -> None:
+        """For plan and check: from now on no write passes, whatever any caller asks."""
+        self.locked = True
+
+    @property
+    def _allowed(self) -> frozenset[str]:
+        return getattr(self._local, "allowed", frozenset())
+
+    @contextmanager
+    def allowing(self, writes: frozenset[str]) -> Iterator[None]:
+        if self.locked:
+            raise WriteRefused("apply", "this run is read-only (plan or check)")
+        previous = self._allowed
+        self._local.allowed = writes
+        try:
+            yield
+        finally:
+            self._local.allowed = previous
+
+    @property
+    def sent_writes(self) -> list[str]:
+        return [a.operation for a in self.attempts if a.sent]
+
+    @property
+    def refused_writes(self) -> list[str]:
+        return [a.operation for a in self.attempts if not a.sent]
+
+    @property
+    def last_operation(self) -> str | None:
+        """The most recent AWS operation this thread asked for, to name it when something fails."""
+        return getattr(self._local, "last", None)
+
+    def check(self, operation: str) -> None:
+        self._local.last = operation
+        if is_read(operation):
+            return
+        allowed = not self.locked and operation in self._allowed
+        with self._lock:
+            self.attempts.append(Attempt(operation, allowed))
+        if self.locked:
+            raise WriteRefused(operation, "this run is read-only (plan or check)")
+        if not allowed:
+            raise WriteRefused(operation, "the step did not declare this write")
+
+    def hook(self, model: Any, **_: Any) -> None:
+        self.check(f"{model.service_model.service_name}:{model.name}")
+
+    def install(self, session: Any) -> None:
+        """Register on a boto3 Session before any client exists (clients copy the handlers)."""
+        session.events.register_first("before-call", self.hook, unique_id="aws-harden-write-guard")
