@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from wizard import __version__
+from wizard.errors import WizardError, describe
 
 if TYPE_CHECKING:
     from wizard.engine import StepOutcome
@@ -93,7 +94,9 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     try:
         return run(args, env)
     except KeyboardInterrupt:
-        env.stderr.write("\naws-harden: interrupted; nothing more was changed. Run again to pick up where it stopped.\n")
+        env.stderr.write(
+            "\naws-harden: interrupted; nothing more was changed. Run again to pick up where it stopped.\n"
+        )
         return EXIT_INTERRUPTED
     except EOFError:
         env.stderr.write("aws-harden: error: input ended before a question was answered (stdin closed)\n")
@@ -101,8 +104,6 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     except Exception as exc:
         if args.debug:
             raise
-        from wizard.errors import describe
-
         env.stderr.write(f"aws-harden: error: {describe(exc)}\n")
         return EXIT_ERROR
 
@@ -115,7 +116,6 @@ def run(args: argparse.Namespace, env: Environment) -> int:
 
     import steps as step_registry
     from wizard.answers import load_answers_file, validate_answers
-    from wizard.errors import WizardError
     from wizard.render import Ui
 
     ui = Ui(out=env.stdout, err=env.stderr, width=env.width)
@@ -149,7 +149,6 @@ def run(args: argparse.Namespace, env: Environment) -> int:
 
 def select_steps(known: Sequence[Any], only: str | None) -> list[Any]:
     import steps as step_registry
-    from wizard.errors import WizardError
 
     if not only:
         return list(known)
@@ -164,7 +163,6 @@ def select_steps(known: Sequence[Any], only: str | None) -> list[Any]:
 
 
 def start_sandbox(args: argparse.Namespace, env: Environment, ui: Ui) -> Any:
-    from wizard.errors import WizardError
     from wizard.journal import state_dir
 
     try:
@@ -205,7 +203,6 @@ def run_engine(
     from wizard.answers import AnswerBook
     from wizard.aws import Aws, build_session, known_region
     from wizard.engine import Engine, StepFailed
-    from wizard.errors import WizardError
     from wizard.journal import Journal, state_dir
     from wizard.write_guard import WriteGuard
 

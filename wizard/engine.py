@@ -315,7 +315,7 @@ class Engine:
                     "(see README) or run interactively to choose"
                 ) from None
             assert self.prompter is not None
-            show, abort = "Show it once on this screen; I will store it myself", "Abort; create nothing"
+            show, abort = "Show it once on this screen; I will store it myself", "Abort; set no password"
             if self.prompter.select(f"Where should the {description} go?", [show, abort], default=abort) != show:
                 raise Aborted(f"aborted: no place to keep the {description}") from None
             self.ui.line(f"  {description}: ", (secret.reveal(), "bold"), "   (shown once; it is not stored)")

@@ -113,7 +113,7 @@ def memory_keyring() -> Any:
         trusted = True
 
         def __init__(self) -> None:
-            super().__init__()
+            super().__init__()  # type: ignore[no-untyped-call]
             self.entries: dict[tuple[str, str], str] = {}
 
         def get_password(self, service: str, username: str) -> str | None:
