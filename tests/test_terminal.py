@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pexpect
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTER = "\r"
