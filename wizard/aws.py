@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from wizard.read_cache import ReadCache
 from wizard.write_guard import WriteGuard
 
 CallerKind = Literal["root", "user", "assumed-role", "federated", "other"]
@@ -69,8 +70,10 @@ class Aws:
         endpoint_url: str | None = None,
         sandbox: bool = False,
         client_hook: Callable[[Any, str, str], None] | None = None,
+        read_cache: ReadCache | None = None,
     ) -> None:
         self.session = session
+        self.read_cache = read_cache
         self.client_hook = client_hook
         self.guard = guard
         self.endpoint_url = endpoint_url
@@ -78,6 +81,16 @@ class Aws:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._caller: Caller | None = None
+
+    def parallel(self, *calls: Callable[[], Any]) -> list[Any]:
+        """Run independent reads at once (clients are thread-safe); results in order, first error raised."""
+        if len(calls) <= 1:
+            return [call() for call in calls]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(8, len(calls))) as pool:
+            futures = [pool.submit(call) for call in calls]
+            return [f.result() for f in futures]
 
     @property
     def region(self) -> str:

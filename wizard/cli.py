@@ -207,7 +207,8 @@ def run_engine(
     from wizard.write_guard import WriteGuard
 
     guard = WriteGuard()
-    if args.command in ("plan", "check"):
+    read_only = args.command in ("plan", "check")
+    if read_only:
         guard.lock()
     region = args.region
     if region is not None and not known_region(region) and not (args.endpoint_url or sandbox):
@@ -215,11 +216,14 @@ def run_engine(
     if sandbox is not None:
         creds = sandbox.credentials()
         session = build_session(None, region, guard, credentials={"key": creds.key, "secret": creds.secret})
-        aws = Aws(session, guard, endpoint_url=sandbox.endpoint_url, sandbox=True, client_hook=sandbox.hook_client)
+        aws = Aws(
+            session, guard, endpoint_url=sandbox.endpoint_url, sandbox=True, client_hook=sandbox.hook_client,
+            read_cache=install_read_cache(session, read_only),
+        )
         journal_dir = sandbox.directory
     else:
         session = build_session(args.profile, region, guard)
-        aws = Aws(session, guard, endpoint_url=args.endpoint_url)
+        aws = Aws(session, guard, endpoint_url=args.endpoint_url, read_cache=install_read_cache(session, read_only))
         journal_dir = state_dir()
     if env.observe_aws is not None:
         env.observe_aws(aws)
@@ -245,6 +249,17 @@ def run_engine(
     else:
         ui.check_table(outcomes)
     return exit_code_for(args.command, outcomes)
+
+
+def install_read_cache(session: Any, read_only: bool) -> Any:
+    """In check and plan the account does not change during the run, so each distinct read is sent once."""
+    if not read_only:
+        return None
+    from wizard.read_cache import ReadCache
+
+    cache = ReadCache()
+    cache.install(session)
+    return cache
 
 
 def exit_code_for(command: str, outcomes: Sequence[StepOutcome]) -> int:

@@ -157,9 +157,11 @@ class Engine:
         )
 
     def check(self) -> list[StepOutcome]:
+        """Every step's inspection at once: they only read, and they share one read cache."""
         self.aws.guard.lock()
+        self.aws.caller()
         with self.ui.working("Reading the account…"):
-            return [self.survey(step) for step in self.steps]
+            return self.aws.parallel(*(lambda step=step: self.survey(step) for step in self.steps))
 
     plan = check
 
