@@ -21,7 +21,8 @@ def applied(account: Account) -> str:
 
 def test_json_report_has_the_documented_fields(account: Account) -> None:
     payload = json.loads(run_cli(["check", "--output", "json"]).out)
-    assert {"schema", "schema_version", "tool", "command", "time", "account", "caller", "region", "steps"} <= set(payload)
+    required = {"schema", "schema_version", "tool", "command", "time", "account", "caller", "region", "steps"}
+    assert required <= set(payload)
     assert payload["tool"]["name"] == "aws-harden" and payload["tool"]["version"]
     step = payload["steps"][0]
     assert {"id", "status", "reason", "findings", "controls", "severity", "accepted_exceptions"} <= set(step)
@@ -84,7 +85,10 @@ def test_prowler_mutelist_export(account: Account, tmp_path: Path) -> None:
     assert result.code == 0, result.text
     mutelist = yaml.safe_load(result.out)
     checks = mutelist["Mutelist"]["Accounts"]["123456789012"]["Checks"]
-    assert set(checks) == {"iam_aws_attached_policy_no_administrative_privileges", "iam_group_administrator_access_policy"}
+    assert set(checks) == {
+        "iam_aws_attached_policy_no_administrative_privileges",
+        "iam_group_administrator_access_policy",
+    }
     entry = checks["iam_group_administrator_access_policy"]
     assert entry["Regions"] == ["*"]
     assert entry["Resources"] == ["^Admins\\.Team$", "^AdministratorAccess$"]
