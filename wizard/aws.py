@@ -78,6 +78,9 @@ class Aws:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._caller: Caller | None = None
+        from wizard.secrets import redact_aws_logs
+
+        redact_aws_logs()
 
     @property
     def region(self) -> str:
