@@ -56,7 +56,8 @@ class RootMfa(Step[RootMfaState]):
         if state.virtual_serials:
             return [
                 Finding(
-                    f"root user: MFA on, a virtual device ({', '.join(state.virtual_serials)}); CIS 2.6 recommends "
+                    f"root user: MFA on, a virtual device ({', '.join(state.virtual_serials)}); "
+                    "CIS 2.6 recommends "
                     "a hardware device or security key for root (informational)",
                     observed={"AccountMFAEnabled": 1, "root_virtual_devices": list(state.virtual_serials)},
                 )

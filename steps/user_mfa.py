@@ -154,7 +154,7 @@ class UserMfa(Step[UserMfaState]):
                 "Also enroll MFA here for other IAM users with console access and no MFA?",
                 default=False,
                 kind="confirm",
-                help="each of them must be at this keyboard with their phone; otherwise they are listed for you",
+                help="each must be at this keyboard with their phone; otherwise they are listed for you",
             ),
             Question(
                 "enforce",
@@ -296,7 +296,7 @@ class UserMfa(Step[UserMfaState]):
                         instructions=(
                             f"Ask {user.name} to sign in and assign an MFA device: account menu > Security "
                             "credentials > Assign MFA device (a passkey or authenticator app).",
-                            "Or run again with [user-mfa] other_users = true while they are at this keyboard.",
+                            "Or run again with [user-mfa] other_users = true while they are here.",
                         ),
                         url="https://console.aws.amazon.com/iam/home#/security_credentials",
                     )
@@ -307,7 +307,7 @@ class UserMfa(Step[UserMfaState]):
                     Action.CREATE,
                     "enforce",
                     f'policy {ENFORCE_POLICY_NAME} on group "{state.group}"',
-                    f"require MFA for every action of {state.group}'s members (deny unless signed in with MFA)",
+                    f"require MFA for every action of {state.group}'s members (deny unless MFA-signed-in)",
                     operations=("iam:PutGroupPolicy",),
                     fields=(
                         FieldChange(

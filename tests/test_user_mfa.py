@@ -1,4 +1,4 @@
-"""user-mfa against moto, driven through the real Prompter interface: enrollment, its failures, enforcement."""
+"""user-mfa against moto, through the real Prompter interface: enrollment, its failures, enforcement."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from wizard.aws import Caller
 from wizard.cli import Environment, main
 from wizard.engine import CANCEL, ENTER_CODES, SHOW_KEY
 from wizard.prompts import ScriptedPrompter
-from wizard.protocol import ApplyContext, Change, ChangeSkipped, StepContext
+from wizard.protocol import Action, ApplyContext, Change, ChangeSkipped, StepContext
 from wizard.render import qr_text
 from wizard.secrets import Secret
 
@@ -54,7 +54,7 @@ class Phone:
 
 
 class LivePrompter(ScriptedPrompter):
-    """Scripted answers, where a callable answer is computed when its prompt comes (a code read off the app)."""
+    """Scripted answers; a callable answer is computed when its prompt comes (a code read off the app)."""
 
     def _next(self, message: str) -> object:
         answer = super()._next(message)
@@ -74,7 +74,9 @@ class Run:
         return list(self.aws.guard.sent_writes)
 
 
-def run(argv: Sequence[str], answers: Sequence[object] | None = None, setup: Callable[[Any], None] | None = None) -> Run:
+def run(
+    argv: Sequence[str], answers: Sequence[object] | None = None, setup: Callable[[Any], None] | None = None
+) -> Run:
     out, err = io.StringIO(), io.StringIO()
     seen: list[Any] = []
 
@@ -84,8 +86,16 @@ def run(argv: Sequence[str], answers: Sequence[object] | None = None, setup: Cal
             setup(aws)
 
     prompter = LivePrompter(answers) if answers is not None else None
-    env = Environment(stdout=out, stderr=err, stdin_isatty=answers is not None, prompter=prompter, width=120,
-                      observe_aws=observe, sleep=lambda _: None, open_url=lambda _: False)
+    env = Environment(
+        stdout=out,
+        stderr=err,
+        stdin_isatty=answers is not None,
+        prompter=prompter,
+        width=120,
+        observe_aws=observe,
+        sleep=lambda _: None,
+        open_url=lambda _: False,
+    )
     code = main(list(argv), env)
     return Run(code, out.getvalue(), err.getvalue(), prompter, seen[0] if seen else None)
 
@@ -101,8 +111,9 @@ def make_admin(account: Account, name: str = "admin", group: str = "FullAccess")
 def give_mfa(account: Account, name: str) -> str:
     iam = account.raw("iam")
     serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]["SerialNumber"]
-    iam.enable_mfa_device(UserName=name, SerialNumber=serial, AuthenticationCode1="123456",
-                          AuthenticationCode2="234567")
+    iam.enable_mfa_device(
+        UserName=name, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="234567"
+    )
     return str(serial)
 
 
@@ -115,7 +126,9 @@ ONLY = ["apply", "--only", "user-mfa"]
 ASKED = [False, False, True]
 
 
-def test_enrollment_with_typed_codes_assigns_the_device(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_enrollment_with_typed_codes_assigns_the_device(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_admin(account)
     phone = Phone(monkeypatch)
     result = run(ONLY, [*ASKED, ENTER_CODES, *phone.codes()])
@@ -123,13 +136,15 @@ def test_enrollment_with_typed_codes_assigns_the_device(account: Account, monkey
     assert result.writes == ["iam:CreateVirtualMFADevice", "iam:EnableMFADevice"]
     (device,) = devices(account)
     assert device["SerialNumber"].endswith(":mfa/admin") and device["User"]["UserName"] == "admin"
-    assert [d["SerialNumber"] for d in account.raw("iam").list_mfa_devices(UserName="admin")["MFADevices"]] == [
-        device["SerialNumber"]
-    ]
+    assert [
+        d["SerialNumber"] for d in account.raw("iam").list_mfa_devices(UserName="admin")["MFADevices"]
+    ] == [device["SerialNumber"]]
     assert "✓ verified" in result.out
 
 
-def test_cant_scan_shows_the_key_and_the_qr_code_encodes_it(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cant_scan_shows_the_key_and_the_qr_code_encodes_it(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_admin(account)
     phone = Phone(monkeypatch)
     result = run(ONLY, [*ASKED, SHOW_KEY, ENTER_CODES, *phone.codes()])
@@ -141,13 +156,28 @@ def test_cant_scan_shows_the_key_and_the_qr_code_encodes_it(account: Account, mo
     assert expected_qr in result.out
 
 
-def test_codes_are_checked_locally_before_aws_sees_them(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_codes_are_checked_locally_before_aws_sees_them(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_admin(account)
     phone = Phone(monkeypatch)
     same = phone.code(0)
     # Try 1: non-digits (re-asked by the prompt), then the same code twice. Try 2: stale codes. Try 3: good.
-    result = run(ONLY, [*ASKED, ENTER_CODES, "12a456", same, same, ENTER_CODES, phone.code(-12), phone.code(-11),
-                        ENTER_CODES, *phone.codes()])
+    result = run(
+        ONLY,
+        [
+            *ASKED,
+            ENTER_CODES,
+            "12a456",
+            same,
+            same,
+            ENTER_CODES,
+            phone.code(-12),
+            phone.code(-11),
+            ENTER_CODES,
+            *phone.codes(),
+        ],
+    )
     assert result.code == 0, result.text
     assert result.prompter is not None
     assert result.prompter.rejected == [("12a456", "a code is the 6 digits the app shows now (digits only)")]
@@ -168,7 +198,9 @@ def test_three_wrong_tries_delete_the_device_and_leave_the_step_pending(account:
     assert account.raw("iam").list_mfa_devices(UserName="admin")["MFADevices"] == []
 
 
-def test_aws_refusing_the_codes_takes_the_same_helpful_path(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_aws_refusing_the_codes_takes_the_same_helpful_path(
+    account: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
     make_admin(account)
     phone = Phone(monkeypatch)
     refusals = [1]
@@ -178,7 +210,12 @@ def test_aws_refusing_the_codes_takes_the_same_helpful_path(account: Account, mo
 
         if refusals:
             refusals.pop()
-            error = {"Error": {"Code": "InvalidAuthenticationCode", "Message": "Authentication code for device is not valid."}}
+            error = {
+                "Error": {
+                    "Code": "InvalidAuthenticationCode",
+                    "Message": "Authentication code for device is not valid.",
+                }
+            }
             return AWSResponse("https://iam.amazonaws.com/", 403, {}, None), error
         return None
 
@@ -267,7 +304,9 @@ def test_other_console_users_are_listed_for_the_operator_unless_enrolled_here(ac
     result = run(["check", "--only", "user-mfa", "--output", "json"])
     (step,) = json.loads(result.out)["steps"]
     assert step["status"] == "manual"
-    assert [(c["action"], c["key"], c["resource"]) for c in step["changes"]] == [("!", "user-enrolls", 'MFA for "bob"')]
+    assert [(c["action"], c["key"], c["resource"]) for c in step["changes"]] == [
+        ("!", "user-enrolls", 'MFA for "bob"')
+    ]
     assert "ci-bot" not in result.out and "aws-harden-sandbox-root" not in result.out
 
 
@@ -291,8 +330,7 @@ def test_enforcement_guard_holds_at_apply_time_too(account: Account) -> None:
     make_admin(account)
     aws = account.aws()
     base = StepContext("user-mfa", aws.caller(), "us-east-1", lambda s, k: None)
-    change = Change(STEP.plan.__self__ and user_mfa.Action.CREATE, "enforce", "r", "s",  # type: ignore[truthy-function]
-                    params={"group": "FullAccess", "admin": "admin"})
+    change = Change(Action.CREATE, "enforce", "r", "s", params={"group": "FullAccess", "admin": "admin"})
     with aws.guard.allowing(STEP.writes), pytest.raises(ChangeSkipped, match="admin has no MFA yet"):
         STEP.apply(aws, change, ApplyContext(base, lambda *a: "", lambda *a: None))
     assert aws.guard.sent_writes == []
@@ -314,8 +352,9 @@ def test_enforcement_attached_when_every_member_has_mfa(account: Account, tmp_pa
 def plan_ctx(caller_arn: str, answers: dict[str, Any]) -> StepContext:
     values = {("admin-user", "name"): "admin", ("admin-group", "name"): "FullAccess"}
     values.update({("user-mfa", k): v for k, v in answers.items()})
-    return StepContext("user-mfa", Caller(caller_arn, "111122223333", "x"), "us-east-1",
-                       lambda s, k: values.get((s, k)))
+    return StepContext(
+        "user-mfa", Caller(caller_arn, "111122223333", "x"), "us-east-1", lambda s, k: values.get((s, k))
+    )
 
 
 def test_plan_enrolls_a_not_yet_created_admin_and_waits_for_a_member_caller() -> None:

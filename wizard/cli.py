@@ -111,6 +111,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
+    from wizard.errors import WizardError
+
     if args.command == "steps":
         return show_steps(env)
     if args.output == "json" and args.command == "apply":
@@ -118,7 +120,6 @@ def run(args: argparse.Namespace, env: Environment) -> int:
 
     import steps as step_registry
     from wizard.answers import load_answers_file, validate_answers
-    from wizard.errors import WizardError
     from wizard.render import Ui
 
     ui = Ui(out=env.stdout, err=env.stderr, width=env.width)

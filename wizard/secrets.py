@@ -115,7 +115,7 @@ def memory_keyring() -> Any:
         trusted = True
 
         def __init__(self) -> None:
-            super().__init__()
+            super().__init__()  # type: ignore[no-untyped-call]
             self.entries: dict[tuple[str, str], str] = {}
 
         def get_password(self, service: str, username: str) -> str | None:
@@ -137,7 +137,8 @@ LOGGED_SECRET_FIELDS = (
 )
 _LOGGED_SECRET = re.compile(
     rf"(<(?P<tag>{LOGGED_SECRET_FIELDS})>)[^<]*(</(?P=tag)>)"  # XML (query protocol) bodies
-    rf"|(?P<key>['\"](?:{LOGGED_SECRET_FIELDS})['\"]\s*:\s*)(?P<q>['\"])(?:\\.|(?!(?P=q)).)*(?P=q)"  # dicts, JSON
+    # Python dicts and JSON:
+    rf"|(?P<key>['\"](?:{LOGGED_SECRET_FIELDS})['\"]\s*:\s*)(?P<q>['\"])(?:\\.|(?!(?P=q)).)*(?P=q)"
     rf"|(?P<form>\b(?:{LOGGED_SECRET_FIELDS})=)[^&'\s]*"  # form-encoded request bodies
 )
 

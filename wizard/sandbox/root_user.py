@@ -79,7 +79,8 @@ ROOT_MFA_DEVICE = "root-account-mfa-device"
 
 def assign_root_mfa(iam_client: Any) -> str:
     """Stand in for the console's "Assign MFA device" signed in as root: a virtual device on the hidden
-    root user, sent through the wizard's own (recorded) client so the sandbox replays it. Returns the serial."""
+    root user, sent through the wizard's own (recorded) client so the sandbox replays it. Returns the
+    serial."""
     import time
 
     from wizard import totp
