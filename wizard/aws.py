@@ -81,6 +81,9 @@ class Aws:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._caller: Caller | None = None
+        from wizard.secrets import redact_aws_logs
+
+        redact_aws_logs()
 
     def parallel(self, *calls: Callable[[], Any]) -> list[Any]:
         """Run independent reads at once (clients are thread-safe); results in order, first error raised."""

@@ -91,6 +91,9 @@ class Environment:
     sandbox_keyring: bool = True
     # Tests observe the AWS layer (its write guard's record) through this; the program never needs it.
     observe_aws: Callable[[Any], None] | None = None
+    # How the wizard waits between re-checks of an operator action, and opens a console page.
+    sleep: Callable[[float], None] | None = None
+    open_url: Callable[[str], bool] | None = None
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
@@ -118,6 +121,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
+    from wizard.errors import WizardError
+
     if args.command == "steps":
         return show_steps(env)
     validate_combination(args)
@@ -259,6 +264,10 @@ def run_engine(
     if args.output == "text":
         ui.context(args.command, caller.arn, caller.kind, caller.account, aws.region)
     engine = Engine(aws, selected, AnswerBook(file_answers, known), ui, prompter, journal, yes=args.yes)
+    if env.sleep is not None:
+        engine.sleep = env.sleep
+    if env.open_url is not None:
+        engine.open_url = env.open_url
 
     if args.command == "apply":
         try:
