@@ -13,28 +13,28 @@ from tests.conftest import Account, run_cli
 
 
 def test_plan_with_changes_exits_2_and_prints_summary(account: Account) -> None:
-    result = run_cli(["plan"])
+    result = run_cli(["plan", "--only", "admin-user,admin-group"])
     assert result.code == 2, result.text
     assert "Plan: 5 to add, 0 to change, 0 to delete, 0 for the operator." in result.out
     assert '+ iam user "admin"' in result.out
 
 
 def test_plan_without_changes_exits_0(account: Account) -> None:
-    assert run_cli(["apply", "--yes"], tty=False).code == 0
-    result = run_cli(["plan"])
+    assert run_cli(["apply", "--yes", "--only", "admin-user,admin-group"], tty=False).code == 0
+    result = run_cli(["plan", "--only", "admin-user,admin-group"])
     assert result.code == 0 and "No changes." in result.out
 
 
 def test_check_noncompliant_exits_2_then_0_after_apply(account: Account) -> None:
-    result = run_cli(["check"])
+    result = run_cli(["check", "--only", "admin-user,admin-group"])
     assert result.code == 2
     assert "not compliant" in result.out
-    assert run_cli(["apply", "--yes"], tty=False).code == 0
-    assert run_cli(["check"]).code == 0
+    assert run_cli(["apply", "--yes", "--only", "admin-user,admin-group"], tty=False).code == 0
+    assert run_cli(["check", "--only", "admin-user,admin-group"]).code == 0
 
 
 def test_check_json_is_one_object_on_stdout(account: Account) -> None:
-    result = run_cli(["check", "--output", "json"])
+    result = run_cli(["check", "--output", "json", "--only", "admin-user,admin-group"])
     assert result.code == 2
     payload = json.loads(result.out)
     assert payload["account"] == "123456789012"
@@ -54,14 +54,14 @@ def test_plan_json_marks_secrets_sensitive(account: Account) -> None:
 
 def test_apply_declined_exits_2_and_summary_says_what_is_left(account: Account) -> None:
     # name, agree admin-user? no; group name, agree admin-group? no
-    result = run_cli(["apply"], answers=["admin", False, "FullAccess", False])
+    result = run_cli(["apply", "--only", "admin-user,admin-group"], answers=["admin", False, "FullAccess", False])
     assert result.code == 2, result.text
     assert "Still to do: admin-user, admin-group" in result.out
     assert account.raw("iam").list_users()["Users"] == []
 
 
 def test_apply_interactive_creates_with_typed_names(account: Account) -> None:
-    result = run_cli(["apply"], answers=["bad name!", "alice", True, "Admins", True])
+    result = run_cli(["apply", "--only", "admin-user,admin-group"], answers=["bad name!", "alice", True, "Admins", True])
     assert result.code == 0, result.text
     assert result.prompter is not None
     assert result.prompter.rejected[0][0] == "bad name!"
@@ -76,10 +76,10 @@ def test_ctrl_c_at_a_prompt_exits_130_and_changes_nothing(account: Account) -> N
 
 
 def test_ctrl_c_after_first_step_keeps_it_and_rerun_continues(account: Account) -> None:
-    result = run_cli(["apply"], answers=["admin", True, KeyboardInterrupt])
+    result = run_cli(["apply", "--only", "admin-user,admin-group"], answers=["admin", True, KeyboardInterrupt])
     assert result.code == 130
     assert [u["UserName"] for u in account.raw("iam").list_users()["Users"]] == ["admin"]
-    again = run_cli(["apply", "--yes"], tty=False)
+    again = run_cli(["apply", "--yes", "--only", "admin-user,admin-group"], tty=False)
     assert again.code == 0 and "already compliant" in again.out
 
 
