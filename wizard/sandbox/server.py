@@ -34,6 +34,8 @@ class Sandbox:
         self.endpoint_url = ""
         self.root: SandboxCredentials | None = None
         self.replay_problems: list[str] = []
+        self._sessions: dict[str, Any] = {}
+        self._clients: dict[tuple[str, str, str], Any] = {}
 
     def reset(self) -> None:
         if self.directory.exists():
@@ -80,9 +82,16 @@ class Sandbox:
         self.write_log.hook_client(client, service, region)
 
     def _client_as(self, service: str, region: str, access_key: str) -> Any:
+        """Cached: replay sends every recorded write; a new session per write reloads the models."""
         from wizard.aws import isolated_session
 
-        return isolated_session(access_key, DUMMY_SECRET, region).client(service, endpoint_url=self.endpoint_url)
+        key = (service, region, access_key)
+        if key not in self._clients:
+            if access_key not in self._sessions:
+                self._sessions[access_key] = isolated_session(access_key, DUMMY_SECRET, region)
+            session = self._sessions[access_key]
+            self._clients[key] = session.client(service, region_name=region, endpoint_url=self.endpoint_url)
+        return self._clients[key]
 
     def _admin_client(self, service: str, region: str) -> Any:
         return self._client_as(service, region, "AKIASANDBOXSETUP0000")
