@@ -30,6 +30,9 @@ commands:
   check   inspect only; exit 0 compliant, 2 not compliant, 1 error
   plan    dry-run preview (+ create, ~ update, - delete, ! operator action); writes nothing
   steps   list the steps and the controls they cover
+
+  credential-process --account ID --user NAME
+          for the AWS CLI profile aws-harden writes: prints the admin's key from the OS keyring
 """
 
 EPILOG = """\
@@ -85,6 +88,11 @@ class Environment:
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
     env = env or Environment()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["credential-process"]:
+        from wizard.credential_process import run as credential_process
+
+        return credential_process(argv[1:], env.stdout, env.stderr)
     try:
         args = build_parser().parse_args(argv)
     except UsageError as exc:
@@ -108,6 +116,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
+    from wizard.errors import WizardError
+
     if args.command == "steps":
         return show_steps(env)
     if args.output == "json" and args.command == "apply":
@@ -115,7 +125,6 @@ def run(args: argparse.Namespace, env: Environment) -> int:
 
     import steps as step_registry
     from wizard.answers import load_answers_file, validate_answers
-    from wizard.errors import WizardError
     from wizard.render import Ui
 
     ui = Ui(out=env.stdout, err=env.stderr, width=env.width)
@@ -238,6 +247,11 @@ def run_engine(
             outcomes = engine.apply()
         except StepFailed:
             raise
+        if sandbox is not None and engine.credentials_retired:
+            admin = str(engine.answers.lookup("admin-user", "name"))
+            how = sandbox.continue_as(admin)
+            ui.line((" SANDBOX ", "bold black on yellow"), " later sandbox runs act as IAM user ",
+                    (admin, "bold"), f", with {how}")
         return EXIT_OK if all(o.status.value == "compliant" for o in outcomes) else EXIT_PENDING
 
     outcomes = engine.check()
