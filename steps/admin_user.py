@@ -242,7 +242,7 @@ class AdminUser(Step[AdminUserState]):
                 "from the keyring; no secret in the file)",
                 fields=(
                     FieldChange("file", None, state.profile.path),
-                    FieldChange("credential_process", None, f"aws-harden credential-process ... {state.name}"),
+                    FieldChange("credential_process", None, f"aws-harden credential-process ({state.name})"),
                 ),
                 params={"name": state.name, "profile": state.profile.name, "path": state.profile.path},
             ))

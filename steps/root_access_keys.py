@@ -161,7 +161,7 @@ class RootAccessKeys(Step[RootKeysState]):
                 Action.DELETE,
                 "delete-key",
                 f'root access key "{key.key_id}"',
-                f"delete root access key {key.key_id}, this run's own: last, then you continue as the IAM admin",
+                f"delete root access key {key.key_id}, this run's own: last, then continue as the IAM admin",
                 # Not deactivated first: an inactive key cannot sign the call that deletes it.
                 operations=("iam:DeleteAccessKey",),
                 fields=(FieldChange("status", key.status, "deleted"),),
