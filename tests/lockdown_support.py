@@ -25,7 +25,7 @@ class Run:
 
 
 def run(argv: Sequence[str], prompter: Any = None, hook: Hook | None = None, tty: bool = True) -> Run:
-    """The whole program in-process; records each AWS call, optionally adds a client hook (fault injection)."""
+    """The whole program in-process; records each AWS call; `hook` adds a client hook (fault injection)."""
     seen: list[Any] = []
     operations: list[str] = []
 
@@ -43,7 +43,8 @@ def run(argv: Sequence[str], prompter: Any = None, hook: Hook | None = None, tty
         aws.client_hook = client_hook
 
     out, err = io.StringIO(), io.StringIO()
-    env = Environment(stdout=out, stderr=err, stdin_isatty=tty, prompter=prompter, width=200, observe_aws=observe)
+    env = Environment(stdout=out, stderr=err, stdin_isatty=tty, prompter=prompter, width=200,
+                      observe_aws=observe)
     code = main(list(argv), env)
     writes = seen[0].guard.sent_writes if seen else []
     return Run(code, out.getvalue() + err.getvalue(), operations, writes)
@@ -54,7 +55,7 @@ class Driver:
     """A Prompter answering by what each prompt says: {substring: [answers, in order]}; unknown prompts fail.
 
     An answer may be a callable taking the message (e.g. to read a key id out of it). For select, the
-    answer is a substring of the choice to pick. Validation failures are kept in `rejected`, as a person retypes.
+    answer is a substring of the choice to pick. Answers failing validation go to `rejected` (retyped).
     """
 
     rules: dict[str, list[object]]

@@ -34,8 +34,8 @@ def table(changes: list[Any]) -> list[tuple[str, str, str]]:
 
 # --- root-access-keys ---------------------------------------------------------------------
 def test_root_caller_deletes_each_key_and_its_own_last_with_a_typed_confirmation() -> None:
-    state = RootKeysState(True, 1, (RootKey("AKIAOTHER0000000000A", "Inactive"), RootKey("AKIARUNNING00000000B", "Active")),
-                          running_key="AKIARUNNING00000000B")
+    keys = (RootKey("AKIAOTHER0000000000A", "Inactive"), RootKey("AKIARUNNING00000000B", "Active"))
+    state = RootKeysState(True, 1, keys, running_key="AKIARUNNING00000000B")
     changes = ROOT_KEYS.plan(state, ctx("root-access-keys"))
     assert table(changes) == [
         ("-", "delete-key", 'root access key "AKIAOTHER0000000000A"'),

@@ -101,7 +101,8 @@ def test_alias_is_set_and_the_url_follows(account: Account, tmp_path: Path) -> N
     result = run(["apply", "--yes", "--only", "signin-link", "--answers", file], tty=False)
     assert result.code == 0 and result.writes == ["iam:CreateAccountAlias"]
     assert account.raw("iam").list_account_aliases()["AccountAliases"] == ["acme-prod"]
-    assert "IAM user sign-in URL: https://acme-prod.signin.aws.amazon.com/console" in result.text.split("Summary")[1]
+    summary = result.text.split("Summary")[1]
+    assert "IAM user sign-in URL: https://acme-prod.signin.aws.amazon.com/console" in summary
     again = run(["apply", "--yes", "--only", "signin-link", "--answers", file], tty=False)
     assert again.code == 0 and again.writes == []
 
@@ -129,7 +130,7 @@ def taken(alias: str) -> Any:
     def hook(client: Any, service: str, region: str) -> None:
         def refuse(params: dict[str, Any], **_: Any) -> Any:
             if params["body"].get("AccountAlias") == alias:
-                error = {"Error": {"Code": "EntityAlreadyExists", "Message": "The account alias already exists."}}
+                error = {"Error": {"Code": "EntityAlreadyExists", "Message": "The alias already exists."}}
                 return AWSResponse(None, 409, {}, None), error
             return None
 
@@ -153,7 +154,8 @@ def test_taken_alias_asks_again_interactively(account: Account) -> None:
 
 def test_taken_alias_unattended_is_a_one_line_error(account: Account, tmp_path: Path) -> None:
     file = answers(tmp_path, '[signin-link]\nalias = "taken-name"\n')
-    result = run(["apply", "--yes", "--only", "signin-link", "--answers", file], tty=False, hook=taken("taken-name"))
+    argv = ["apply", "--yes", "--only", "signin-link", "--answers", file]
+    result = run(argv, tty=False, hook=taken("taken-name"))
     assert result.code == 1
     assert "aws-harden: error: signin-link: the alias 'taken-name' is taken" in result.text
     assert "Traceback" not in result.text

@@ -24,12 +24,12 @@ def answers(tmp_path: Path, text: str) -> str:
     return str(path)
 
 
-def test_whole_flow_deletes_the_running_key_last_then_calls_aws_no_more(account: Account, tmp_path: Path) -> None:
+def test_running_key_deleted_last_then_no_more_aws_calls(account: Account, tmp_path: Path) -> None:
     other = account.raw("iam").create_access_key(UserName=ROOT_NAME)["AccessKey"]["AccessKeyId"]
     file = answers(tmp_path, f'[root-access-keys]\nconfirm_delete_running_key = "{account.root_key}"\n')
     result = run(["apply", "--yes", "--answers", file], tty=False)
     assert result.code == 0, result.text
-    # The other root key is deactivated then deleted within its step; the running key is the very last write...
+    # The other root key is deactivated, then deleted in its step; the running key is the last write...
     assert result.writes.index("iam:UpdateAccessKey") < result.writes.index("iam:UpdateAccountPasswordPolicy")
     assert result.writes[-1] == "iam:DeleteAccessKey"
     assert result.writes.count("iam:DeleteAccessKey") == 2
@@ -147,7 +147,9 @@ def test_non_root_unattended_leaves_it_pending(as_admin: Account) -> None:
     assert result.code == 2 and result.writes == []
 
 
-def test_second_apply_sends_no_write(account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_second_apply_sends_no_write(
+    account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     create_admin(account.raw("iam"))
     file = answers(tmp_path, f'[root-access-keys]\nconfirm_delete_running_key = "{account.root_key}"\n')
     first = run(["apply", "--yes", "--only", "root-access-keys", "--answers", file], tty=False)

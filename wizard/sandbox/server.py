@@ -35,6 +35,7 @@ class Sandbox:
         self.endpoint_url = ""
         self.root: SandboxCredentials | None = None
         self.replay_problems: list[str] = []
+        self._clients: dict[tuple[str, str, str, str], Any] = {}
 
     def reset(self) -> None:
         if self.directory.exists():
@@ -98,9 +99,14 @@ class Sandbox:
         self.write_log.hook_client(client, service, region)
 
     def _client_as(self, service: str, region: str, access_key: str) -> Any:
+        """Cached: a new session per replayed write reloads botocore's models, about 0.3 s each."""
         from wizard.aws import isolated_session
 
-        return isolated_session(access_key, DUMMY_SECRET, region).client(service, endpoint_url=self.endpoint_url)
+        key = (service, region, access_key, self.endpoint_url)
+        if key not in self._clients:
+            session = isolated_session(access_key, DUMMY_SECRET, region)
+            self._clients[key] = session.client(service, endpoint_url=self.endpoint_url)
+        return self._clients[key]
 
     def _admin_client(self, service: str, region: str) -> Any:
         return self._client_as(service, region, SETUP_KEY)
