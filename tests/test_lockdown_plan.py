@@ -187,7 +187,8 @@ def test_new_alias_is_a_create_and_a_different_one_an_update() -> None:
     assert update.action is Action.UPDATE
     assert [(f.name, f.old, f.new) for f in update.fields] == [
         ("alias", "old-name", "acme"),
-        ("sign-in URL", "https://old-name.signin.aws.amazon.com/console", "https://acme.signin.aws.amazon.com/console"),
+        ("sign-in URL", "https://old-name.signin.aws.amazon.com/console",
+         "https://acme.signin.aws.amazon.com/console"),
     ]
 
 

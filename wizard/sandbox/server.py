@@ -84,16 +84,17 @@ class Sandbox:
         iam = self._admin_client("iam", "us-east-1")
         keys = iam.list_access_keys(UserName=user_name)["AccessKeyMetadata"]
         if keys:
-            key_id, what = str(keys[0]["AccessKeyId"]), "its access key"
+            key_id = str(keys[0]["AccessKeyId"])
+            what = f"its access key {key_id}"
         else:
             seed_moto(self.write_log.count())
             key_id = str(iam.create_access_key(UserName=user_name)["AccessKey"]["AccessKeyId"])
             self.write_log.append({"service": "iam", "region": "us-east-1", "operation": "CreateAccessKey",
                                    "params": {"UserName": user_name}, "access_key": SETUP_KEY})
-            what = ("a sandbox-only stand-in access key for signing in as it (on real AWS you sign in "
-                    "at the sign-in URL instead)")
+            what = (f"a sandbox-only stand-in access key {key_id} for signing in as it (on real AWS you "
+                    "sign in at the sign-in URL instead)")
         self.switch_identity(key_id)
-        return f"{what} {key_id}"
+        return what
 
     def hook_client(self, client: Any, service: str, region: str) -> None:
         self.write_log.hook_client(client, service, region)
