@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from wizard import cli_profile
 from wizard.aws import Aws
+from wizard.errors import Aborted
 from wizard.protocol import (
     KNOWN_AFTER_APPLY,
     Action,
+    AnswerValue,
     ApplyContext,
     Change,
     FieldChange,
@@ -20,7 +26,7 @@ from wizard.protocol import (
     iam_name_problem,
 )
 from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
-from wizard.secrets import PasswordRules, generate_password
+from wizard.secrets import PasswordRules, Secret, generate_password
 
 TAGS = [{"Key": "created-by", "Value": "aws-harden"}]
 
@@ -34,6 +40,19 @@ class AdminUserState:
     attached_policies: tuple[str, ...] = ()
     inline_policies: tuple[str, ...] = ()
     password_rules: PasswordRules = field(default_factory=PasswordRules)
+    # Programmatic access (optional): the user's access key ids, and the AWS CLI profile that reads it.
+    programmatic: bool = False
+    access_keys: tuple[str, ...] = ()
+    profile: cli_profile.ProfileStatus | None = None
+
+
+PROFILE_RE = re.compile(r"^[\w.+@-]{1,64}$")
+
+
+def profile_problem(value: AnswerValue) -> str | None:
+    if not isinstance(value, str) or not PROFILE_RE.match(value):
+        return "a profile name: letters, digits and . + @ _ -, at most 64"
+    return None
 
 
 def read_password_rules(iam: Any) -> PasswordRules:
@@ -56,7 +75,9 @@ class AdminUser(Step[AdminUserState]):
     id = "admin-user"
     title = "IAM admin user with console access"
     checks = "an IAM user for daily admin work exists, can sign in to the console, and has no direct policies"
-    writes = frozenset({"iam:CreateUser", "iam:CreateLoginProfile"})
+    writes = frozenset(
+        {"iam:CreateUser", "iam:CreateLoginProfile", "iam:CreateAccessKey", "iam:DeleteAccessKey"}
+    )
 
     def questions(self) -> Sequence[Question]:
         return (
@@ -66,17 +87,38 @@ class AdminUser(Step[AdminUserState]):
                 default="admin",
                 validate=lambda v: iam_name_problem(v, 64),
             ),
+            Question(
+                "programmatic_access",
+                "Also give the admin an access key for the AWS CLI?",
+                default=False,
+                kind="confirm",
+                help="the secret goes to the OS keyring only; an AWS CLI profile reads it from there",
+            ),
+            Question(
+                "cli_profile",
+                "AWS CLI profile name for the admin's access key",
+                default="aws-harden-admin",
+                validate=profile_problem,
+                prompted=False,
+            ),
         )
 
     def inspect(self, aws: Aws, ctx: StepContext) -> AdminUserState:
         iam = aws.client("iam")
         name = str(ctx.answer("name"))
         rules = read_password_rules(iam)
+        programmatic = bool(ctx.answer("programmatic_access"))
+        profile = None
+        if programmatic:
+            path = cli_profile.config_path(ctx.sandbox)
+            profile = cli_profile.read_status(path, str(ctx.answer("cli_profile")), ctx.caller.account, name)
         try:
             user = iam.get_user(UserName=name)["User"]
         except Exception as exc:
             if error_code(exc) == "NoSuchEntity":
-                return AdminUserState(name=name, exists=False, password_rules=rules)
+                return AdminUserState(
+                    name=name, exists=False, password_rules=rules, programmatic=programmatic, profile=profile
+                )
             raise
         try:
             iam.get_login_profile(UserName=name)
@@ -93,7 +135,13 @@ class AdminUser(Step[AdminUserState]):
         inline = tuple(
             n for page in iam.get_paginator("list_user_policies").paginate(UserName=name) for n in page["PolicyNames"]
         )
-        return AdminUserState(name, True, user["Arn"], console, attached, inline, rules)
+        keys: tuple[str, ...] = ()
+        if programmatic:
+            pages = iam.get_paginator("list_access_keys").paginate(UserName=name)
+            keys = tuple(k["AccessKeyId"] for page in pages for k in page["AccessKeyMetadata"])
+        return AdminUserState(
+            name, True, user["Arn"], console, attached, inline, rules, programmatic, keys, profile
+        )
 
     def findings(self, state: AdminUserState, ctx: StepContext) -> list[Finding]:
         found: list[Finding] = []
@@ -117,6 +165,17 @@ class AdminUser(Step[AdminUserState]):
                     observed={"attached": list(state.attached_policies), "inline": list(state.inline_policies)},
                 )
             )
+        if state.access_keys:
+            found.append(Finding(
+                f"{state.name} has access key{'s' if len(state.access_keys) > 1 else ''} "
+                f"{', '.join(state.access_keys)}; no other is created",
+                observed={"access_keys": list(state.access_keys)}))
+        if state.profile is not None and state.profile.state == "other":
+            found.append(Finding(
+                f"the AWS CLI profile {state.profile.name} in {state.profile.path} exists and was not "
+                "written by aws-harden for this user; it is left alone (choose another with [admin-user] "
+                "cli_profile)",
+                severity="warning", observed={"profile": state.profile.name, "path": state.profile.path}))
         return found
 
     def plan(self, state: AdminUserState, ctx: StepContext) -> list[Change]:
@@ -155,6 +214,38 @@ class AdminUser(Step[AdminUserState]):
                     },
                 )
             )
+        changes.extend(self._programmatic_changes(state))
+        return changes
+
+    @staticmethod
+    def _programmatic_changes(state: AdminUserState) -> list[Change]:
+        if not state.programmatic or state.profile is None:
+            return []
+        changes: list[Change] = []
+        if not state.access_keys:
+            changes.append(Change(
+                Action.CREATE,
+                "access-key",
+                f'access key for "{state.name}"',
+                f"give {state.name} an access key for the AWS CLI (secret to the OS keyring only)",
+                operations=("iam:CreateAccessKey",),
+                fields=(FieldChange("access_key_id", None, KNOWN_AFTER_APPLY),
+                        FieldChange("secret_access_key", None, "in the OS keyring", sensitive=True)),
+                params={"name": state.name},
+            ))
+        if state.profile.state == "missing":
+            changes.append(Change(
+                Action.CREATE,
+                "cli-profile",
+                f'AWS CLI profile "{state.profile.name}"',
+                f"write the AWS CLI profile {state.profile.name} to {state.profile.path} (it reads the key "
+                "from the keyring; no secret in the file)",
+                fields=(
+                    FieldChange("file", None, state.profile.path),
+                    FieldChange("credential_process", None, f"aws-harden credential-process ({state.name})"),
+                ),
+                params={"name": state.name, "profile": state.profile.name, "path": state.profile.path},
+            ))
         return changes
 
     def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
@@ -177,7 +268,28 @@ class AdminUser(Step[AdminUserState]):
                 retry_codes=TRANSIENT_CODES | {"NoSuchEntity"},  # a just-created user may not be visible yet
             )
             return
+        if change.key == "access-key":
+            self._create_access_key(iam, name, ctx)
+            return
+        if change.key == "cli-profile":
+            cli_profile.append_profile(Path(str(change.params["path"])), str(change.params["profile"]),
+                                       ctx.caller.account, name, ctx.region)
+            return
         raise ValueError(f"unknown change {change.key}")
+
+    @staticmethod
+    def _create_access_key(iam: Any, name: str, ctx: ApplyContext) -> None:
+        """The secret exists only in this response: if it cannot be kept, the key is deleted, not orphaned."""
+        key = with_backoff(lambda: iam.create_access_key(UserName=name),
+                           retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})["AccessKey"]
+        pair = {"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"]}
+        secret = Secret(json.dumps(pair))
+        try:
+            ctx.keep_secret(f"{name}/{cli_profile.ENTRY}", f"access key for {name}", secret)
+        except (Aborted, KeyboardInterrupt):
+            iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+            raise
+        ctx.output(f"access key id of {name}", str(key["AccessKeyId"]))
 
 
 STEP = AdminUser()

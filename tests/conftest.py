@@ -46,6 +46,27 @@ def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def shared_botocore_loader() -> Iterator[None]:
+    """Each run builds new boto3 sessions, each reloading botocore's JSON models (~0.3 s): share a loader.
+
+    Test speed only; the loader's data is read-only and the same for every session."""
+    import botocore.loaders
+    import botocore.session
+
+    original = botocore.session.create_loader
+    shared: dict[object, Any] = {}
+
+    def create_loader(search_path_string: Any = None) -> Any:
+        if search_path_string not in shared:
+            shared[search_path_string] = original(search_path_string)
+        return shared[search_path_string]
+
+    botocore.session.create_loader = create_loader  # type: ignore[assignment]
+    yield
+    botocore.session.create_loader = original  # type: ignore[assignment]
+
+
 @dataclass
 class Account:
     """A moto account (in-process) with the sandbox's stand-in root user."""

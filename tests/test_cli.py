@@ -54,14 +54,15 @@ def test_plan_json_marks_secrets_sensitive(account: Account) -> None:
 
 def test_apply_declined_exits_2_and_summary_says_what_is_left(account: Account) -> None:
     # name, agree admin-user? no; group name, agree admin-group? no
-    result = run_cli(["apply", "--only", "admin-user,admin-group"], answers=["admin", False, "FullAccess", False])
+    answers: list[object] = ["admin", False, False, "FullAccess", False]
+    result = run_cli(["apply", "--only", "admin-user,admin-group"], answers=answers)
     assert result.code == 2, result.text
     assert "Still to do: admin-user, admin-group" in result.out
     assert account.raw("iam").list_users()["Users"] == []
 
 
 def test_apply_interactive_creates_with_typed_names(account: Account) -> None:
-    answers: list[object] = ["bad name!", "alice", True, "Admins", True]
+    answers: list[object] = ["bad name!", "alice", False, True, "Admins", True]
     result = run_cli(["apply", "--only", "admin-user,admin-group"], answers=answers)
     assert result.code == 0, result.text
     assert result.prompter is not None
@@ -77,7 +78,7 @@ def test_ctrl_c_at_a_prompt_exits_130_and_changes_nothing(account: Account) -> N
 
 
 def test_ctrl_c_after_first_step_keeps_it_and_rerun_continues(account: Account) -> None:
-    result = run_cli(["apply", "--only", "admin-user,admin-group"], answers=["admin", True, KeyboardInterrupt])
+    result = run_cli(["apply", "--only", "admin-user,admin-group"], answers=["admin", False, True, KeyboardInterrupt])
     assert result.code == 130
     assert [u["UserName"] for u in account.raw("iam").list_users()["Users"]] == ["admin"]
     again = run_cli(["apply", "--yes", "--only", "admin-user,admin-group"], tty=False)
@@ -209,14 +210,14 @@ class TestKeyring:
 
     def test_no_keyring_operator_chooses_abort(self, account: Account) -> None:
         keyring.set_keyring(fail.Keyring())
-        result = run_cli(["apply", "--only", "admin-user"], answers=["admin", True, "Abort; set no password"])
+        result = run_cli(["apply", "--only", "admin-user"], answers=["admin", False, True, "Abort; set no password"])
         assert result.code == 1 and "aborted" in result.err
         assert not has_login_profile(account, "admin")
 
     def test_no_keyring_operator_chooses_to_see_it_once(self, account: Account) -> None:
         keyring.set_keyring(fail.Keyring())
         choice = "Show it once on this screen; I will store it myself"
-        result = run_cli(["apply", "--only", "admin-user"], answers=["admin", True, choice])
+        result = run_cli(["apply", "--only", "admin-user"], answers=["admin", False, True, choice])
         assert result.code == 0, result.text
         assert result.out.count("(shown once; it is not stored)") == 1
         assert has_login_profile(account, "admin")

@@ -74,11 +74,11 @@ def test_admin_group_compliant_plans_nothing() -> None:
 
 
 def test_questions_validate_names_before_any_call() -> None:
-    (name,) = ADMIN_USER.questions()
+    name = ADMIN_USER.questions()[0]
     assert name.check("admin") is None
     assert name.check("bad name!") is not None
     assert name.check("x" * 65) is not None
     assert name.check("") is not None
-    (group,) = ADMIN_GROUP.questions()
+    group = ADMIN_GROUP.questions()[0]
     assert group.check("FullAccess") is None
     assert group.check("x" * 128) is None and group.check("x" * 129) is not None

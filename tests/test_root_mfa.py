@@ -118,9 +118,9 @@ def test_sandbox_walk_through_survives_a_restart(tmp_path: Path, monkeypatch: py
     original = totp.seed_of
     monkeypatch.setattr(user_mfa.totp, "seed_of", lambda d: seeds.append(original(d)) or seeds[-1])
     only = ["--only", "admin-user,admin-group,user-mfa,root-mfa"]
-    # admin-user: name, agree; admin-group: name, agree; user-mfa: other users, enforce, agree; then the
+    # admin-user: name, no access key, agree; admin-group: name, agree; user-mfa: other users, enforce, agree; then the
     # simulated authenticator; root-mfa: the sandbox stand-in for the console.
-    answers = [None, True, None, True, False, True, True, SIMULATE, SANDBOX_STAND_IN]
+    answers = [None, False, True, None, True, False, True, True, SIMULATE, SANDBOX_STAND_IN]
     first = run_cli(["apply", "--sandbox-reset", *only], answers)
     assert first.code == 0, first.text
     assert "SANDBOX ONLY" not in first.out  # choices are prompts, not output; the labels below are output

@@ -35,6 +35,8 @@ def test_person_walks_the_first_two_steps_in_the_sandbox(tmp_path: Path) -> None
     child.expect("SANDBOX")
     child.expect("Name of the IAM admin user")
     child.send("\b" * 5 + "alice" + ENTER)  # clear the default "admin" and type another name
+    child.expect("access key for the AWS CLI")
+    child.send("n")  # no programmatic access
     child.expect(r"Apply 2 changes for admin-user\?")
     child.send("y")
     child.expect("verified")

@@ -35,6 +35,8 @@ commands:
   steps   list the steps and the controls they cover
   export prowler-mutelist
           a Prowler mutelist for the deviations aws-harden makes on purpose (stdout)
+  credential-process --account ID --user NAME
+          for the AWS CLI profile aws-harden writes: prints the admin's key from the OS keyring
 """
 
 EPILOG = """\
@@ -98,6 +100,11 @@ class Environment:
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
     env = env or Environment()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["credential-process"]:
+        from wizard.credential_process import run as credential_process
+
+        return credential_process(argv[1:], env.stdout, env.stderr)
     try:
         args = build_parser().parse_args(argv)
     except UsageError as exc:
@@ -274,6 +281,11 @@ def run_engine(
             outcomes = engine.apply()
         except StepFailed:
             raise
+        if sandbox is not None and engine.credentials_retired:
+            admin = str(engine.answers.lookup("admin-user", "name"))
+            how = sandbox.continue_as(admin)
+            ui.line((" SANDBOX ", "bold black on yellow"), " later sandbox runs act as IAM user ",
+                    (admin, "bold"), f", with {how}")
         return EXIT_OK if all(o.status.value == "compliant" for o in outcomes) else EXIT_PENDING
 
     outcomes = engine.check()

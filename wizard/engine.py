@@ -21,6 +21,7 @@ from wizard.journal import Journal
 from wizard.prompts import Prompter
 from wizard.protocol import (
     Action,
+    AnswerRejected,
     AnswerValue,
     ApplyContext,
     Authenticator,
@@ -64,6 +65,8 @@ class StepOutcome:
     findings: list[Finding] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     applied: list[Change] = field(default_factory=list)
+    # False when the last change cut off this run's credentials, so it could not be read back.
+    verified: bool = True
 
     def as_record(self) -> dict[str, Any]:
         return {
@@ -121,6 +124,8 @@ class Engine:
         self.sleep = sleep
         self.open_url = open_url
         self.outputs: list[tuple[str, str]] = []
+        # Set once a run_last change cut off the credentials this run uses: nothing more goes to AWS.
+        self.credentials_retired = False
         self._last_operation = threading.local()
 
     @property
@@ -138,7 +143,7 @@ class Engine:
             from_file = self.answers.from_file(step.id, q.key)
             if from_file is not None:
                 value: AnswerValue | None = from_file
-            elif ask and self.prompter is not None:
+            elif ask and self.prompter is not None and q.prompted:
                 value = self._ask(q)
             else:
                 value = q.default
@@ -201,25 +206,86 @@ class Engine:
             self.ui.step_header(index, total, step.id, step.title)
             ctx = self.context(step)
             self.resolve(step, ctx, ask=self.interactive)
-            outcome = self._apply_step(step, ctx, deferred)
-            outcomes.append(outcome)
+            outcomes.append(self._apply_step_answering(step, ctx, deferred))
         for step, change, ctx in deferred:
             outcome = next(o for o in outcomes if o.step_id == step.id)
-            self.ui.blank()
-            self.ui.line(("Last: ", "bold"), f"{step.id} ")
-            self.ui.changes([change])
-            if not self._agree(f"{change.summary}. Go ahead?"):
-                outcome.status, outcome.reason = Status.NONCOMPLIANT, f"declined: {change.summary}"
-                self._journal(step.id, "declined", change)
-                continue
-            if not self._apply_change(step, change, ctx):
-                outcome.status, outcome.reason = Status.NONCOMPLIANT, f"skipped: {change.summary}"
-                continue
-            outcome.applied.append(change)
-            verified = self._verify(step, ctx, skipped=[])
-            outcome.status, outcome.reason, outcome.changes = verified.status, verified.reason, verified.changes
+            self._apply_last(step, change, ctx, outcome, outcomes)
         self.ui.summary(outcomes, self.outputs)
         return outcomes
+
+    def _apply_step_answering(
+        self, step: AnyStep, ctx: StepContext, deferred: list[tuple[AnyStep, Change, StepContext]]
+    ) -> StepOutcome:
+        """Apply one step; when AWS rejects an answer (AnswerRejected), ask that question again, re-plan."""
+        while True:
+            try:
+                return self._apply_step(step, ctx, deferred)
+            except AnswerRejected as exc:
+                question = next((q for q in step.questions() if q.key == exc.question_key), None)
+                if not self.interactive or question is None:
+                    raise StepFailed(f"{step.id}: {exc.reason}") from None
+                self.ui.warn(f"{step.id}: {exc.reason}")
+                self.answers.set(step.id, question.key, self._ask(question))
+
+    def _apply_last(
+        self,
+        step: AnyStep,
+        change: Change,
+        ctx: StepContext,
+        outcome: StepOutcome,
+        outcomes: Sequence[StepOutcome],
+    ) -> None:
+        """A change that cuts off this run's credentials: only when all else is verified, agreed, and then
+        nothing more is sent to AWS (so there is no verify: the operator checks as the new identity)."""
+        self.ui.blank()
+        self.ui.line(("Last: ", "bold"), f"{step.id} ")
+        self.ui.changes([change])
+        waiting = [o.step_id for o in outcomes if o.step_id != step.id and o.status is not Status.COMPLIANT]
+        if self.credentials_retired or waiting:
+            why = "this run's credentials are already gone" if self.credentials_retired else (
+                f"it waits until every other selected step is verified (not yet: {', '.join(waiting)})")
+            outcome.reason = f"{change.resource}: left for last; {why}"
+            self.ui.line(("  left pending: ", "yellow"), why)
+            self._journal(step.id, "deferred", change, detail=why)
+            return
+        refusal = self._confirm(step, change, ctx)
+        if refusal is not None:
+            outcome.status, outcome.reason = Status.NONCOMPLIANT, f"{change.resource}: {refusal}"
+            self._journal(step.id, "declined", change, detail=refusal)
+            return
+        if not self._apply_change(step, change, ctx):
+            outcome.status, outcome.reason = Status.NONCOMPLIANT, f"skipped: {change.summary}"
+            return
+        self.credentials_retired = True
+        outcome.applied.append(change)
+        outcome.changes = [c for c in outcome.changes if (c.key, c.resource) != (change.key, change.resource)]
+        outcome.status = status_of(outcome.changes)
+        outcome.verified = False
+        outcome.reason = reason_of(outcome.changes, outcome.findings) if outcome.changes else (
+            "done; not re-read, because the credentials this run used are gone: run 'aws-harden check' "
+            "as the new identity to verify")
+
+    def _confirm(self, step: AnyStep, change: Change, ctx: StepContext) -> str | None:
+        """Agreement for a run_last change; None when agreed, else why not."""
+        expected = change.confirm_value
+        if expected is None:
+            return None if self._agree(f"{change.summary}. Go ahead?") else "declined"
+        given = self.answers.from_file(step.id, change.confirm_answer) if change.confirm_answer else None
+        if given == expected:
+            self.ui.line(("  confirmed by the answers file: ", "dim"), f"{change.confirm_answer} = {given}")
+            return None
+        if given is not None:
+            return f"not confirmed: the answers file's {change.confirm_answer} is {given!r}, not {expected!r}"
+        if not self.interactive:
+            where = (f"{change.confirm_answer} = \"{expected}\" under [{step.id}] in the answers file"
+                     if change.confirm_answer else "a confirmation at the prompt")
+            return f"not confirmed: to do this unattended, put {where}"
+        assert self.prompter is not None
+        typed = self.prompter.text(
+            f"To go ahead, type {expected} (leave empty to keep it for now)",
+            validate=lambda v: None if v.strip() in ("", expected) else f"that is not {expected}",
+        )
+        return None if typed.strip() == expected else "declined"
 
     def _apply_step(
         self, step: AnyStep, ctx: StepContext, deferred: list[tuple[AnyStep, Change, StepContext]]
@@ -231,6 +297,7 @@ class Engine:
         self.ui.findings(findings)
         if not changes:
             self.ui.line(("  ✓ already compliant", "green"), " — nothing to change")
+            self._record_finding_outputs(step, findings)
             return StepOutcome(step.id, step.title, Status.COMPLIANT, reason_of(changes, findings), findings)
         self.ui.changes(changes)
         now = [c for c in changes if not c.run_last and c.action is not Action.OPERATOR]
@@ -251,7 +318,14 @@ class Engine:
         deferred.extend((step, c, ctx) for c in later)
         outcome = self._verify(step, ctx, skipped=not_now + skipped + later)
         outcome.applied = applied
+        self._record_finding_outputs(step, outcome.findings)
         return outcome
+
+    def _record_finding_outputs(self, step: AnyStep, findings: Sequence[Finding]) -> None:
+        self._last_operation.step = step.id
+        for f in findings:
+            if f.output is not None:
+                self._output(*f.output)
 
     def _verify(self, step: AnyStep, ctx: StepContext, skipped: Sequence[Change]) -> StepOutcome:
         """Inspect again; anything still planned that was not skipped is an inconsistent result."""
@@ -291,6 +365,9 @@ class Engine:
             return False
         except KeyboardInterrupt:
             self._journal(step.id, "interrupted", change)
+            raise
+        except AnswerRejected as exc:
+            self._journal(step.id, "rejected", change, detail=exc.reason)
             raise
         except Aborted as exc:
             self._journal(step.id, "aborted", change, detail=str(exc))

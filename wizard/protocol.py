@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
+from wizard.errors import WizardError
+
 if TYPE_CHECKING:
     from wizard.aws import Aws, Caller
     from wizard.secrets import Secret
@@ -65,8 +67,13 @@ class Change:
     params: Mapping[str, Any] = field(default_factory=dict)
     instructions: tuple[str, ...] = ()
     url: str | None = None
-    # Changes that would cut off the wizard's own credentials run after every other step is verified.
+    # Changes that would cut off the wizard's own credentials run after every other step is verified;
+    # once one is applied the engine sends nothing more to AWS (those credentials are gone).
     run_last: bool = False
+    # An irreversible change agreed by typing this exact value (e.g. a key id), not by a yes/no; under
+    # --yes the step's answer `confirm_answer` (an answers-file key) must hold the same value.
+    confirm_value: str | None = None
+    confirm_answer: str | None = None
 
     def as_record(self) -> dict[str, Any]:
         """A journal- and JSON-safe view: sensitive field values are never included."""
@@ -89,6 +96,8 @@ class Finding:
     text: str
     severity: Literal["info", "warning"] = "info"
     observed: Mapping[str, Any] = field(default_factory=dict)
+    # (name, value): apply also records it as an output (summary and journal), changed or not, e.g. a URL.
+    output: tuple[str, str] | None = None
 
 
 AnswerValue = str | bool | int | float
@@ -105,6 +114,8 @@ class Question:
     help: str = ""
     choices: tuple[str, ...] = ()
     validate: Callable[[AnswerValue], str | None] | None = None
+    # False: never asked at a prompt, only read from the answers file (e.g. an unattended confirmation).
+    prompted: bool = True
 
     def check(self, value: object) -> str | None:
         """Type and rule check shared by prompts and the answers file; None when fine."""
@@ -207,6 +218,15 @@ class ApplyContext(StepContext):
         them to `submit`, up to `tries` times. False when the tries ran out or the operator cancelled;
         KeyboardInterrupt propagates. Raises ChangeSkipped when nobody is at a terminal."""
         return self._enroll(device, submit, tries)
+
+
+class AnswerRejected(WizardError):
+    """Raised by apply() when AWS refuses an answer (e.g. a taken alias): the engine asks again, re-plans."""
+
+    def __init__(self, question_key: str, reason: str) -> None:
+        super().__init__(reason)
+        self.question_key = question_key
+        self.reason = reason
 
 
 StateT = TypeVar("StateT")

@@ -156,6 +156,10 @@ class Ui:
         if pending:
             self.line(("Still to do: ", "yellow"), ", ".join(o.step_id for o in pending),
                       ". Run 'aws-harden apply' again to continue; 'aws-harden check' shows the state.")
+        elif unread := [o.step_id for o in outcomes if not o.verified]:
+            self.line(("Every selected step is compliant; ", "green"),
+                      f"{', '.join(unread)} could not be read back (this run's credentials are gone): "
+                      "run 'aws-harden check' as the new identity.")
         else:
             self.line(("Every selected step is compliant and verified.", "green"))
 

@@ -15,6 +15,7 @@ from wizard.sandbox.replay import WriteLog, seed_moto
 
 SANDBOX_ACCOUNT = "123456789012"
 DUMMY_SECRET = "sandbox-secret-not-a-real-key"
+SETUP_KEY = "AKIASANDBOXSETUP0000"  # signs the sandbox's own setup calls; belongs to nobody
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,24 @@ class Sandbox:
         self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.identity_file.write_text(json.dumps({"key": access_key_id}), encoding="utf-8")
 
+    def continue_as(self, user_name: str) -> str:
+        """After root's key is deleted: switch later runs to the user's access key, or, when it has none, to a
+        sandbox-only stand-in key for "signing in as the user" (recorded, so replay keeps it). Says which."""
+        iam = self._admin_client("iam", "us-east-1")
+        keys = iam.list_access_keys(UserName=user_name)["AccessKeyMetadata"]
+        if keys:
+            key_id = str(keys[0]["AccessKeyId"])
+            what = f"its access key {key_id}"
+        else:
+            seed_moto(self.write_log.count())
+            key_id = str(iam.create_access_key(UserName=user_name)["AccessKey"]["AccessKeyId"])
+            self.write_log.append({"service": "iam", "region": "us-east-1", "operation": "CreateAccessKey",
+                                   "params": {"UserName": user_name}, "access_key": SETUP_KEY})
+            what = (f"a sandbox-only stand-in access key {key_id} for signing in as it (on real AWS you "
+                    "sign in at the sign-in URL instead)")
+        self.switch_identity(key_id)
+        return what
+
     def hook_client(self, client: Any, service: str, region: str) -> None:
         self.write_log.hook_client(client, service, region)
 
@@ -94,4 +113,4 @@ class Sandbox:
         return self._clients[key]
 
     def _admin_client(self, service: str, region: str) -> Any:
-        return self._client_as(service, region, "AKIASANDBOXSETUP0000")
+        return self._client_as(service, region, SETUP_KEY)

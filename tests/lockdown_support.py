@@ -1,0 +1,114 @@
+"""Helpers for the root lockdown tests: run the whole program observed, and drive prompts by what they ask."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wizard.cli import Environment, main
+from wizard.journal import state_dir
+
+Hook = Callable[[Any, str, str], None]
+
+
+@dataclass
+class Run:
+    code: int
+    text: str
+    operations: list[str]  # every AWS operation sent, reads included, in order
+    writes: list[str]  # the write guard's record of writes sent
+
+
+def run(argv: Sequence[str], prompter: Any = None, hook: Hook | None = None, tty: bool = True) -> Run:
+    """The whole program in-process; records each AWS call; `hook` adds a client hook (fault injection)."""
+    seen: list[Any] = []
+    operations: list[str] = []
+
+    def observe(aws: Any) -> None:
+        seen.append(aws)
+        previous = aws.client_hook
+
+        def client_hook(client: Any, service: str, region: str) -> None:
+            if previous is not None:
+                previous(client, service, region)
+            client.meta.events.register("before-call", lambda model, **_: operations.append(model.name))
+            if hook is not None:
+                hook(client, service, region)
+
+        aws.client_hook = client_hook
+
+    out, err = io.StringIO(), io.StringIO()
+    env = Environment(stdout=out, stderr=err, stdin_isatty=tty, prompter=prompter, width=200,
+                      observe_aws=observe)
+    code = main(list(argv), env)
+    writes = seen[0].guard.sent_writes if seen else []
+    return Run(code, out.getvalue() + err.getvalue(), operations, writes)
+
+
+# The steps of the root lockdown; the later ones (MFA, trail, billing) need a person or more answers.
+LOCKDOWN = "admin-user,admin-group,root-access-keys,password-policy,signin-link"
+
+
+@dataclass
+class Driver:
+    """A Prompter answering by what each prompt says: {substring: [answers, in order]}; unknown prompts fail.
+
+    An answer may be a callable taking the message (e.g. to read a key id out of it). For select, the
+    answer is a substring of the choice to pick. Answers failing validation go to `rejected` (retyped).
+    """
+
+    rules: dict[str, list[object]]
+    asked: list[str] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._queues = {k: deque(v) for k, v in self.rules.items()}
+
+    def _answer(self, message: str) -> object:
+        self.asked.append(message)
+        for key, queue in self._queues.items():
+            if key in message and queue:
+                answer = queue.popleft()
+                return answer(message) if callable(answer) else answer
+        raise EOFError(f"no scripted answer for: {message}")
+
+    def text(self, message: str, default: str = "", validate: Any = None) -> str:
+        while True:
+            answer = self._answer(message)
+            value = default if answer is None else str(answer)
+            problem = validate(value) if validate else None
+            if problem is None:
+                return value
+            self.rejected.append((value, problem))
+
+    def confirm(self, message: str, default: bool = False) -> bool:
+        answer = self._answer(message)
+        return default if answer is None else bool(answer)
+
+    def select(self, message: str, choices: Sequence[str], default: str | None = None) -> str:
+        answer = str(self._answer(message))
+        return next(c for c in choices if answer in c)
+
+
+def journal_entries(account: str = "123456789012", base: Path | None = None) -> list[dict[str, Any]]:
+    path = (base or state_dir()) / "journal" / f"{account}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def create_admin(iam: Any, name: str = "admin") -> None:
+    """An IAM admin who can take over from root: console access and AdministratorAccess through a group."""
+    iam.create_user(UserName=name)
+    iam.create_login_profile(UserName=name, Password="Example-Passw0rd-123!", PasswordResetRequired=True)
+    iam.create_group(GroupName="FullAccess")
+    iam.attach_group_policy(GroupName="FullAccess", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    iam.add_user_to_group(GroupName="FullAccess", UserName=name)
+
+
+def key_in(message: str) -> str:
+    """The access key id a confirmation prompt names."""
+    return next(word for word in message.split() if word.startswith("AKIA"))

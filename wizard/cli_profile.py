@@ -1,0 +1,82 @@
+"""The admin's AWS CLI profile: a `credential_process` line that fetches the key from the OS keyring,
+so no secret is ever written to ~/.aws/credentials or any other file.
+
+The profile goes to the AWS config file ($AWS_CONFIG_FILE, else ~/.aws/config), appended; an existing
+profile of the same name that aws-harden did not write is never touched. In the sandbox it goes to a
+file in the sandbox's own directory instead, so a sandbox run never edits the real AWS configuration.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import shlex
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from wizard.journal import state_dir
+
+ENTRY = "access-key"  # keyring entry <account>/<user>/access-key holds {"AccessKeyId", "SecretAccessKey"}
+COMMAND = "credential-process"
+
+
+def config_path(sandbox: bool) -> Path:
+    if sandbox:
+        return state_dir() / "sandbox" / "aws-config"
+    return Path(os.environ.get("AWS_CONFIG_FILE") or Path.home() / ".aws" / "config").expanduser()
+
+
+def section(profile: str) -> str:
+    return "default" if profile == "default" else f"profile {profile}"
+
+
+def command_for(account: str, user: str) -> str:
+    """The command the AWS CLI runs: this installation's aws-harden by absolute path, so no PATH is needed."""
+    beside = Path(sys.executable).parent / "aws-harden"
+    program = str(beside) if beside.exists() else shutil.which("aws-harden") or "aws-harden"
+    return shlex.join([program, COMMAND, "--account", account, "--user", user])
+
+
+def is_ours(credential_process: str, account: str, user: str) -> bool:
+    words = shlex.split(credential_process)
+    return COMMAND in words and words[words.index(COMMAND) + 1:] == ["--account", account, "--user", user]
+
+
+@dataclass(frozen=True)
+class ProfileStatus:
+    name: str
+    path: str
+    state: Literal["missing", "ours", "other"]
+
+
+def read_status(path: Path, profile: str, account: str, user: str) -> ProfileStatus:
+    parser = configparser.RawConfigParser(strict=False)
+    try:
+        parser.read(path, encoding="utf-8")
+    except configparser.Error:
+        return ProfileStatus(profile, str(path), "other")  # unreadable: never rewrite it
+    if not parser.has_section(section(profile)):
+        return ProfileStatus(profile, str(path), "missing")
+    process = parser.get(section(profile), "credential_process", fallback="")
+    ours = bool(process) and is_ours(process, account, user)
+    return ProfileStatus(profile, str(path), "ours" if ours else "other")
+
+
+def append_profile(path: Path, profile: str, account: str, user: str, region: str) -> None:
+    """Append the profile (creating the file 0600 in a 0700 directory when new); nothing else is rewritten."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    block = (
+        ("\n" if existing and not existing.endswith("\n") else "")
+        + ("\n" if existing.strip() else "")
+        + f"[{section(profile)}]\n"
+        + "# written by aws-harden: the key is read from the OS keyring, never stored in a file\n"
+        + f"credential_process = {command_for(account, user)}\n"
+        + f"region = {region}\n"
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        fh.write(block)
