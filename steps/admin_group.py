@@ -16,6 +16,7 @@ from wizard.protocol import (
     StepContext,
     iam_name_problem,
 )
+from wizard.reads import absent_is_none
 from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
 
 ADMIN_POLICY_NAME = "AdministratorAccess"
@@ -56,19 +57,19 @@ class AdminGroup(Step[AdminGroupState]):
         group = str(ctx.answer("name"))
         member = str(ctx.answer_of("admin-user", "name"))
         policy_arn = admin_policy_arn(ctx.caller.partition)
-        try:
+
+        def members() -> tuple[str, ...]:
             pages = iam.get_paginator("get_group").paginate(GroupName=group)
-            members = tuple(u["UserName"] for page in pages for u in page["Users"])
-        except Exception as exc:
-            if error_code(exc) == "NoSuchEntity":
-                return AdminGroupState(group, member, policy_arn, exists=False)
-            raise
-        attached = tuple(
-            p["PolicyArn"]
-            for page in iam.get_paginator("list_attached_group_policies").paginate(GroupName=group)
-            for p in page["AttachedPolicies"]
-        )
-        return AdminGroupState(group, member, policy_arn, True, attached, members)
+            return tuple(u["UserName"] for page in pages for u in page["Users"])
+
+        def attached() -> tuple[str, ...]:
+            pages = iam.get_paginator("list_attached_group_policies").paginate(GroupName=group)
+            return tuple(p["PolicyArn"] for page in pages for p in page["AttachedPolicies"])
+
+        found_members, found_attached = aws.parallel(lambda: absent_is_none(members), lambda: absent_is_none(attached))
+        if found_members is None or found_attached is None:
+            return AdminGroupState(group, member, policy_arn, exists=False)
+        return AdminGroupState(group, member, policy_arn, True, found_attached, found_members)
 
     def findings(self, state: AdminGroupState, ctx: StepContext) -> list[Finding]:
         if not state.exists:

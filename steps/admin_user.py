@@ -25,6 +25,7 @@ from wizard.protocol import (
     StepContext,
     iam_name_problem,
 )
+from wizard.reads import absent_is_none
 from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
 from wizard.secrets import PasswordRules, Secret, generate_password
 
@@ -106,39 +107,33 @@ class AdminUser(Step[AdminUserState]):
     def inspect(self, aws: Aws, ctx: StepContext) -> AdminUserState:
         iam = aws.client("iam")
         name = str(ctx.answer("name"))
-        rules = read_password_rules(iam)
         programmatic = bool(ctx.answer("programmatic_access"))
         profile = None
         if programmatic:
             path = cli_profile.config_path(ctx.sandbox)
             profile = cli_profile.read_status(path, str(ctx.answer("cli_profile")), ctx.caller.account, name)
-        try:
-            user = iam.get_user(UserName=name)["User"]
-        except Exception as exc:
-            if error_code(exc) == "NoSuchEntity":
-                return AdminUserState(
-                    name=name, exists=False, password_rules=rules, programmatic=programmatic, profile=profile
-                )
-            raise
-        try:
-            iam.get_login_profile(UserName=name)
-            console = True
-        except Exception as exc:
-            if error_code(exc) != "NoSuchEntity":
-                raise
-            console = False
-        attached = tuple(
-            p["PolicyArn"]
-            for page in iam.get_paginator("list_attached_user_policies").paginate(UserName=name)
-            for p in page["AttachedPolicies"]
+        rules, found = aws.parallel(
+            lambda: read_password_rules(iam),  # shared with password-policy through the read cache
+            lambda: absent_is_none(lambda: iam.get_user(UserName=name)),
         )
-        inline = tuple(
-            n for page in iam.get_paginator("list_user_policies").paginate(UserName=name) for n in page["PolicyNames"]
+        if found is None:
+            return AdminUserState(
+                name=name, exists=False, password_rules=rules, programmatic=programmatic, profile=profile
+            )
+        user = found["User"]
+
+        def collect(paginator: str, field: str, key: str | None = None) -> tuple[str, ...]:
+            pages = iam.get_paginator(paginator).paginate(UserName=name)
+            return tuple(item[key] if key else item for page in pages for item in page[field])
+
+        # Independent reads at once: check's wall time follows the longest chain, not the number of calls.
+        login, attached, inline, keys = aws.parallel(
+            lambda: absent_is_none(lambda: iam.get_login_profile(UserName=name)),
+            lambda: collect("list_attached_user_policies", "AttachedPolicies", "PolicyArn"),
+            lambda: collect("list_user_policies", "PolicyNames"),
+            lambda: collect("list_access_keys", "AccessKeyMetadata", "AccessKeyId") if programmatic else (),
         )
-        keys: tuple[str, ...] = ()
-        if programmatic:
-            pages = iam.get_paginator("list_access_keys").paginate(UserName=name)
-            keys = tuple(k["AccessKeyId"] for page in pages for k in page["AccessKeyMetadata"])
+        console = login is not None
         return AdminUserState(
             name, True, user["Arn"], console, attached, inline, rules, programmatic, keys, profile
         )
