@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wizard.sandbox import managed_policies, root_user
+from wizard.sandbox import budgets_ext, managed_policies, root_user
+from wizard.sandbox.billing_standin import BillingStandIn
 from wizard.sandbox.replay import WriteLog, seed_moto
 
 SANDBOX_ACCOUNT = "123456789012"
@@ -34,6 +35,7 @@ class Sandbox:
         self.endpoint_url = ""
         self.root: SandboxCredentials | None = None
         self.replay_problems: list[str] = []
+        self.billing = BillingStandIn(SANDBOX_ACCOUNT)  # cur and bcm-data-exports, which moto lacks
 
     def reset(self) -> None:
         if self.directory.exists():
@@ -47,6 +49,7 @@ class Sandbox:
         from moto.server import ThreadedMotoServer
 
         root_user.install()
+        budgets_ext.install()
         managed_policies.limit_to_used()
         moto_api_backend.reset()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -77,12 +80,16 @@ class Sandbox:
         self.identity_file.write_text(json.dumps({"key": access_key_id}), encoding="utf-8")
 
     def hook_client(self, client: Any, service: str, region: str) -> None:
+        self.billing.attach(client, service)
         self.write_log.hook_client(client, service, region)
 
     def _client_as(self, service: str, region: str, access_key: str) -> Any:
         from wizard.aws import isolated_session
 
-        return isolated_session(access_key, DUMMY_SECRET, region).client(service, endpoint_url=self.endpoint_url)
+        session = isolated_session(access_key, DUMMY_SECRET, region)
+        client = session.client(service, endpoint_url=self.endpoint_url)
+        self.billing.attach(client, service)  # so replayed billing writes rebuild the stand-in's state
+        return client
 
     def _admin_client(self, service: str, region: str) -> Any:
         return self._client_as(service, region, "AKIASANDBOXSETUP0000")
