@@ -175,8 +175,8 @@ class BudgetAlarm(Step[BudgetState]):
         return (
             Question("name", "Name of the monthly cost budget", default="aws-harden-monthly",
                      validate=budget_name_problem),
-            Question("amount", "Monthly budget in USD", default=10.0, kind="float",
-                     help="alarms at 80% and 100% of actual spend and 100% of forecasted spend",
+            Question("amount", "Monthly budget in USD", default=None, kind="float",
+                     help="for example 10; alarms at 80% and 100% of actual and 100% of forecasted spend",
                      validate=amount_problem),
             Question("emails", "Email address(es) for the budget alarms", default=None,
                      help="comma-separated", validate=emails_problem),
@@ -290,7 +290,10 @@ class BudgetAlarm(Step[BudgetState]):
         return pairs
 
     def plan(self, state: BudgetState, ctx: StepContext) -> list[Change]:
-        amount = amount_text(ctx.answer("amount"))
+        answered = ctx.answer("amount")
+        # Not answered (check or plan without an answers file): an existing budget's amount is accepted.
+        amount = amount_text(answered) if answered is not None else None
+        shown_amount = f"{amount} {CURRENCY}" if amount else ASKED_AT_APPLY
         raw_emails = ctx.answer("emails")
         emails = parse_emails(str(raw_emails)) if raw_emails else []
         common = {"name": state.name, "account": state.account, "emails": emails}
@@ -300,10 +303,10 @@ class BudgetAlarm(Step[BudgetState]):
             changes.append(
                 Change(
                     Action.CREATE, "create-budget", budget_label,
-                    f"create a monthly cost budget of {amount} {CURRENCY}",
+                    f"create a monthly cost budget of {shown_amount}",
                     operations=("budgets:CreateBudget",),
                     fields=(
-                        FieldChange("amount", None, f"{amount} {CURRENCY}"),
+                        FieldChange("amount", None, shown_amount),
                         FieldChange("time_unit", None, TIME_UNIT),
                         FieldChange("budget_type", None, BUDGET_TYPE),
                     ),
@@ -375,10 +378,12 @@ class BudgetAlarm(Step[BudgetState]):
         return changes
 
     @staticmethod
-    def _budget_fields(state: BudgetState, amount: str) -> list[FieldChange]:
+    def _budget_fields(state: BudgetState, amount: str | None) -> list[FieldChange]:
         fields: list[FieldChange] = []
-        if state.amount is None or Decimal(state.amount) != Decimal(amount) or state.unit != CURRENCY:
-            fields.append(FieldChange("amount", f"{state.amount} {state.unit}", f"{amount} {CURRENCY}"))
+        differs = amount is not None and (state.amount is None or Decimal(state.amount) != Decimal(amount))
+        if differs or state.unit != CURRENCY or state.limit_kind != "fixed":
+            new = f"{amount} {CURRENCY}" if amount else ASKED_AT_APPLY
+            fields.append(FieldChange("amount", f"{state.amount} {state.unit}", new))
         if state.time_unit != TIME_UNIT:
             fields.append(FieldChange("time_unit", state.time_unit, TIME_UNIT))
         if state.budget_type != BUDGET_TYPE:
@@ -396,6 +401,11 @@ class BudgetAlarm(Step[BudgetState]):
             raise WizardError(
                 "budget-alarm: no email address for the alarms; answer the question, or set "
                 'emails = "you@example.com" under [budget-alarm] in the answers file'
+            )
+        if change.params.get("amount", "") is None:
+            raise WizardError(
+                "budget-alarm: no budget amount; answer the question, or set amount = 10 under "
+                "[budget-alarm] in the answers file"
             )
         subscribers = [{"SubscriptionType": "EMAIL", "Address": e} for e in emails]
         if change.key == "create-budget":
