@@ -33,7 +33,9 @@ def answers(tmp_path: Path, body: str) -> str:
 def run(argv: list[str]) -> tuple[int, list[str], str]:
     seen: list[Any] = []
     out, err = io.StringIO(), io.StringIO()
-    code = main(argv, Environment(stdout=out, stderr=err, stdin_isatty=False, observe_aws=seen.append, width=200))
+    code = main(
+        argv, Environment(stdout=out, stderr=err, stdin_isatty=False, observe_aws=seen.append, width=200)
+    )
     writes = seen[0].guard.sent_writes if seen else []
     return code, writes, out.getvalue() + err.getvalue()
 
@@ -41,14 +43,20 @@ def run(argv: list[str]) -> tuple[int, list[str], str]:
 def alarms(budgets: Any, name: str = "aws-harden-monthly") -> dict[tuple[str, float], list[str]]:
     found = {}
     for n in budgets.describe_notifications_for_budget(AccountId=ACCOUNT, BudgetName=name)["Notifications"]:
-        subs = budgets.describe_subscribers_for_notification(AccountId=ACCOUNT, BudgetName=name, Notification=n)
+        subs = budgets.describe_subscribers_for_notification(
+            AccountId=ACCOUNT, BudgetName=name, Notification=n
+        )
         found[(n["NotificationType"], n["Threshold"])] = sorted(s["Address"] for s in subs["Subscribers"])
     return found
 
 
 def notification(kind: str, threshold: float) -> dict[str, Any]:
-    return {"NotificationType": kind, "ComparisonOperator": "GREATER_THAN", "Threshold": threshold,
-            "ThresholdType": "PERCENTAGE"}
+    return {
+        "NotificationType": kind,
+        "ComparisonOperator": "GREATER_THAN",
+        "Threshold": threshold,
+        "ThresholdType": "PERCENTAGE",
+    }
 
 
 def test_four_runs_create_then_nothing(budgets: Any, tmp_path: Path) -> None:
@@ -61,7 +69,10 @@ def test_four_runs_create_then_nothing(budgets: Any, tmp_path: Path) -> None:
     assert writes == ["budgets:CreateBudget"] + ["budgets:CreateNotification"] * 3
     budget = budgets.describe_budget(AccountId=ACCOUNT, BudgetName="aws-harden-monthly")["Budget"]
     assert (budget["BudgetLimit"], budget["TimeUnit"], budget["BudgetType"]) == (
-        {"Amount": "25", "Unit": "USD"}, "MONTHLY", "COST")
+        {"Amount": "25", "Unit": "USD"},
+        "MONTHLY",
+        "COST",
+    )
     assert alarms(budgets) == {w: ["a@example.com", "b@example.org"] for w in WANTED}
 
     code, writes, text = run(["check", "--only", "budget-alarm", "--answers", file])
@@ -70,28 +81,43 @@ def test_four_runs_create_then_nothing(budgets: Any, tmp_path: Path) -> None:
     assert code == 0 and writes == [] and "already compliant" in text, text
 
 
-def test_same_name_other_amount_and_threshold_is_an_update_not_a_replacement(budgets: Any, tmp_path: Path) -> None:
+def test_same_name_other_amount_and_threshold_is_an_update_not_a_replacement(
+    budgets: Any, tmp_path: Path
+) -> None:
     budgets.create_budget(
         AccountId=ACCOUNT,
-        Budget={"BudgetName": "aws-harden-monthly", "BudgetLimit": {"Amount": "50", "Unit": "USD"},
-                "TimeUnit": "MONTHLY", "BudgetType": "COST", "CostFilters": {"Service": ["Amazon EC2"]}},
+        Budget={
+            "BudgetName": "aws-harden-monthly",
+            "BudgetLimit": {"Amount": "50", "Unit": "USD"},
+            "TimeUnit": "MONTHLY",
+            "BudgetType": "COST",
+            "CostFilters": {"Service": ["Amazon EC2"]},
+        },
         NotificationsWithSubscribers=[
-            {"Notification": notification("ACTUAL", 90.0),
-             "Subscribers": [{"SubscriptionType": "EMAIL", "Address": "old@example.com"}]},
-            {"Notification": notification("FORECASTED", 100.0),
-             "Subscribers": [{"SubscriptionType": "EMAIL", "Address": "me@example.com"}]},
+            {
+                "Notification": notification("ACTUAL", 90.0),
+                "Subscribers": [{"SubscriptionType": "EMAIL", "Address": "old@example.com"}],
+            },
+            {
+                "Notification": notification("FORECASTED", 100.0),
+                "Subscribers": [{"SubscriptionType": "EMAIL", "Address": "me@example.com"}],
+            },
         ],
     )
     budgets.create_budget(
         AccountId=ACCOUNT,
-        Budget={"BudgetName": "team-budget", "BudgetLimit": {"Amount": "5", "Unit": "USD"},
-                "TimeUnit": "MONTHLY", "BudgetType": "COST"},
+        Budget={
+            "BudgetName": "team-budget",
+            "BudgetLimit": {"Amount": "5", "Unit": "USD"},
+            "TimeUnit": "MONTHLY",
+            "BudgetType": "COST",
+        },
     )
     file = answers(tmp_path, '[budget-alarm]\namount = 20\nemails = "me@example.com"\n')
 
     code, writes, text = run(["plan", "--only", "budget-alarm", "--answers", file])
     assert code == 2 and writes == [], text
-    assert "~ budget \"aws-harden-monthly\"" in text and "~ amount: 50 USD -> 20 USD" in text
+    assert '~ budget "aws-harden-monthly"' in text and "~ amount: 50 USD -> 20 USD" in text
     assert "~ threshold: 90 -> 80" in text
     # ~ budget, ~ alarm 90% -> 80%; + me@ on that alarm, + the 100% actual alarm
     assert "Plan: 2 to add, 2 to change, 0 to delete" in text
@@ -100,8 +126,12 @@ def test_same_name_other_amount_and_threshold_is_an_update_not_a_replacement(bud
 
     code, writes, text = run(["apply", "--yes", "--only", "budget-alarm", "--answers", file])
     assert code == 0, text
-    assert writes == ["budgets:UpdateBudget", "budgets:UpdateNotification", "budgets:CreateSubscriber",
-                      "budgets:CreateNotification"]
+    assert writes == [
+        "budgets:UpdateBudget",
+        "budgets:UpdateNotification",
+        "budgets:CreateSubscriber",
+        "budgets:CreateNotification",
+    ]
     budget = budgets.describe_budget(AccountId=ACCOUNT, BudgetName="aws-harden-monthly")["Budget"]
     assert budget["BudgetLimit"] == {"Amount": "20", "Unit": "USD"}
     assert budget["CostFilters"] == {"Service": ["Amazon EC2"]}  # the rest of the budget is untouched
@@ -116,19 +146,30 @@ def test_same_name_other_amount_and_threshold_is_an_update_not_a_replacement(bud
     assert code == 0 and writes == []
 
 
-def test_check_without_answers_accepts_the_existing_amount_and_any_email(budgets: Any, tmp_path: Path) -> None:
+def test_check_without_answers_accepts_the_existing_amount_and_any_email(
+    budgets: Any, tmp_path: Path
+) -> None:
     file = answers(tmp_path, '[budget-alarm]\namount = 7.5\nemails = "me@example.com"\n')
     assert run(["apply", "--yes", "--only", "budget-alarm", "--answers", file])[0] == 0
     code, writes, text = run(["check", "--only", "budget-alarm"])
     assert code == 0 and writes == [], text
-    code, _, text = run(["plan", "--only", "budget-alarm", "--answers",
-                         answers(tmp_path, '[budget-alarm]\namount = 9\n')])
+    code, _, text = run(
+        ["plan", "--only", "budget-alarm", "--answers", answers(tmp_path, "[budget-alarm]\namount = 9\n")]
+    )
     assert code == 2 and "~ amount: 7.5 USD -> 9 USD" in text
 
 
 def test_apply_without_email_stops_before_any_write(budgets: Any, tmp_path: Path) -> None:
-    code, writes, text = run(["apply", "--yes", "--only", "budget-alarm", "--answers",
-                              answers(tmp_path, '[budget-alarm]\namount = 10\n')])
+    code, writes, text = run(
+        [
+            "apply",
+            "--yes",
+            "--only",
+            "budget-alarm",
+            "--answers",
+            answers(tmp_path, "[budget-alarm]\namount = 10\n"),
+        ]
+    )
     assert code == 1 and writes == []
     assert "no email address for the alarms" in text and "Traceback" not in text
     assert budgets.describe_budgets(AccountId=ACCOUNT).get("Budgets", []) == []
@@ -150,7 +191,9 @@ def test_apply_without_email_stops_before_any_write(budgets: Any, tmp_path: Path
     ],
 )
 def test_bad_answers_are_refused_before_anything_runs(tmp_path: Path, body: str, reason: str) -> None:
-    result = run_cli(["plan", "--only", "budget-alarm", "--answers", answers(tmp_path, f"[budget-alarm]\n{body}\n")])
+    result = run_cli(
+        ["plan", "--only", "budget-alarm", "--answers", answers(tmp_path, f"[budget-alarm]\n{body}\n")]
+    )
     assert result.code == 1
     assert reason in result.err and "Traceback" not in result.err
     assert result.err.count("\n") == 1  # one line
@@ -162,7 +205,10 @@ def test_prompt_rejects_bad_amount_and_email_until_valid(budgets: Any) -> None:
     assert result.code == 0, result.text
     assert result.prompter is not None
     assert [r[1] for r in result.prompter.rejected] == [
-        "enter a number", "the amount must be more than 0 USD", "'me@' is not a valid email address"]
+        "enter a number",
+        "the amount must be more than 0 USD",
+        "'me@' is not a valid email address",
+    ]
     budget = budgets.describe_budget(AccountId=ACCOUNT, BudgetName="aws-harden-monthly")["Budget"]
     assert budget["BudgetLimit"]["Amount"] == "12.5"
 
@@ -171,33 +217,74 @@ def test_budgets_ext_calls_follow_the_api(budgets: Any) -> None:
     """The four calls the extension adds, with the errors AWS documents."""
     from botocore.exceptions import ClientError
 
-    budgets.create_budget(AccountId=ACCOUNT, Budget={"BudgetName": "b", "BudgetLimit": {"Amount": "1", "Unit": "USD"},
-                                                      "TimeUnit": "MONTHLY", "BudgetType": "COST"})
+    budgets.create_budget(
+        AccountId=ACCOUNT,
+        Budget={
+            "BudgetName": "b",
+            "BudgetLimit": {"Amount": "1", "Unit": "USD"},
+            "TimeUnit": "MONTHLY",
+            "BudgetType": "COST",
+        },
+    )
     with pytest.raises(ClientError, match="NotFoundException"):
-        budgets.describe_subscribers_for_notification(AccountId=ACCOUNT, BudgetName="b",
-                                                      Notification=notification("ACTUAL", 80.0))
-    budgets.create_notification(AccountId=ACCOUNT, BudgetName="b", Notification=notification("ACTUAL", 80.0),
-                                Subscribers=[{"SubscriptionType": "EMAIL", "Address": "a@example.com"}])
+        budgets.describe_subscribers_for_notification(
+            AccountId=ACCOUNT, BudgetName="b", Notification=notification("ACTUAL", 80.0)
+        )
+    budgets.create_notification(
+        AccountId=ACCOUNT,
+        BudgetName="b",
+        Notification=notification("ACTUAL", 80.0),
+        Subscribers=[{"SubscriptionType": "EMAIL", "Address": "a@example.com"}],
+    )
     with pytest.raises(ClientError, match="DuplicateRecordException"):
-        budgets.create_subscriber(AccountId=ACCOUNT, BudgetName="b", Notification=notification("ACTUAL", 80.0),
-                                  Subscriber={"SubscriptionType": "EMAIL", "Address": "a@example.com"})
-    budgets.create_notification(AccountId=ACCOUNT, BudgetName="b", Notification=notification("ACTUAL", 90.0),
-                                Subscribers=[{"SubscriptionType": "EMAIL", "Address": "a@example.com"}])
+        budgets.create_subscriber(
+            AccountId=ACCOUNT,
+            BudgetName="b",
+            Notification=notification("ACTUAL", 80.0),
+            Subscriber={"SubscriptionType": "EMAIL", "Address": "a@example.com"},
+        )
+    budgets.create_notification(
+        AccountId=ACCOUNT,
+        BudgetName="b",
+        Notification=notification("ACTUAL", 90.0),
+        Subscribers=[{"SubscriptionType": "EMAIL", "Address": "a@example.com"}],
+    )
     with pytest.raises(ClientError, match="DuplicateRecordException"):
-        budgets.update_notification(AccountId=ACCOUNT, BudgetName="b", OldNotification=notification("ACTUAL", 90.0),
-                                    NewNotification=notification("ACTUAL", 80.0))
+        budgets.update_notification(
+            AccountId=ACCOUNT,
+            BudgetName="b",
+            OldNotification=notification("ACTUAL", 90.0),
+            NewNotification=notification("ACTUAL", 80.0),
+        )
     with pytest.raises(ClientError, match="NotFoundException"):
-        budgets.update_budget(AccountId=ACCOUNT, NewBudget={"BudgetName": "nope", "TimeUnit": "MONTHLY",
-                                                            "BudgetType": "COST",
-                                                            "BudgetLimit": {"Amount": "1", "Unit": "USD"}})
+        budgets.update_budget(
+            AccountId=ACCOUNT,
+            NewBudget={
+                "BudgetName": "nope",
+                "TimeUnit": "MONTHLY",
+                "BudgetType": "COST",
+                "BudgetLimit": {"Amount": "1", "Unit": "USD"},
+            },
+        )
 
 
 def test_pairing_is_per_type_and_in_threshold_order() -> None:
     from steps.budget_alarm import BudgetState, Notice
 
-    state = BudgetState("b", ACCOUNT, True, "10", "USD", "MONTHLY", "COST",
-                        notices=(Notice("ACTUAL", "GREATER_THAN", 50.0), Notice("FORECASTED", "GREATER_THAN", 100.0),
-                                 Notice("FORECASTED", "GREATER_THAN", 120.0)))
+    state = BudgetState(
+        "b",
+        ACCOUNT,
+        True,
+        "10",
+        "USD",
+        "MONTHLY",
+        "COST",
+        notices=(
+            Notice("ACTUAL", "GREATER_THAN", 50.0),
+            Notice("FORECASTED", "GREATER_THAN", 100.0),
+            Notice("FORECASTED", "GREATER_THAN", 120.0),
+        ),
+    )
     pairs = {(o.type, o.threshold): (n.type, n.threshold) for o, n in BUDGET._paired(state).items()}
     # FORECASTED 100% exists, so FORECASTED 120% is someone else's alarm: kept, not "updated" away.
     assert pairs == {("ACTUAL", 50.0): ("ACTUAL", 80.0)}
