@@ -288,3 +288,19 @@ def test_pairing_is_per_type_and_in_threshold_order() -> None:
     pairs = {(o.type, o.threshold): (n.type, n.threshold) for o, n in BUDGET._paired(state).items()}
     # FORECASTED 100% exists, so FORECASTED 120% is someone else's alarm: kept, not "updated" away.
     assert pairs == {("ACTUAL", 50.0): ("ACTUAL", 80.0)}
+
+
+def test_readme_answers_example_is_valid() -> None:
+    """The answers file the README shows must load and pass the same checks as a real one."""
+    import re
+    import tomllib
+
+    import steps as registry
+    from wizard.answers import validate_answers
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## The answers file.*?```toml\n(.*?)```", readme, re.S)
+    assert block is not None
+    data = tomllib.loads(block.group(1))
+    assert {"billing-report", "budget-alarm"} <= set(data)
+    validate_answers(data, {s.id: s.questions() for s in registry.available()}, "README")
