@@ -57,9 +57,8 @@ class AdminGroup(Step[AdminGroupState]):
         member = str(ctx.answer_of("admin-user", "name"))
         policy_arn = admin_policy_arn(ctx.caller.partition)
         try:
-            members = tuple(
-                u["UserName"] for page in iam.get_paginator("get_group").paginate(GroupName=group) for u in page["Users"]
-            )
+            pages = iam.get_paginator("get_group").paginate(GroupName=group)
+            members = tuple(u["UserName"] for page in pages for u in page["Users"])
         except Exception as exc:
             if error_code(exc) == "NoSuchEntity":
                 return AdminGroupState(group, member, policy_arn, exists=False)
@@ -74,10 +73,10 @@ class AdminGroup(Step[AdminGroupState]):
     def findings(self, state: AdminGroupState, ctx: StepContext) -> list[Finding]:
         if not state.exists:
             return [Finding(f"no IAM group named {state.group}", observed={"group": None})]
+        policies = ", ".join(p.split("/")[-1] for p in state.attached_policies) or "none"
         return [
             Finding(
-                f"group {state.group}: policies {', '.join(p.split('/')[-1] for p in state.attached_policies) or 'none'}; "
-                f"members {', '.join(state.members) or 'none'}",
+                f"group {state.group}: policies {policies}; members {', '.join(state.members) or 'none'}",
                 observed={"policies": list(state.attached_policies), "members": list(state.members)},
             )
         ]

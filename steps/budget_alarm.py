@@ -361,10 +361,7 @@ class BudgetAlarm(Step[BudgetState]):
                 )
                 continue
             have = state.subscribers.get(updated.get(wanted, wanted), ())
-            if not emails and not have:
-                missing = [ASKED_AT_APPLY]
-            else:
-                missing = [e for e in emails if e.lower() not in have]
+            missing = [e for e in emails if e.lower() not in have] if emails or have else [ASKED_AT_APPLY]
             for email in missing:
                 changes.append(
                     Change(

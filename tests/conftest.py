@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import os
 import socket
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -72,10 +72,14 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
     from moto import mock_aws
 
     from wizard.sandbox import managed_policies, root_user
+    from wizard.sandbox.billing_standin import BillingStandIn
 
     root_user.install()
     managed_policies.limit_to_used()
-    with mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
+    # moto has no cur / bcm-data-exports and in-process would try the real endpoints: the sandbox's
+    # stand-in answers them (a Stubber on a client, as in test_billing_report.py, still answers first).
+    standin = BillingStandIn("123456789012")
+    with mock_aws(config={"iam": {"load_aws_managed_policies": True}}), standin.answering_every_session():
         iam = isolated_session("AKIASETUP00000000000", "x", "us-east-1").client("iam")
         key, secret = root_user.create_root(iam)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
@@ -90,6 +94,8 @@ class Result:
     out: str
     err: str
     prompter: ScriptedPrompter | None
+    opened: list[str] = field(default_factory=list)
+    slept: list[float] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -97,14 +103,35 @@ class Result:
 
 
 def run_cli(
-    argv: Sequence[str], answers: Sequence[object] | None = None, tty: bool = True, width: int = 120
+    argv: Sequence[str],
+    answers: Sequence[object] | None = None,
+    tty: bool = True,
+    width: int = 120,
+    sleep: Callable[[float], None] | None = None,
 ) -> Result:
-    """Run the whole program in-process, prompts answered by a script through the real Prompter interface."""
+    """Run the whole program in-process, prompts answered by a script through the real Prompter interface.
+
+    No test waits or opens a browser: waits are recorded in `slept` (then `sleep`, if given, runs) and
+    pages the wizard would open in `opened`.
+    """
     out, err = io.StringIO(), io.StringIO()
     prompter = ScriptedPrompter(answers) if answers is not None else None
-    env = Environment(stdout=out, stderr=err, stdin_isatty=tty, prompter=prompter, width=width)
+    opened: list[str] = []
+    slept: list[float] = []
+
+    def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        if sleep is not None:
+            sleep(seconds)
+
+    def fake_open(url: str) -> bool:
+        opened.append(url)
+        return True
+
+    env = Environment(stdout=out, stderr=err, stdin_isatty=tty, prompter=prompter, width=width,
+                      sleep=fake_sleep, open_url=fake_open)
     code = main(list(argv), env)
-    return Result(code, out.getvalue(), err.getvalue(), prompter)
+    return Result(code, out.getvalue(), err.getvalue(), prompter, opened, slept)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from wizard.read_cache import ReadCache
 from wizard.write_guard import WriteGuard
 
 CallerKind = Literal["root", "user", "assumed-role", "federated", "other"]
@@ -69,8 +70,10 @@ class Aws:
         endpoint_url: str | None = None,
         sandbox: bool = False,
         client_hook: Callable[[Any, str, str], None] | None = None,
+        read_cache: ReadCache | None = None,
     ) -> None:
         self.session = session
+        self.read_cache = read_cache
         self.client_hook = client_hook
         self.guard = guard
         self.endpoint_url = endpoint_url
@@ -78,6 +81,19 @@ class Aws:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self._caller: Caller | None = None
+        from wizard.secrets import redact_aws_logs
+
+        redact_aws_logs()
+
+    def parallel(self, *calls: Callable[[], Any]) -> list[Any]:
+        """Run independent reads at once (clients are thread-safe); results in order, first error raised."""
+        if len(calls) <= 1:
+            return [call() for call in calls]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(8, len(calls))) as pool:
+            futures = [pool.submit(call) for call in calls]
+            return [f.result() for f in futures]
 
     @property
     def region(self) -> str:
@@ -120,6 +136,7 @@ def build_session(
         guard.install(session)
         return session
     core = botocore.session.Session(profile=profile)
+    share_loader(core)
     session = boto3.Session(botocore_session=core, region_name=region)
     _ = session.available_profiles  # a bad --profile fails here with ProfileNotFound, before any call
     if profile is not None and profile not in session.available_profiles:
@@ -146,8 +163,21 @@ def isolated_session(key: str, secret: str, region: str | None) -> Any:
     import botocore.session
 
     core = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+    share_loader(core)
     for var in ("config_file", "credentials_file"):
         core.set_config_variable(var, os.devnull)
     core.set_config_variable("profile", None)
     core.set_credentials(key, secret)
     return boto3.Session(botocore_session=core, region_name=region or GLOBAL_REGION)
+
+
+_loader: Any = None
+
+
+def share_loader(core: Any) -> None:
+    """Reuse one botocore data loader: parsing service models again for every session costs ~0.2 s."""
+    global _loader
+    if _loader is None:
+        _loader = core.get_component("data_loader")
+    else:
+        core.register_component("data_loader", _loader)

@@ -6,6 +6,7 @@ Heavy imports (boto3, moto, rich's consoles) happen inside functions so `--help`
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -13,13 +14,15 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from wizard import __version__
+from wizard.errors import WizardError, describe
 
 if TYPE_CHECKING:
     from wizard.engine import StepOutcome
     from wizard.prompts import Prompter
     from wizard.render import Ui
 
-COMMANDS = ("apply", "check", "plan", "steps")
+COMMANDS = ("apply", "check", "plan", "steps", "export")
+EXPORTS = ("prowler-mutelist",)
 EXIT_OK, EXIT_ERROR, EXIT_PENDING, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 DESCRIPTION = """\
@@ -30,6 +33,8 @@ commands:
   check   inspect only; exit 0 compliant, 2 not compliant, 1 error
   plan    dry-run preview (+ create, ~ update, - delete, ! operator action); writes nothing
   steps   list the steps and the controls they cover
+  export prowler-mutelist
+          a Prowler mutelist for the deviations aws-harden makes on purpose (stdout)
 """
 
 EPILOG = """\
@@ -55,6 +60,7 @@ def build_parser() -> Parser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("command", nargs="?", choices=COMMANDS, default="apply", help=argparse.SUPPRESS)
+    p.add_argument("what", nargs="?", choices=EXPORTS, help=argparse.SUPPRESS)
     p.add_argument("--sandbox", action="store_true", help="run against a simulated fresh account on this machine")
     p.add_argument("--sandbox-reset", action="store_true", help="start the sandbox account fresh (implies --sandbox)")
     p.add_argument("--profile", help="AWS CLI profile (SSO profiles included); default: AWS_PROFILE or the chain")
@@ -63,7 +69,11 @@ def build_parser() -> Parser:
     p.add_argument("--only", metavar="ID[,ID...]", help="run only these steps (see 'aws-harden steps')")
     p.add_argument("-y", "--yes", action="store_true", help="apply without asking, using --answers and defaults")
     p.add_argument("--answers", metavar="FILE", type=Path, help="TOML answers, one table per step id")
-    p.add_argument("--output", choices=("text", "json"), default="text", help="text or json (check and plan)")
+    p.add_argument(
+        "--output", choices=("text", "json", "ocsf"), default="text",
+        help="text, json (check and plan) or ocsf (check: OCSF Detection Findings)",
+    )
+    p.add_argument("--report", metavar="FILE", type=Path, help="check: also write an evidence report (.md or .html)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.add_argument("--version", action="version", version=f"aws-harden {__version__}")
     return p
@@ -81,6 +91,9 @@ class Environment:
     sandbox_keyring: bool = True
     # Tests observe the AWS layer (its write guard's record) through this; the program never needs it.
     observe_aws: Callable[[Any], None] | None = None
+    # How the wizard waits between re-checks of an operator action, and opens a console page.
+    sleep: Callable[[float], None] | None = None
+    open_url: Callable[[str], bool] | None = None
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
@@ -93,7 +106,9 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     try:
         return run(args, env)
     except KeyboardInterrupt:
-        env.stderr.write("\naws-harden: interrupted; nothing more was changed. Run again to pick up where it stopped.\n")
+        env.stderr.write(
+            "\naws-harden: interrupted; nothing more was changed. Run again to pick up where it stopped.\n"
+        )
         return EXIT_INTERRUPTED
     except EOFError:
         env.stderr.write("aws-harden: error: input ended before a question was answered (stdin closed)\n")
@@ -101,21 +116,19 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     except Exception as exc:
         if args.debug:
             raise
-        from wizard.errors import describe
-
         env.stderr.write(f"aws-harden: error: {describe(exc)}\n")
         return EXIT_ERROR
 
 
 def run(args: argparse.Namespace, env: Environment) -> int:
+    from wizard.errors import WizardError
+
     if args.command == "steps":
         return show_steps(env)
-    if args.output == "json" and args.command == "apply":
-        raise WizardError("--output json is for check and plan; apply is interactive")
+    validate_combination(args)
 
     import steps as step_registry
     from wizard.answers import load_answers_file, validate_answers
-    from wizard.errors import WizardError
     from wizard.render import Ui
 
     ui = Ui(out=env.stdout, err=env.stderr, width=env.width)
@@ -147,9 +160,24 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             sandbox.stop()
 
 
+def validate_combination(args: argparse.Namespace) -> None:
+    if args.command == "export" and args.what is None:
+        raise WizardError(f"export what? one of: {', '.join(EXPORTS)}")
+    if args.what is not None and args.command != "export":
+        raise WizardError(f"unexpected argument '{args.what}'")
+    if args.output == "json" and args.command not in ("check", "plan"):
+        raise WizardError("--output json is for check and plan; apply is interactive")
+    if args.output == "ocsf" and args.command != "check":
+        raise WizardError("--output ocsf is for check")
+    if args.report is not None:
+        if args.command != "check":
+            raise WizardError("--report is for check")
+        if args.report.suffix.lower() not in (".md", ".html"):
+            raise WizardError(f"--report {args.report}: the file name must end in .md or .html")
+
+
 def select_steps(known: Sequence[Any], only: str | None) -> list[Any]:
     import steps as step_registry
-    from wizard.errors import WizardError
 
     if not only:
         return list(known)
@@ -164,7 +192,6 @@ def select_steps(known: Sequence[Any], only: str | None) -> list[Any]:
 
 
 def start_sandbox(args: argparse.Namespace, env: Environment, ui: Ui) -> Any:
-    from wizard.errors import WizardError
     from wizard.journal import state_dir
 
     try:
@@ -184,7 +211,7 @@ def start_sandbox(args: argparse.Namespace, env: Environment, ui: Ui) -> Any:
     sandbox = Sandbox(state_dir() / "sandbox")
     if args.sandbox_reset:
         sandbox.reset()
-    ui.banner_sandbox(str(sandbox.directory), to_err=args.output == "json")
+    ui.banner_sandbox(str(sandbox.directory), to_err=args.output != "text")
     with ui.working("Starting the sandbox account…"):
         sandbox.start()
     for problem in sandbox.replay_problems:
@@ -205,12 +232,12 @@ def run_engine(
     from wizard.answers import AnswerBook
     from wizard.aws import Aws, build_session, known_region
     from wizard.engine import Engine, StepFailed
-    from wizard.errors import WizardError
     from wizard.journal import Journal, state_dir
     from wizard.write_guard import WriteGuard
 
     guard = WriteGuard()
-    if args.command in ("plan", "check"):
+    read_only = args.command in ("plan", "check", "export")
+    if read_only:
         guard.lock()
     region = args.region
     if region is not None and not known_region(region) and not (args.endpoint_url or sandbox):
@@ -218,20 +245,29 @@ def run_engine(
     if sandbox is not None:
         creds = sandbox.credentials()
         session = build_session(None, region, guard, credentials={"key": creds.key, "secret": creds.secret})
-        aws = Aws(session, guard, endpoint_url=sandbox.endpoint_url, sandbox=True, client_hook=sandbox.hook_client)
+        aws = Aws(
+            session, guard, endpoint_url=sandbox.endpoint_url, sandbox=True, client_hook=sandbox.hook_client,
+            read_cache=install_read_cache(session, read_only),
+        )
         journal_dir = sandbox.directory
     else:
         session = build_session(args.profile, region, guard)
-        aws = Aws(session, guard, endpoint_url=args.endpoint_url)
+        aws = Aws(session, guard, endpoint_url=args.endpoint_url, read_cache=install_read_cache(session, read_only))
         journal_dir = state_dir()
     if env.observe_aws is not None:
         env.observe_aws(aws)
     with ui.working("Asking AWS who is calling…"):
         caller = aws.caller()
     journal = Journal(journal_dir, caller.account, caller.arn, args.command) if args.command == "apply" else None
+    if args.command == "export":
+        return export(args, env, aws, caller, known, file_answers)
     if args.output == "text":
         ui.context(args.command, caller.arn, caller.kind, caller.account, aws.region)
     engine = Engine(aws, selected, AnswerBook(file_answers, known), ui, prompter, journal, yes=args.yes)
+    if env.sleep is not None:
+        engine.sleep = env.sleep
+    if env.open_url is not None:
+        engine.open_url = env.open_url
 
     if args.command == "apply":
         try:
@@ -241,13 +277,70 @@ def run_engine(
         return EXIT_OK if all(o.status.value == "compliant" for o in outcomes) else EXIT_PENDING
 
     outcomes = engine.check()
+    from wizard import report
+    from wizard.render import plan_summary
+
+    evidence = report.build(
+        args.command, caller, aws.region, aws.sandbox, outcomes, engine.answers.lookup,
+        plan_summary([c for o in outcomes for c in o.changes]),
+    )
     if args.output == "json":
-        ui.json(json_report(args.command, aws, caller, outcomes))
+        ui.json(evidence)
+    elif args.output == "ocsf":
+        env.stdout.write(json.dumps(report.ocsf(evidence), indent=2) + "\n")
     elif args.command == "plan":
         ui.plan(outcomes)
     else:
         ui.check_table(outcomes)
+    if args.report is not None:
+        write_report(args.report, evidence, ui, quiet=args.output != "text")
     return exit_code_for(args.command, outcomes)
+
+
+def write_report(path: Path, evidence: dict[str, Any], ui: Ui, quiet: bool) -> None:
+    from wizard import report
+
+    text = report.html_report(evidence) if path.suffix.lower() == ".html" else report.markdown(evidence)
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise WizardError(f"cannot write the report {path}: {exc.strerror}") from exc
+    if not quiet:
+        ui.line("Evidence report written to ", (str(path), "bold"))
+
+
+def export(
+    args: argparse.Namespace, env: Environment, aws: Any, caller: Any, known: Sequence[Any],
+    file_answers: dict[str, dict[str, Any]],
+) -> int:
+    from wizard import report
+    from wizard.answers import AnswerBook
+
+    answers = AnswerBook(file_answers, known)
+    evidence = report.build("export", caller, aws.region, aws.sandbox, [], answers.lookup, "")
+    from wizard.controls import EXCEPTIONS
+
+    exceptions = [
+        {
+            "controls": [c.as_record() for c in e.controls],
+            "mutelist_resources": [str(answers.lookup(*e.resource_answer)), *e.extra_resources],
+            "reason": e.reason,
+        }
+        for e in EXCEPTIONS
+    ]
+    env.stdout.write(report.prowler_mutelist(evidence["account"], exceptions))
+    return EXIT_OK
+
+
+def install_read_cache(session: Any, read_only: bool) -> Any:
+    """In check and plan the account does not change during the run, so each distinct read is sent once."""
+    if not read_only:
+        return None
+    from wizard.read_cache import ReadCache
+
+    cache = ReadCache()
+    cache.install(session)
+    return cache
 
 
 def exit_code_for(command: str, outcomes: Sequence[StepOutcome]) -> int:
@@ -259,36 +352,9 @@ def exit_code_for(command: str, outcomes: Sequence[StepOutcome]) -> int:
     return EXIT_OK if statuses <= {"compliant"} else EXIT_PENDING
 
 
-def json_report(command: str, aws: Any, caller: Any, outcomes: Sequence[StepOutcome]) -> dict[str, Any]:
-    from datetime import UTC, datetime
-
-    from wizard.controls import controls_for
-    from wizard.render import plan_summary
-
-    changes = [c for o in outcomes for c in o.changes]
-    steps_out = []
-    for o in outcomes:
-        record = o.as_record()
-        record["controls"] = [{"framework": c.framework, "id": c.id, "title": c.title} for c in controls_for(o.step_id)]
-        steps_out.append(record)
-    return {
-        "schema": "aws-harden/report",
-        "schema_version": 1,
-        "tool": {"name": "aws-harden", "version": __version__},
-        "command": command,
-        "time": datetime.now(UTC).isoformat(timespec="seconds"),
-        "account": caller.account,
-        "caller": caller.as_record(),
-        "region": aws.region,
-        "sandbox": bool(aws.sandbox),
-        "steps": steps_out,
-        "summary": plan_summary(changes),
-    }
-
-
 def show_steps(env: Environment) -> int:
     import steps as step_registry
-    from wizard.controls import controls_for
+    from wizard.controls import SECURITY_HUB, cis_summary, controls_for
     from wizard.render import Ui
 
     ui = Ui(out=env.stdout, err=env.stderr, width=env.width)
@@ -296,16 +362,17 @@ def show_steps(env: Environment) -> int:
     from rich.text import Text
 
     table = Table(title="aws-harden steps, in the order apply runs them")
-    for column in ("id", "title", "checks", "controls"):
+    for column in ("id", "title", "checks", "CIS AWS Foundations", "Security Hub"):
         table.add_column(column)
     built = {s.id: s for s in step_registry.available()}
     for step_id in step_registry.all_ids():
-        controls = ", ".join(c.label() for c in controls_for(step_id)) or "—"
+        hub = ", ".join(c.id for c in controls_for(step_id) if c.framework == SECURITY_HUB) or "—"
+        controls = cis_summary(step_id)
         step = built.get(step_id)
         if step is None:
-            table.add_row(Text(step_id), Text("not built yet", style="dim"), Text("—"), Text(controls))
+            table.add_row(Text(step_id), Text("not built yet", style="dim"), Text("—"), Text(controls), Text(hub))
         else:
-            table.add_row(Text(step_id), Text(step.title), Text(step.checks), Text(controls))
+            table.add_row(Text(step_id), Text(step.title), Text(step.checks), Text(controls), Text(hub))
     ui.out.print(table)
     return EXIT_OK
 

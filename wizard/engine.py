@@ -7,7 +7,10 @@ can send a write in those modes.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+import time
+import webbrowser
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,17 +23,36 @@ from wizard.protocol import (
     Action,
     AnswerValue,
     ApplyContext,
+    Authenticator,
     Change,
+    ChangeSkipped,
     Finding,
     Question,
     Status,
     Step,
     StepContext,
+    SubmitCodes,
 )
 from wizard.render import Ui
 from wizard.secrets import KeyringUnavailable, Secret, keyring_entry, store_in_keyring
 
 AnyStep = Step[Any]
+
+# Operator actions: how often the account is re-read while the operator works in the console, and for how
+# long before asking again (Ctrl-C also stops the waiting and goes back to the choices).
+POLL_INTERVAL = 5.0
+POLL_CHECKS = 36
+WAIT = f"Wait while I do it (re-checks every {POLL_INTERVAL:g} s; Ctrl-C stops waiting)"
+CHECK_NOW = "I have done it — check now"
+OPEN_PAGE = "Open the page in my browser"
+SANDBOX_STAND_IN = "SANDBOX ONLY: do it for me (stands in for the console; not possible on real AWS)"
+SKIP = "Skip for now"
+
+# Authenticator enrollment choices.
+ENTER_CODES = "Enter two codes from the app"
+SHOW_KEY = "Can't scan? Show the secret key to type into the app"
+SIMULATE = "SANDBOX ONLY: simulated authenticator (computes the codes from the key; no phone)"
+CANCEL = "Cancel this enrollment"
 
 
 @dataclass
@@ -86,6 +108,8 @@ class Engine:
         prompter: Prompter | None,
         journal: Journal | None,
         yes: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+        open_url: Callable[[str], bool] = webbrowser.open,
     ) -> None:
         self.aws = aws
         self.steps = list(steps)
@@ -94,6 +118,8 @@ class Engine:
         self.prompter = prompter
         self.journal = journal
         self.yes = yes
+        self.sleep = sleep
+        self.open_url = open_url
         self.outputs: list[tuple[str, str]] = []
         self._last_operation = threading.local()
 
@@ -157,9 +183,11 @@ class Engine:
         )
 
     def check(self) -> list[StepOutcome]:
+        """Every step's inspection at once: they only read, and they share one read cache."""
         self.aws.guard.lock()
+        self.aws.caller()
         with self.ui.working("Reading the account…"):
-            return [self.survey(step) for step in self.steps]
+            return self.aws.parallel(*(lambda step=step: self.survey(step) for step in self.steps))
 
     plan = check
 
@@ -184,7 +212,9 @@ class Engine:
                 outcome.status, outcome.reason = Status.NONCOMPLIANT, f"declined: {change.summary}"
                 self._journal(step.id, "declined", change)
                 continue
-            self._apply_change(step, change, ctx)
+            if not self._apply_change(step, change, ctx):
+                outcome.status, outcome.reason = Status.NONCOMPLIANT, f"skipped: {change.summary}"
+                continue
             outcome.applied.append(change)
             verified = self._verify(step, ctx, skipped=[])
             outcome.status, outcome.reason, outcome.changes = verified.status, verified.reason, verified.changes
@@ -207,6 +237,7 @@ class Engine:
         operator = [c for c in changes if not c.run_last and c.action is Action.OPERATOR]
         later = [c for c in changes if c.run_last]
         applied: list[Change] = []
+        not_now: list[Change] = []
         if now:
             if not self._agree(f"Apply {len(now)} change{'s' if len(now) > 1 else ''} for {step.id}?"):
                 self._journal(step.id, "declined")
@@ -214,11 +245,11 @@ class Engine:
                     step.id, step.title, Status.NONCOMPLIANT, "declined by the operator", findings, changes
                 )
             for change in now:
-                self._apply_change(step, change, ApplyContext(ctx, self._keep_secret, self._output))
-                applied.append(change)
+                done = self._apply_change(step, change, self._apply_context(ctx))
+                (applied if done else not_now).append(change)
         skipped = [c for c in operator if not self._operator_action(step, c, ctx)]
         deferred.extend((step, c, ctx) for c in later)
-        outcome = self._verify(step, ctx, skipped=skipped + later)
+        outcome = self._verify(step, ctx, skipped=not_now + skipped + later)
         outcome.applied = applied
         return outcome
 
@@ -239,12 +270,25 @@ class Engine:
         return StepOutcome(step.id, step.title, status_of(remaining), reason_of(remaining, findings),
                            findings, remaining)
 
-    def _apply_change(self, step: AnyStep, change: Change, ctx: StepContext) -> None:
-        actx = ctx if isinstance(ctx, ApplyContext) else ApplyContext(ctx, self._keep_secret, self._output)
+    def _apply_context(self, ctx: StepContext) -> ApplyContext:
+        return ApplyContext(
+            ctx, self._keep_secret, self._output, self._enroll_authenticator, interactive=self.interactive
+        )
+
+    def _apply_change(self, step: AnyStep, change: Change, ctx: StepContext) -> bool:
+        """Apply one change; False when the step skipped it (ChangeSkipped), which leaves it planned."""
+        actx = ctx if isinstance(ctx, ApplyContext) else self._apply_context(ctx)
         self._journal(step.id, "started", change)
         try:
-            with self.ui.working(f"{change.action.value} {change.resource}"), self.aws.guard.allowing(step.writes):
+            # No spinner around an apply that talks with the operator: it would draw over the prompts.
+            spinner = self.ui.working(f"{change.action.value} {change.resource}") if not actx.interactive \
+                else _nothing()
+            with spinner, self.aws.guard.allowing(step.writes):
                 step.apply(self.aws, change, actx)
+        except ChangeSkipped as exc:
+            self._journal(step.id, "skipped", change, detail=str(exc))
+            self.ui.line(("  – skipped ", "yellow"), change.resource, f": {exc}")
+            return False
         except KeyboardInterrupt:
             self._journal(step.id, "interrupted", change)
             raise
@@ -257,6 +301,7 @@ class Engine:
             raise StepFailed(reason) from exc
         self._journal(step.id, "ok", change)
         self.ui.line((f"  ✓ {change.action.value} ", "green"), change.resource)
+        return True
 
     def _operator_action(self, step: AnyStep, change: Change, ctx: StepContext) -> bool:
         """Show what to do in the console; re-check until it is done or the operator skips. True if done."""
@@ -264,21 +309,101 @@ class Engine:
             self._journal(step.id, "operator-pending", change)
             return False
         assert self.prompter is not None
+        stand_in = self.aws.sandbox and bool(step.sandbox_writes)
+        choices = [WAIT, CHECK_NOW, *([OPEN_PAGE] if change.url else [])]
+        choices += [*([SANDBOX_STAND_IN] if stand_in else []), SKIP]
         while True:
-            choice = self.prompter.select(
-                f"{change.summary}: done?", ["I have done it — check again", "Skip for now"],
-                default="I have done it — check again",
-            )
-            if choice == "Skip for now":
+            choice = self.prompter.select(f"{change.summary}:", choices, default=WAIT)
+            if choice == SKIP:
                 self._journal(step.id, "operator-skipped", change)
                 return False
-            state = self._guarded(step, "re-check", lambda: step.inspect(self.aws, ctx))
-            still = {(c.key, c.resource) for c in step.plan(state, ctx)}
-            if (change.key, change.resource) not in still:
+            if choice == OPEN_PAGE and change.url:
+                opened = self._open(change.url)
+                said = "opened in your browser: " if opened else "could not start a browser; open: "
+                self.ui.line("  ", said, (change.url, "underline cyan"))
+                continue
+            if choice == SANDBOX_STAND_IN:
+                self._sandbox_stand_in(step, change, ctx)
+            check = self._wait_for if choice == WAIT else self._operator_done
+            if check(step, change, ctx):
                 self._journal(step.id, "operator-done", change)
                 self.ui.line(("  ✓ done", "green"))
                 return True
             self.ui.line(("  not yet: ", "yellow"), "the account does not show it done yet.")
+
+    def _open(self, url: str) -> bool:
+        try:
+            return bool(self.open_url(url))
+        except Exception:  # no browser here (a server, a container): the URL is shown instead
+            return False
+
+    def _operator_done(self, step: AnyStep, change: Change, ctx: StepContext) -> bool:
+        state = self._guarded(step, "re-check", lambda: step.inspect(self.aws, ctx))
+        return (change.key, change.resource) not in {(c.key, c.resource) for c in step.plan(state, ctx)}
+
+    def _wait_for(self, step: AnyStep, change: Change, ctx: StepContext) -> bool:
+        """Re-read the account every POLL_INTERVAL seconds, POLL_CHECKS times; Ctrl-C ends the wait only."""
+        try:
+            with self.ui.working(f"Waiting for: {change.summary} (Ctrl-C stops waiting)"):
+                for _ in range(POLL_CHECKS):
+                    if self._operator_done(step, change, ctx):
+                        return True
+                    self.sleep(POLL_INTERVAL)
+        except KeyboardInterrupt:
+            self.ui.line(("  stopped waiting", "yellow"))
+            return False
+        return self._operator_done(step, change, ctx)
+
+    def _sandbox_stand_in(self, step: AnyStep, change: Change, ctx: StepContext) -> None:
+        assert self.aws.sandbox, "sandbox stand-ins never run against real AWS"
+        self._journal(step.id, "sandbox-stand-in", change)
+        try:
+            with self.aws.guard.allowing(step.sandbox_writes):
+                step.sandbox_operator(self.aws, change, self._apply_context(ctx))
+        except (KeyboardInterrupt, Aborted):
+            raise
+        except Exception as exc:
+            raise StepFailed(self._failure(step, exc)) from exc
+        self.ui.line(("  SANDBOX ", "bold black on yellow"), f" stood in for the console: {change.summary}")
+
+    def _enroll_authenticator(self, device: Authenticator, submit: SubmitCodes, tries: int) -> bool:
+        """The enrollment conversation: QR code, optional key text, two codes, up to `tries` attempts."""
+        if not self.interactive:
+            raise ChangeSkipped("enrolling an MFA device needs the person with the phone at a terminal "
+                                "(run 'aws-harden apply' without --yes)")
+        assert self.prompter is not None
+        from wizard import totp
+
+        self.ui.blank()
+        self.ui.line("  Add ", (device.label, "bold"), " to your authenticator app: scan this QR code.")
+        self.ui.qr(device.uri.reveal())
+        choices = [ENTER_CODES, SHOW_KEY, *([SIMULATE] if self.aws.sandbox else []), CANCEL]
+        for attempt in range(1, tries + 1):
+            choice = self.prompter.select("Then:", choices, default=ENTER_CODES)
+            while choice == SHOW_KEY:
+                key = device.key.reveal()
+                grouped = " ".join(key[i:i + 4] for i in range(0, len(key), 4))
+                self.ui.line("  secret key (type it into the app as a time-based key):")
+                self.ui.line("    ", (grouped, "bold"))
+                choices = [c for c in choices if c != SHOW_KEY]
+                choice = self.prompter.select("Then:", choices, default=ENTER_CODES)
+            if choice == CANCEL:
+                return False
+            if choice == SIMULATE:
+                first, second = totp.consecutive_codes(device.key, time.time())
+                self.ui.line(("  SANDBOX ", "bold black on yellow"), " simulated app: 2 codes typed")
+            else:
+                first = self.prompter.text("First code (6 digits)", validate=totp.code_problem)
+                second = self.prompter.text("Next code (wait for the app to change, then type the new one)",
+                                            validate=totp.code_problem)
+            with self.ui.working("Checking the codes…"):
+                problem = submit(totp.normalise(first), totp.normalise(second))
+            if problem is None:
+                return True
+            left = tries - attempt
+            tries_left = f"  ({left} {'try' if left == 1 else 'tries'} left)"
+            self.ui.line(("  ✗ ", "red"), problem, (tries_left, "dim"))
+        return False
 
     def _guarded(self, step: AnyStep, phase: str, call: Any) -> Any:
         try:
@@ -315,7 +440,7 @@ class Engine:
                     "(see README) or run interactively to choose"
                 ) from None
             assert self.prompter is not None
-            show, abort = "Show it once on this screen; I will store it myself", "Abort; create nothing"
+            show, abort = "Show it once on this screen; I will store it myself", "Abort; set no password"
             if self.prompter.select(f"Where should the {description} go?", [show, abort], default=abort) != show:
                 raise Aborted(f"aborted: no place to keep the {description}") from None
             self.ui.line(f"  {description}: ", (secret.reveal(), "bold"), "   (shown once; it is not stored)")
@@ -350,3 +475,8 @@ class Engine:
                 "this run starts from what the account shows now."
             )
         self.journal.close_unfinished()
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield

@@ -36,7 +36,7 @@ class QuestionaryPrompter:
             return True if problem is None else problem
 
         answer = questionary.text(message, default=default, validate=check).unsafe_ask()
-        return _not_none(answer)
+        return str(_not_none(answer))
 
     def confirm(self, message: str, default: bool = False) -> bool:
         import questionary

@@ -150,18 +150,49 @@ class StepContext:
         return self._lookup(step_id, key)
 
 
+class ChangeSkipped(Exception):
+    """Raised by apply() when a change cannot be made now and nothing was left half-done.
+
+    The engine records it as skipped, shows the reason, and moves on; the change stays planned, so the
+    step reports it pending and a re-run tries again.
+    """
+
+
+@dataclass(frozen=True)
+class Authenticator:
+    """What an authenticator app needs to add an account: the otpauth URI (for the QR code) and the key."""
+
+    label: str
+    uri: Secret
+    key: Secret
+
+
+# Takes two codes; returns why they failed (the operator may try again), or None once the device is on.
+SubmitCodes = Callable[[str, str], str | None]
+EnrollAuthenticator = Callable[[Authenticator, SubmitCodes, int], bool]
+
+
+def _no_enrollment(device: Authenticator, submit: SubmitCodes, tries: int) -> bool:
+    raise ChangeSkipped("enrolling an MFA device needs the person with the phone at a terminal")
+
+
 class ApplyContext(StepContext):
-    """Adds the two services a step needs while changing things: keeping a secret, and recording an output."""
+    """The services a step needs while changing things: keeping a secret, recording an output, and
+    (interactive runs only) enrolling an authenticator with the operator."""
 
     def __init__(
         self,
         base: StepContext,
         keep_secret: Callable[[str, str, Secret], str],
         record_output: Callable[[str, str], None],
+        enroll: EnrollAuthenticator = _no_enrollment,
+        interactive: bool = False,
     ) -> None:
         super().__init__(base.step_id, base.caller, base.region, base._lookup, base.sandbox)
         self._keep_secret = keep_secret
         self._record_output = record_output
+        self._enroll = enroll
+        self.interactive = interactive
 
     def keep_secret(self, entry: str, description: str, secret: Secret) -> str:
         """Store a secret where the operator chose (keyring); returns where. Raises Aborted if refused."""
@@ -170,6 +201,12 @@ class ApplyContext(StepContext):
     def output(self, name: str, value: str) -> None:
         """A non-secret value worth showing in the summary and keeping in the journal (e.g. a URL)."""
         self._record_output(name, value)
+
+    def enroll_authenticator(self, device: Authenticator, submit: SubmitCodes, tries: int) -> bool:
+        """Show the device to the operator (QR code, key on request), ask two consecutive codes and pass
+        them to `submit`, up to `tries` times. False when the tries ran out or the operator cancelled;
+        KeyboardInterrupt propagates. Raises ChangeSkipped when nobody is at a terminal."""
+        return self._enroll(device, submit, tries)
 
 
 StateT = TypeVar("StateT")
@@ -183,6 +220,9 @@ class Step(ABC, Generic[StateT]):
     checks: ClassVar[str]
     # Every AWS write the step may send, as "service:Operation"; the write guard refuses the rest.
     writes: ClassVar[frozenset[str]]
+
+    # Sandbox only: writes that stand in for an operator action done in the console (see sandbox_operator).
+    sandbox_writes: ClassVar[frozenset[str]] = frozenset()
 
     def questions(self) -> Sequence[Question]:
         return ()
@@ -201,6 +241,11 @@ class Step(ABC, Generic[StateT]):
     @abstractmethod
     def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
         """Carry out one planned change."""
+
+    def sandbox_operator(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
+        """In the sandbox only: do what the operator would do in the console for an OPERATOR change,
+        with only `sandbox_writes` allowed. Steps whose operator actions have a stand-in override it."""
+        raise NotImplementedError(f"{self.id} has no sandbox stand-in for {change.key}")
 
 
 IAM_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")

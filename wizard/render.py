@@ -38,6 +38,17 @@ def plan_summary(changes: Sequence[Change]) -> str:
     )
 
 
+def qr_text(data: str) -> str:
+    """The terminal drawing of a QR code for `data` (segno picks the smallest version that fits)."""
+    import io
+
+    import segno
+
+    buffer = io.StringIO()
+    segno.make(data, error="m", micro=False).terminal(out=buffer, compact=True, border=2)
+    return buffer.getvalue()
+
+
 class Ui:
     def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None, width: int | None = None) -> None:
         self.out = Console(file=out or sys.stdout, highlight=False, width=width, soft_wrap=False)
@@ -147,6 +158,13 @@ class Ui:
                       ". Run 'aws-harden apply' again to continue; 'aws-harden check' shows the state.")
         else:
             self.line(("Every selected step is compliant and verified.", "green"))
+
+    # --- authenticator enrollment ---------------------------------------------------------
+    def qr(self, data: str) -> None:
+        """A QR code drawn with half blocks (two modules per character row), light on dark like a
+        terminal; authenticator apps read both polarities. `data` holds a seed: it is drawn, never echoed."""
+        self.out.file.write(qr_text(data))
+        self.out.file.flush()
 
     def json(self, payload: dict[str, Any]) -> None:
         self.out.file.write(json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import secrets as random_source
 import string
 from dataclasses import dataclass
@@ -113,7 +115,7 @@ def memory_keyring() -> Any:
         trusted = True
 
         def __init__(self) -> None:
-            super().__init__()
+            super().__init__()  # type: ignore[no-untyped-call]
             self.entries: dict[tuple[str, str], str] = {}
 
         def get_password(self, service: str, username: str) -> str | None:
@@ -126,3 +128,43 @@ def memory_keyring() -> Any:
             self.entries.pop((service, username), None)
 
     return MemoryKeyring()
+
+
+# botocore logs request parameters and raw response bodies at DEBUG; these fields never reach a log.
+LOGGED_SECRET_FIELDS = (
+    "Base32StringSeed|QRCodePNG|SecretAccessKey|Password|NewPassword|OldPassword"
+    "|AuthenticationCode1|AuthenticationCode2"
+)
+_LOGGED_SECRET = re.compile(
+    rf"(<(?P<tag>{LOGGED_SECRET_FIELDS})>)[^<]*(</(?P=tag)>)"  # XML (query protocol) bodies
+    # Python dicts and JSON:
+    rf"|(?P<key>['\"](?:{LOGGED_SECRET_FIELDS})['\"]\s*:\s*)(?P<q>['\"])(?:\\.|(?!(?P=q)).)*(?P=q)"
+    rf"|(?P<form>\b(?:{LOGGED_SECRET_FIELDS})=)[^&'\s]*"  # form-encoded request bodies
+)
+
+
+def _redact_match(match: re.Match[str]) -> str:
+    if match.group("tag"):
+        return f"{match.group(1)}{SENSITIVE}{match.group(3)}"
+    if match.group("key"):
+        return f"{match.group('key')}'{SENSITIVE}'"
+    return f"{match.group('form')}{SENSITIVE}"
+
+
+class RedactSecrets(logging.Filter):
+    """Rewrites a record whose message carries a secret field, so even --debug style logging is safe."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _LOGGED_SECRET.sub(_redact_match, message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def redact_aws_logs() -> None:
+    """Install the filter on the botocore loggers that print bodies. Idempotent."""
+    for name in ("botocore.parsers", "botocore.endpoint", "botocore.httpsession", "botocore.awsrequest"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactSecrets) for f in logger.filters):
+            logger.addFilter(RedactSecrets())

@@ -19,7 +19,8 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 SERVICES = frozenset({"cur", "bcm-data-exports"})
@@ -112,19 +113,39 @@ class BillingStandIn:
         """Answer this client's requests here, if it is for one of the two services."""
         if service not in SERVICES:
             return
-        model = client.meta.service_model
+        sender = self._sender(client.meta.service_model)
+        client.meta.events.register_first("before-send", sender, unique_id="aws-harden-billing-standin")
 
+    @contextmanager
+    def answering_every_session(self) -> Iterator[None]:
+        """For in-process moto tests, where no client hook exists: every botocore session made meanwhile
+        sends these two services here. moto in-process would otherwise try the real endpoints."""
+        import botocore.session
+        from botocore.handlers import BUILTIN_HANDLERS
+
+        loader = botocore.session.get_session()
+        specs = []
+        for service in sorted(SERVICES):
+            model = loader.get_service_model(service)
+            specs.append((f"before-send.{model.service_id.hyphenize()}", self._sender(model)))
+        BUILTIN_HANDLERS[:0] = specs
+        try:
+            yield
+        finally:
+            for spec in specs:
+                BUILTIN_HANDLERS.remove(spec)
+
+    def _sender(self, model: Any) -> Callable[..., Any]:
         def before_send(request: Any, **_: Any) -> Any:
             from botocore.awsrequest import AWSResponse, HTTPHeaders
 
             status, body = self.answer(model, request.headers.get("X-Amz-Target", b""), request.body)
-            data = json.dumps(body).encode()
             headers = HTTPHeaders()
             headers["Content-Type"] = "application/x-amz-json-1.1"
             headers["x-amzn-RequestId"] = str(uuid.uuid4())
-            return AWSResponse(request.url, status, headers, _Body(data))
+            return AWSResponse(request.url, status, headers, _Body(json.dumps(body).encode()))
 
-        client.meta.events.register_first("before-send", before_send, unique_id="aws-harden-billing-standin")
+        return before_send
 
     def answer(self, model: Any, target: str | bytes, raw_body: str | bytes | None) -> Answer:
         """One request in (service model, X-Amz-Target, JSON body), one (status, JSON body) out."""

@@ -71,3 +71,24 @@ def create_root(iam_client: Any) -> tuple[str, str]:
     iam_client.create_user(UserName=ROOT_NAME, Path=ROOT_PATH)
     key = iam_client.create_access_key(UserName=ROOT_NAME)["AccessKey"]
     return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+# The serial AWS gives root's virtual MFA device, so the sandbox's reads look like a real account's.
+ROOT_MFA_DEVICE = "root-account-mfa-device"
+
+
+def assign_root_mfa(iam_client: Any) -> str:
+    """Stand in for the console's "Assign MFA device" signed in as root: a virtual device on the hidden
+    root user, sent through the wizard's own (recorded) client so the sandbox replays it. Returns the
+    serial."""
+    import time
+
+    from wizard import totp
+
+    created = iam_client.create_virtual_mfa_device(VirtualMFADeviceName=ROOT_MFA_DEVICE)["VirtualMFADevice"]
+    first, second = totp.consecutive_codes(totp.seed_of(created), time.time())
+    serial = str(created["SerialNumber"])
+    iam_client.enable_mfa_device(
+        UserName=ROOT_NAME, SerialNumber=serial, AuthenticationCode1=first, AuthenticationCode2=second
+    )
+    return serial

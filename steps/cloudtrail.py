@@ -1,0 +1,446 @@
+"""CloudTrail: a multi-region trail with validated log files in a locked-down bucket, and alerts that matter.
+
+An existing trail that already qualifies (an organization trail included) is kept: no duplicate. The
+wizard's own trail, or another trail of this account that is close, is updated in place. Each resource
+(bucket setting, trail, topic, rule, filter, alarm) is its own change, so a re-run completes only what is
+missing. The decisions live in plan_cloudtrail (pure); reading lives in cloudtrail_state.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from steps import cloudtrail_policies as docs
+from steps.cloudtrail_plan import Mode, choose, plan_cloudtrail
+from steps.cloudtrail_state import (
+    KEY_ALIAS,
+    TOPIC_NAME,
+    CloudTrailState,
+    Logs,
+    Rule,
+    Topic,
+    alert_regions,
+    read_bucket,
+    read_key,
+    read_logs,
+    read_rule,
+    read_topic,
+    read_trails,
+    rule_regions,
+    topic_arn,
+)
+from wizard.aws import GLOBAL_REGION, Aws
+from wizard.errors import WizardError
+from wizard.protocol import AnswerValue, ApplyContext, Change, Finding, Question, Step, StepContext
+from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
+
+TAGS = [{"Key": "created-by", "Value": "aws-harden"}]
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+TRAIL_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{1,126})[A-Za-z0-9]$")
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# CloudTrail checks the bucket policy, key policy and logs role as it creates or updates a trail; just
+# written, they can take seconds to be seen (IAM is eventually consistent).
+PROPAGATION_CODES = TRANSIENT_CODES | {
+    "InsufficientS3BucketPolicyException",
+    "InsufficientEncryptionPolicyException",
+    "InvalidCloudWatchLogsRoleArnException",
+    "InvalidCloudWatchLogsLogGroupArnException",
+}
+
+
+def default_bucket(account: str, region: str) -> str:
+    return f"{docs.PREFIX}-cloudtrail-{account}-{region}"
+
+
+def bucket_problem(value: AnswerValue) -> str | None:
+    """S3's naming rules; empty means the default name."""
+    if value == "":
+        return None
+    if not isinstance(value, str) or not BUCKET_RE.match(value):
+        return (
+            "3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit"
+        )
+    if ".." in value or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", value):
+        return "no two adjacent dots, and not an IP address"
+    if value.startswith(("xn--", "sthree-", "amzn-s3-demo-")) or value.endswith(("-s3alias", "--ol-s3")):
+        return "that prefix or suffix is reserved by S3"
+    return None
+
+
+def trail_name_problem(value: AnswerValue) -> str | None:
+    if not isinstance(value, str) or not TRAIL_NAME_RE.match(value):
+        return "3 to 128 letters, digits, . _ -, starting and ending with a letter or digit"
+    if re.search(r"[._-]{2}", value):
+        return "no two adjacent . _ - characters"
+    return None
+
+
+def email_problem(value: AnswerValue) -> str | None:
+    if value == "" or (isinstance(value, str) and EMAIL_RE.match(value)):
+        return None
+    return "an email address like ops@example.com (empty: no alerts)"
+
+
+def retention_problem(value: AnswerValue) -> str | None:
+    if isinstance(value, int) and 0 <= value <= 36500:
+        return None
+    return "a number of days from 1 to 36500, or 0 to keep log files forever"
+
+
+class CloudTrail(Step[CloudTrailState]):
+    id = "cloudtrail"
+    title = "CloudTrail: multi-region trail, locked-down bucket, alerts"
+    checks = (
+        "a multi-region trail with global service events and log file validation is logging, into a "
+        "private, encrypted, versioned bucket; optional alerts on root use and trail or IAM policy changes"
+    )
+    writes = frozenset(
+        {
+            "s3:CreateBucket", "s3:PutPublicAccessBlock", "s3:PutBucketOwnershipControls",
+            "s3:PutBucketEncryption", "s3:PutBucketVersioning", "s3:PutBucketPolicy",
+            "s3:PutBucketLifecycleConfiguration",
+            "kms:CreateKey", "kms:CreateAlias", "kms:PutKeyPolicy", "kms:EnableKeyRotation",
+            "cloudtrail:CreateTrail", "cloudtrail:UpdateTrail", "cloudtrail:StartLogging",
+            "cloudtrail:PutEventSelectors",
+            "sns:CreateTopic", "sns:SetTopicAttributes", "sns:Subscribe",
+            "events:PutRule", "events:PutTargets",
+            "logs:CreateLogGroup", "logs:PutMetricFilter",
+            "iam:CreateRole", "iam:UpdateAssumeRolePolicy", "iam:PutRolePolicy",
+            "cloudwatch:PutMetricAlarm",
+        }
+    )  # fmt: skip
+
+    def questions(self) -> Sequence[Question]:
+        return (
+            Question(
+                "trail_name", "Name of the trail", default=f"{docs.PREFIX}-trail", validate=trail_name_problem
+            ),
+            Question(
+                "bucket",
+                "S3 bucket for the log files",
+                default="",
+                help=f"empty: {docs.PREFIX}-cloudtrail-<account id>-<region>",
+                validate=bucket_problem,
+            ),
+            Question(
+                "kms",
+                "Encrypt the log files with a KMS key the wizard creates?",
+                default=False,
+                kind="confirm",
+                help="costs about 1 USD a month; SSE-S3 otherwise",
+            ),
+            Question(
+                "retention_days",
+                "Delete log files after how many days?",
+                default=0,
+                kind="int",
+                help="0: keep them forever",
+                validate=retention_problem,
+            ),
+            Question(
+                "alerts_email",
+                "Email address for security alerts",
+                default="",
+                help="empty: no alerts",
+                validate=email_problem,
+            ),
+            Question(
+                "metric_filters",
+                "Also deliver to CloudWatch Logs with the CIS metric filters and alarms?",
+                default=False,
+                kind="confirm",
+                help="CloudWatch Logs ingestion is charged",
+            ),
+        )
+
+    # --- reading ----------------------------------------------------------------------------
+    def inspect(self, aws: Aws, ctx: StepContext) -> CloudTrailState:
+        account, partition = ctx.caller.account, ctx.caller.partition
+        trail_name = str(ctx.answer("trail_name") or f"{docs.PREFIX}-trail")
+        trails = read_trails(aws)
+        mode, trail = choose(trails, trail_name, account)
+        home = trail.home_region if trail is not None else ctx.region
+        bucket = None
+        if mode is Mode.CREATE:
+            name = str(ctx.answer("bucket") or "") or default_bucket(account, home)
+            bucket = read_bucket(aws, name, account, home)
+        elif mode is Mode.OWN and trail is not None and trail.bucket:
+            try:
+                bucket = read_bucket(aws, trail.bucket, account, home)
+            except WizardError:
+                bucket = None  # a central log bucket in another account: not the wizard's to change
+        key = read_key(aws, home) if ctx.answer("kms") and mode in (Mode.OWN, Mode.CREATE) else None
+        topics: tuple[Topic, ...] = ()
+        rules: tuple[Rule, ...] = ()
+        if ctx.answer("alerts_email"):
+            topics = tuple(read_topic(aws, r, topic_arn(partition, r, account)) for r in alert_regions(home))
+            rules = tuple(
+                read_rule(aws, r, spec.name) for spec in docs.RULES for r in rule_regions(spec, home)
+            )
+        logs = None
+        if ctx.answer("metric_filters"):
+            logs = self._read_logs(aws, mode, trail, account, home)
+        return CloudTrailState(
+            account, partition, ctx.region, trail_name, trails, bucket, key, tuple(topics), tuple(rules), logs
+        )
+
+    @staticmethod
+    def _read_logs(aws: Aws, mode: Mode, trail: Any, account: str, home: str) -> Logs | None:
+        group_arn = trail.log_group_arn if trail is not None else None
+        if group_arn:
+            parts = group_arn.split(":")
+            if parts[4] != account:
+                return None  # delivered to another account's logs: filters belong there
+            return read_logs(aws, parts[3], parts[6])
+        if mode is Mode.ADOPTED:
+            return None
+        return read_logs(aws, home, docs.LOG_GROUP)
+
+    def findings(self, state: CloudTrailState, ctx: StepContext) -> list[Finding]:
+        from steps.cloudtrail_plan import findings
+
+        return findings(state, ctx)
+
+    def plan(self, state: CloudTrailState, ctx: StepContext) -> list[Change]:
+        return plan_cloudtrail(state, ctx)
+
+    # --- changing ---------------------------------------------------------------------------
+    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
+        p = change.params
+        handler = getattr(self, "_apply_" + change.key.replace("-", "_"), None)
+        if handler is None:
+            raise ValueError(f"unknown change {change.key}")
+        handler(aws, p, ctx)
+
+    # KMS
+    def _apply_kms_key(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        kms = aws.client("kms", p["region"])
+        if resolve_key(aws, p["region"], KEY_ALIAS, missing_ok=True):
+            return
+        key = kms.create_key(
+            Policy=p["policy"],
+            Description="aws-harden: encrypts CloudTrail log files",
+            Tags=[{"TagKey": t["Key"], "TagValue": t["Value"]} for t in TAGS],
+        )["KeyMetadata"]
+        kms.create_alias(AliasName=KEY_ALIAS, TargetKeyId=key["KeyId"])
+
+    def _apply_kms_key_policy(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        kms = aws.client("kms", p["region"])
+        key_id = resolve_key(aws, p["region"], KEY_ALIAS)
+        current = json.loads(kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"])
+        document = docs.merged(current, json.loads(p["statements"]))
+        kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=json.dumps(document))
+
+    def _apply_kms_rotation(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        aws.client("kms", p["region"]).enable_key_rotation(KeyId=resolve_key(aws, p["region"], KEY_ALIAS))
+
+    # S3
+    def _apply_bucket(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        region, name = p["region"], p["bucket"]
+        s3 = aws.client("s3", region)
+        kwargs: dict[str, Any] = {"Bucket": name}
+        if region != GLOBAL_REGION:
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        try:
+            s3.create_bucket(**kwargs)
+        except Exception as exc:
+            if error_code(exc) == "BucketAlreadyOwnedByYou":
+                return
+            if error_code(exc) == "BucketAlreadyExists":
+                raise WizardError(
+                    f"the S3 bucket name '{name}' is taken by another AWS account; choose another name "
+                    '(answers file: [cloudtrail] bucket = "...")'
+                ) from None
+            raise
+
+    def _apply_bucket_public_access_block(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        aws.client("s3", p["region"]).put_public_access_block(
+            Bucket=p["bucket"], PublicAccessBlockConfiguration=docs.PUBLIC_ACCESS_BLOCK
+        )
+
+    def _apply_bucket_ownership(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        aws.client("s3", p["region"]).put_bucket_ownership_controls(
+            Bucket=p["bucket"], OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+        )
+
+    def _apply_bucket_encryption(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        rule: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+        if p.get("kms"):
+            key_arn = resolve_key(aws, p["key_region"], KEY_ALIAS)
+            rule = {
+                "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
+                "BucketKeyEnabled": True,
+            }
+        aws.client("s3", p["region"]).put_bucket_encryption(
+            Bucket=p["bucket"], ServerSideEncryptionConfiguration={"Rules": [rule]}
+        )
+
+    def _apply_bucket_versioning(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        aws.client("s3", p["region"]).put_bucket_versioning(
+            Bucket=p["bucket"], VersioningConfiguration={"Status": "Enabled"}
+        )
+
+    def _apply_bucket_policy(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        s3 = aws.client("s3", p["region"])
+        from steps.cloudtrail_state import absent_on
+
+        current = absent_on({"NoSuchBucketPolicy"}, lambda: s3.get_bucket_policy(Bucket=p["bucket"]))
+        document = docs.merged(
+            json.loads(current["Policy"]) if current else None, json.loads(p["statements"])
+        )
+        s3.put_bucket_policy(Bucket=p["bucket"], Policy=json.dumps(document))
+
+    def _apply_bucket_lifecycle(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        s3 = aws.client("s3", p["region"])
+        from steps.cloudtrail_state import absent_on
+
+        current = absent_on(
+            {"NoSuchLifecycleConfiguration"},
+            lambda: s3.get_bucket_lifecycle_configuration(Bucket=p["bucket"]),
+        )
+        rules = [r for r in (current or {}).get("Rules", []) if r.get("ID") != docs.RETENTION_RULE_ID]
+        rules.append(docs.retention_rule(int(p["days"])))
+        s3.put_bucket_lifecycle_configuration(Bucket=p["bucket"], LifecycleConfiguration={"Rules": rules})
+
+    # CloudWatch Logs delivery
+    def _apply_log_group(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        try:
+            aws.client("logs", p["region"]).create_log_group(
+                logGroupName=p["group"], tags={"created-by": "aws-harden"}
+            )
+        except Exception as exc:
+            if error_code(exc) != "ResourceAlreadyExistsException":
+                raise
+
+    def _apply_logs_role(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        iam = aws.client("iam")
+        if p.get("update"):
+            iam.update_assume_role_policy(RoleName=docs.LOGS_ROLE, PolicyDocument=p["trust"])
+            return
+        try:
+            iam.create_role(
+                RoleName=docs.LOGS_ROLE,
+                AssumeRolePolicyDocument=p["trust"],
+                Description="aws-harden: lets CloudTrail deliver to CloudWatch Logs",
+                Tags=TAGS,
+            )
+        except Exception as exc:
+            if error_code(exc) != "EntityAlreadyExists":
+                raise
+
+    def _apply_logs_role_policy(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        iam = aws.client("iam")
+        with_backoff(
+            lambda: iam.put_role_policy(
+                RoleName=docs.LOGS_ROLE, PolicyName=docs.LOGS_ROLE_POLICY, PolicyDocument=p["policy"]
+            ),
+            retry_codes=TRANSIENT_CODES | {"NoSuchEntity"},
+        )
+
+    # the trail
+    def _trail_settings(self, aws: Aws, p: Any) -> dict[str, Any]:
+        settings: dict[str, Any] = dict(p["settings"])
+        if p.get("kms"):
+            settings["KmsKeyId"] = resolve_key(aws, p["region"], KEY_ALIAS)
+        if p.get("logs_group_arn"):
+            settings["CloudWatchLogsLogGroupArn"] = p["logs_group_arn"]
+            settings["CloudWatchLogsRoleArn"] = aws.client("iam").get_role(RoleName=docs.LOGS_ROLE)["Role"][
+                "Arn"
+            ]
+        return settings
+
+    def _apply_trail(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        cloudtrail = aws.client("cloudtrail", p["region"])
+        settings = self._trail_settings(aws, p)
+        try:
+            with_backoff(
+                lambda: cloudtrail.create_trail(
+                    Name=p["name"], S3BucketName=p["bucket"], TagsList=TAGS, **settings
+                ),
+                retry_codes=PROPAGATION_CODES,
+                attempts=7,
+                first_delay=1.0,
+            )
+        except Exception as exc:
+            if error_code(exc) != "TrailAlreadyExistsException":
+                raise
+
+    def _apply_trail_settings(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        cloudtrail = aws.client("cloudtrail", p["region"])
+        settings = self._trail_settings(aws, p)
+        with_backoff(
+            lambda: cloudtrail.update_trail(Name=p["arn"], **settings),
+            retry_codes=PROPAGATION_CODES,
+            attempts=7,
+            first_delay=1.0,
+        )
+
+    def _apply_start_logging(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        aws.client("cloudtrail", p["region"]).start_logging(Name=p["arn"])
+
+    def _apply_event_selectors(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        aws.client("cloudtrail", p["region"]).put_event_selectors(
+            TrailName=p["arn"], EventSelectors=json.loads(p["selectors"])
+        )
+
+    # alerts
+    def _apply_topic(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        aws.client("sns", p["region"]).create_topic(Name=TOPIC_NAME, Tags=TAGS)
+
+    def _apply_topic_policy(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        sns = aws.client("sns", p["region"])
+        current = sns.get_topic_attributes(TopicArn=p["topic"])["Attributes"].get("Policy")
+        document = docs.merged(json.loads(current) if current else None, json.loads(p["statements"]))
+        sns.set_topic_attributes(
+            TopicArn=p["topic"], AttributeName="Policy", AttributeValue=json.dumps(document)
+        )
+
+    def _apply_subscription(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        aws.client("sns", p["region"]).subscribe(TopicArn=p["topic"], Protocol="email", Endpoint=p["email"])
+        ctx.output(
+            f"alerts ({p['region']})",
+            f"AWS sent a confirmation email to {p['email']}: open it and confirm, or no alert reaches you",
+        )
+
+    def _apply_rule(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        aws.client("events", p["region"]).put_rule(
+            Name=p["rule"],
+            EventPattern=p["pattern"],
+            State="ENABLED",
+            Description=p["description"],
+            Tags=TAGS,
+        )
+
+    def _apply_rule_target(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        aws.client("events", p["region"]).put_targets(
+            Rule=p["rule"], Targets=[{"Id": TOPIC_NAME, "Arn": p["topic"]}]
+        )
+
+    def _apply_metric_filter(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        aws.client("logs", p["region"]).put_metric_filter(
+            logGroupName=p["group"],
+            filterName=p["filter"],
+            filterPattern=p["pattern"],
+            metricTransformations=json.loads(p["transformations"]),
+        )
+
+    def _apply_alarm(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        aws.client("cloudwatch", p["region"]).put_metric_alarm(
+            AlarmDescription=p["description"], **json.loads(p["settings"])
+        )
+
+
+def resolve_key(aws: Aws, region: str, alias: str, missing_ok: bool = False) -> str:
+    """The key ARN behind the alias: S3 and CloudTrail are given the ARN, never the alias."""
+    try:
+        return str(aws.client("kms", region).describe_key(KeyId=alias)["KeyMetadata"]["Arn"])
+    except Exception as exc:
+        if missing_ok and error_code(exc) == "NotFoundException":
+            return ""
+        raise
+
+
+STEP = CloudTrail()

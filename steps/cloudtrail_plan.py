@@ -1,0 +1,615 @@
+"""The cloudtrail step's decisions, pure: which trail counts, and each change that is still missing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from enum import Enum
+from typing import Any
+
+from steps import cloudtrail_policies as docs
+from steps.cloudtrail_state import (
+    KEY_ALIAS,
+    Bucket,
+    CloudTrailState,
+    Key,
+    Logs,
+    Trail,
+    alert_regions,
+    rule_regions,
+)
+from wizard.protocol import KNOWN_AFTER_APPLY, Action, Change, FieldChange, Finding, StepContext
+
+
+class Mode(Enum):
+    OWN = "own"  # the wizard's trail (by name) exists: keep it and its bucket as asked
+    ADOPTED = "adopted"  # another trail already qualifies: no duplicate, nothing to change on trails
+    CLOSE = "close"  # a trail of this account is close: update it in place
+    CREATE = "create"  # nothing usable: a new bucket and trail
+
+
+def choose(trails: Sequence[Trail], trail_name: str, account: str) -> tuple[Mode, Trail | None]:
+    named = next((t for t in trails if t.name == trail_name and t.account == account), None)
+    if named is not None:
+        return Mode.OWN, named
+    qualifying = [t for t in trails if t.qualifies]
+    if qualifying:
+        own_first = sorted(qualifying, key=lambda t: t.account != account)
+        return Mode.ADOPTED, own_first[0]
+    mine = [t for t in trails if t.account == account]
+    if mine:
+        closest = max(mine, key=lambda t: (t.multi_region, t.global_events, t.validation, t.logging))
+        return Mode.CLOSE, closest
+    return Mode.CREATE, None
+
+
+def yes_no(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+# --- findings -----------------------------------------------------------------------------------
+def findings(state: CloudTrailState, ctx: StepContext) -> list[Finding]:
+    found: list[Finding] = []
+    for t in state.trails:
+        found.append(
+            Finding(
+                f"trail {t.name} (home {t.home_region}{', organization trail' if t.organization else ''}"
+                f"{'' if t.account == state.account else f', account {t.account}'}): "
+                f"multi-region {yes_no(t.multi_region)}, global service events {yes_no(t.global_events)}, "
+                f"log file validation {yes_no(t.validation)}, logging {yes_no(t.logging)}",
+                observed={
+                    "arn": t.arn,
+                    "multi_region": t.multi_region,
+                    "global_events": t.global_events,
+                    "validation": t.validation,
+                    "logging": t.logging,
+                    "organization": t.organization,
+                },
+            )
+        )
+    mode, trail = choose(state.trails, state.trail_name, state.account)
+    if not state.trails:
+        found.append(Finding("no trail: only the last 90 days of management events are kept (event history)"))
+    if mode is Mode.ADOPTED and trail is not None:
+        found.append(
+            Finding(
+                f"trail {trail.name} already satisfies this step; no new trail is created",
+                observed={"arn": trail.arn},
+            )
+        )
+        if ctx.answer("kms") and not trail.kms_key:
+            found.append(Finding(f"trail {trail.name} is not KMS-encrypted; the wizard leaves it as it is"))
+    if mode is Mode.CLOSE and trail is not None:
+        found.append(
+            Finding(
+                f"trail {trail.name} is close: it is updated in place, not replaced",
+                severity="warning",
+                observed={"arn": trail.arn},
+            )
+        )
+    if trail is not None and not trail.management_all:
+        found.append(
+            Finding(
+                f"trail {trail.name} does not record all management events (read and write)",
+                severity="warning",
+            )
+        )
+    if mode is Mode.OWN and trail is not None and state.bucket is None:
+        found.append(
+            Finding(
+                f"the bucket of trail {trail.name} ({trail.bucket}) is not in this account; "
+                "its settings are not checked here"
+            )
+        )
+    email = str(ctx.answer("alerts_email") or "").lower()
+    for topic in state.topics:
+        if topic.subscriptions.get(email):
+            found.append(
+                Finding(
+                    f"the alert subscription for {email} ({topic.region}) is not confirmed yet: "
+                    "open the email from AWS Notifications and confirm it",
+                    severity="warning",
+                )
+            )
+    if ctx.answer("metric_filters") and state.logs is None:
+        found.append(
+            Finding(
+                "CIS metric filters need the trail to deliver to CloudWatch Logs in this account; "
+                "the trail that qualifies does not, and the wizard leaves it as it is",
+                severity="warning",
+            )
+        )
+    if ctx.answer("metric_filters") and not ctx.answer("alerts_email"):
+        found.append(
+            Finding(
+                "metric filter alarms have no one to notify: no alerts email was given", severity="warning"
+            )
+        )
+    return found
+
+
+# --- plan ---------------------------------------------------------------------------------------
+def plan_cloudtrail(state: CloudTrailState, ctx: StepContext) -> list[Change]:
+    mode, trail = choose(state.trails, state.trail_name, state.account)
+    home = trail.home_region if trail is not None else ctx.region
+    kms = bool(ctx.answer("kms")) and mode in (Mode.OWN, Mode.CREATE)
+    changes: list[Change] = []
+    if kms and state.key is not None:
+        changes += plan_key(state.key, state, home)
+    arn = (
+        trail.arn
+        if trail is not None
+        else docs.trail_arn(state.partition, home, state.account, state.trail_name)
+    )
+    if state.bucket is not None:
+        changes += plan_bucket(state.bucket, state, arn, kms, home, int(ctx.answer("retention_days") or 0))
+    manage_logs = state.logs is not None and state.logs.group == docs.LOG_GROUP and mode is not Mode.ADOPTED
+    if manage_logs and state.logs is not None:
+        changes += plan_logs_delivery(state.logs, state)
+    logs_arn = (
+        docs.log_group_arn(state.partition, home, state.account, docs.LOG_GROUP) if manage_logs else None
+    )
+    changes += plan_trail(mode, trail, state, home, kms, logs_arn)
+    email = str(ctx.answer("alerts_email") or "")
+    if email:
+        changes += plan_alerts(state, home, email)
+    if state.logs is not None:
+        changes += plan_metric_filters(state.logs, state, bool(email))
+    return changes
+
+
+def plan_key(key: Key, state: CloudTrailState, home: str) -> list[Change]:
+    policy = docs.key_policy(state.partition, state.account, home)
+    resource = f'kms key "{KEY_ALIAS}" ({home})'
+    if key.arn is None:
+        return [
+            Change(
+                Action.CREATE,
+                "kms-key",
+                resource,
+                "create a KMS key for CloudTrail log files",
+                operations=("kms:CreateKey", "kms:CreateAlias"),
+                fields=(FieldChange("alias", None, KEY_ALIAS), FieldChange("arn", None, KNOWN_AFTER_APPLY)),
+                params={"region": home, "policy": json.dumps(policy)},
+            ),
+            rotation_change(home, resource, new_key=True),
+        ]
+    changes = []
+    if not docs.contains(key.policy, policy["Statement"]):
+        changes.append(
+            Change(
+                Action.UPDATE,
+                "kms-key-policy",
+                f"policy of {resource}",
+                "let CloudTrail use the key",
+                operations=("kms:PutKeyPolicy",),
+                fields=(FieldChange("statements", "without CloudTrail's", "with CloudTrail's"),),
+                params={"region": home, "statements": json.dumps(policy["Statement"])},
+            )
+        )
+    if not key.rotation:
+        changes.append(rotation_change(home, resource))
+    return changes
+
+
+def rotation_change(home: str, resource: str, new_key: bool = False) -> Change:
+    return Change(
+        Action.CREATE if new_key else Action.UPDATE,
+        "kms-rotation",
+        f"rotation of {resource}",
+        "rotate the key every year",
+        operations=("kms:EnableKeyRotation",),
+        fields=(FieldChange("rotation", None if new_key else False, True),),
+        params={"region": home},
+    )
+
+
+def plan_bucket(
+    bucket: Bucket, state: CloudTrailState, source_arn: str, kms: bool, home: str, retention: int
+) -> list[Change]:
+    res = f's3 bucket "{bucket.name}"'
+    base = {"bucket": bucket.name, "region": bucket.region}
+    changes: list[Change] = []
+
+    def add(key: str, what: str, summary: str, operation: str, field: FieldChange, **params: Any) -> None:
+        action = Action.CREATE if bucket.owner == "missing" or field.old is None else Action.UPDATE
+        changes.append(
+            Change(
+                action,
+                key,
+                f"{what} of {res}",
+                summary,
+                operations=(operation,),
+                fields=(field,),
+                params={**base, **params},
+            )
+        )
+
+    if bucket.owner == "missing":
+        changes.append(
+            Change(
+                Action.CREATE,
+                "bucket",
+                res,
+                f"create bucket {bucket.name} for the log files",
+                operations=("s3:CreateBucket",),
+                fields=(FieldChange("name", None, bucket.name), FieldChange("region", None, bucket.region)),
+                params=base,
+            )
+        )
+    pab = bucket.public_access_block or {}
+    if not all(pab.get(k) for k in docs.PUBLIC_ACCESS_BLOCK):
+        off = [k for k in docs.PUBLIC_ACCESS_BLOCK if not pab.get(k)]
+        add(
+            "bucket-public-access-block",
+            "public access block",
+            "block every kind of public access",
+            "s3:PutPublicAccessBlock",
+            FieldChange(
+                "blocked", "all but " + ", ".join(off) if bucket.public_access_block else None, "all four"
+            ),
+        )
+    if bucket.object_ownership != "BucketOwnerEnforced":
+        add(
+            "bucket-ownership",
+            "object ownership",
+            "bucket owner owns every object (ACLs off)",
+            "s3:PutBucketOwnershipControls",
+            FieldChange("ownership", bucket.object_ownership, "BucketOwnerEnforced"),
+        )
+    algorithm = (bucket.encryption or {}).get("SSEAlgorithm")
+    key_id = (bucket.encryption or {}).get("KMSMasterKeyID")
+    wanted_key = state.key.arn if state.key is not None and state.key.arn else KNOWN_AFTER_APPLY
+    if kms and not (algorithm == "aws:kms" and key_id == wanted_key):
+        add(
+            "bucket-encryption",
+            "default encryption",
+            f"encrypt new objects with {KEY_ALIAS}",
+            "s3:PutBucketEncryption",
+            FieldChange("encryption", algorithm, f"aws:kms ({KEY_ALIAS})"),
+            kms=True,
+            key_region=home,
+        )
+    elif not kms and algorithm is None:  # any existing encryption is as strong or stronger: kept
+        add(
+            "bucket-encryption",
+            "default encryption",
+            "encrypt new objects (SSE-S3)",
+            "s3:PutBucketEncryption",
+            FieldChange("encryption", None, "AES256"),
+        )
+    if bucket.versioning != "Enabled":
+        add(
+            "bucket-versioning",
+            "versioning",
+            "keep every version of each log file",
+            "s3:PutBucketVersioning",
+            FieldChange("versioning", bucket.versioning, "Enabled"),
+        )
+    ours = docs.bucket_statements(state.partition, bucket.name, state.account, source_arn)
+    if not docs.contains(bucket.policy, ours):
+        add(
+            "bucket-policy",
+            "policy",
+            "let only this trail write, and refuse plain HTTP",
+            "s3:PutBucketPolicy",
+            FieldChange(
+                "statements",
+                None if bucket.policy is None else "without this trail's",
+                ", ".join(s["Sid"] for s in ours),
+            ),
+            statements=json.dumps(ours),
+        )
+    if retention > 0:
+        rule = docs.retention_rule(retention)
+        current = next((r for r in bucket.lifecycle_rules if r.get("ID") == docs.RETENTION_RULE_ID), None)
+        if current is None or not docs.same(current, rule):
+            old = (current or {}).get("Expiration", {}).get("Days")
+            add(
+                "bucket-lifecycle",
+                "lifecycle",
+                f"delete log files after {retention} days",
+                "s3:PutBucketLifecycleConfiguration",
+                FieldChange("retention_days", old, retention),
+                days=retention,
+            )
+    return changes
+
+
+def plan_logs_delivery(logs: Logs, state: CloudTrailState) -> list[Change]:
+    changes: list[Change] = []
+    base = {"region": logs.region, "group": logs.group}
+    if not logs.group_exists:
+        changes.append(
+            Change(
+                Action.CREATE,
+                "log-group",
+                f'log group "{logs.group}" ({logs.region})',
+                "create a CloudWatch Logs group for the trail",
+                operations=("logs:CreateLogGroup",),
+                params=base,
+            )
+        )
+    trust = docs.logs_trust_policy(state.partition, state.account)
+    role_res = f'iam role "{docs.LOGS_ROLE}"'
+    if logs.role_arn is None or not docs.same(logs.trust_policy, trust):
+        update = logs.role_arn is not None
+        changes.append(
+            Change(
+                Action.UPDATE if update else Action.CREATE,
+                "logs-role",
+                role_res,
+                "a role CloudTrail assumes to write to CloudWatch Logs",
+                operations=("iam:UpdateAssumeRolePolicy" if update else "iam:CreateRole",),
+                fields=(FieldChange("trusted", None, docs.CLOUDTRAIL),),
+                params={**base, "trust": json.dumps(trust), "update": update},
+            )
+        )
+    policy = docs.logs_role_policy(
+        docs.log_group_arn(state.partition, logs.region, state.account, logs.group)
+    )
+    if not docs.same(logs.role_policy, policy):
+        changes.append(
+            Change(
+                Action.CREATE if logs.role_policy is None else Action.UPDATE,
+                "logs-role-policy",
+                f'policy "{docs.LOGS_ROLE_POLICY}" of {role_res}',
+                "allow writing to that log group only",
+                operations=("iam:PutRolePolicy",),
+                params={**base, "policy": json.dumps(policy)},
+            )
+        )
+    return changes
+
+
+TRAIL_FIELDS = (
+    ("IsMultiRegionTrail", "multi_region", "multi-region"),
+    ("IncludeGlobalServiceEvents", "global_events", "global service events"),
+    ("EnableLogFileValidation", "validation", "log file validation"),
+)
+
+
+def plan_trail(
+    mode: Mode, trail: Trail | None, state: CloudTrailState, home: str, kms: bool, logs_arn: str | None
+) -> list[Change]:
+    if mode is Mode.ADOPTED:
+        return []
+    settings = {api: True for api, _, _ in TRAIL_FIELDS}
+    extra = {"region": home, "kms": kms, "logs_group_arn": logs_arn}
+    if trail is None:
+        bucket = state.bucket.name if state.bucket is not None else ""
+        res = f'cloudtrail trail "{state.trail_name}" ({home})'
+        fields = [
+            FieldChange("bucket", None, bucket),
+            *(FieldChange(label, None, True) for _, _, label in TRAIL_FIELDS),
+        ]
+        if kms:
+            fields.append(FieldChange("kms key", None, KEY_ALIAS))
+        if logs_arn:
+            fields.append(FieldChange("cloudwatch logs", None, docs.LOG_GROUP))
+        arn = docs.trail_arn(state.partition, home, state.account, state.trail_name)
+        return [
+            Change(
+                Action.CREATE,
+                "trail",
+                res,
+                "create a multi-region trail with log file validation",
+                operations=("cloudtrail:CreateTrail",),
+                fields=tuple(fields),
+                params={**extra, "name": state.trail_name, "bucket": bucket, "settings": settings},
+            ),
+            Change(
+                Action.CREATE,
+                "start-logging",
+                f"logging of {res}",
+                "start logging, from the home region",
+                operations=("cloudtrail:StartLogging",),
+                fields=(FieldChange("logging", None, True),),
+                params={"region": home, "arn": arn},
+            ),
+            selectors_change(res, home, arn, (), Action.CREATE),
+        ]
+    res = f'cloudtrail trail "{trail.name}" ({home})'
+    changes: list[Change] = []
+    fields = [
+        FieldChange(label, getattr(trail, attr), True)
+        for _, attr, label in TRAIL_FIELDS
+        if not getattr(trail, attr)
+    ]
+    wanted_key = state.key.arn if state.key is not None and state.key.arn else None
+    if kms and (wanted_key is None or trail.kms_key != wanted_key):
+        fields.append(FieldChange("kms key", trail.kms_key, KEY_ALIAS))
+    if logs_arn and trail.log_group_arn != logs_arn:
+        fields.append(FieldChange("cloudwatch logs", trail.log_group_arn, docs.LOG_GROUP))
+    if fields:
+        changes.append(
+            Change(
+                Action.UPDATE,
+                "trail-settings",
+                res,
+                f"update trail {trail.name} in place",
+                operations=("cloudtrail:UpdateTrail",),
+                fields=tuple(fields),
+                params={
+                    **extra,
+                    "arn": trail.arn,
+                    "settings": settings,
+                    "logs_group_arn": logs_arn if logs_arn and trail.log_group_arn != logs_arn else None,
+                },
+            )
+        )
+    if not trail.logging:
+        changes.append(
+            Change(
+                Action.UPDATE,
+                "start-logging",
+                f"logging of {res}",
+                "start logging, from the home region",
+                operations=("cloudtrail:StartLogging",),
+                fields=(FieldChange("logging", False, True),),
+                params={"region": home, "arn": trail.arn},
+            )
+        )
+    if not trail.management_all and not trail.advanced_selectors:
+        changes.append(selectors_change(res, home, trail.arn, trail.selectors, Action.UPDATE))
+    return changes
+
+
+def selectors_change(
+    res: str, home: str, arn: str, current: Sequence[Mapping[str, Any]], action: Action
+) -> Change:
+    """Management events, read and write, said explicitly: the default, but moto's new trails have none."""
+    selectors = [*current, {"ReadWriteType": "All", "IncludeManagementEvents": True}]
+    return Change(
+        action,
+        "event-selectors",
+        f"event selectors of {res}",
+        "record all management events, read and write",
+        operations=("cloudtrail:PutEventSelectors",),
+        fields=(FieldChange("management events", "partial" if current else None, "read and write"),),
+        params={"region": home, "arn": arn, "selectors": json.dumps(selectors)},
+    )
+
+
+def plan_alerts(state: CloudTrailState, home: str, email: str) -> list[Change]:
+    changes: list[Change] = []
+    topics = {t.region: t for t in state.topics}
+    for region in alert_regions(home):
+        topic = topics.get(region)
+        if topic is None:
+            continue
+        res = f'sns topic "{topic.arn.rsplit(":", 1)[-1]}" ({region})'
+        base = {"region": region, "topic": topic.arn}
+        if not topic.exists:
+            changes.append(
+                Change(
+                    Action.CREATE,
+                    "topic",
+                    res,
+                    "a topic for security alerts",
+                    operations=("sns:CreateTopic",),
+                    params=base,
+                )
+            )
+        ours = docs.topic_statements(state.partition, region, state.account, topic.arn)
+        if not topic.exists or not docs.contains(topic.policy, ours):
+            changes.append(
+                Change(
+                    Action.CREATE if not topic.exists else Action.UPDATE,
+                    "topic-policy",
+                    f"policy of {res}",
+                    "let EventBridge rules and CloudWatch alarms publish",
+                    operations=("sns:SetTopicAttributes",),
+                    fields=(FieldChange("statements", None, ", ".join(s["Sid"] for s in ours)),),
+                    params={**base, "statements": json.dumps(ours)},
+                )
+            )
+        if email.lower() not in topic.subscriptions:
+            changes.append(
+                Change(
+                    Action.CREATE,
+                    "subscription",
+                    f'email subscription "{email}" to {res}',
+                    f"send alerts to {email} (AWS asks you to confirm by email)",
+                    operations=("sns:Subscribe",),
+                    params={**base, "email": email},
+                )
+            )
+    rules = {(r.name, r.region): r for r in state.rules}
+    for spec in docs.RULES:
+        for region in rule_regions(spec, home):
+            rule = rules.get((spec.name, region))
+            if rule is None:
+                continue
+            res = f'eventbridge rule "{spec.name}" ({region})'
+            arn = docs_topic_arn(state, region)
+            if rule.pattern is None or not docs.same(rule.pattern, spec.pattern) or not rule.enabled:
+                changes.append(
+                    Change(
+                        Action.CREATE if rule.pattern is None else Action.UPDATE,
+                        "rule",
+                        res,
+                        f"alert: {spec.description.lower()}",
+                        operations=("events:PutRule",),
+                        params={
+                            "region": region,
+                            "rule": spec.name,
+                            "pattern": json.dumps(spec.pattern),
+                            "description": spec.description,
+                        },
+                    )
+                )
+            if arn not in rule.targets:
+                changes.append(
+                    Change(
+                        Action.CREATE,
+                        "rule-target",
+                        f"target of {res}",
+                        "send it to the alerts topic",
+                        operations=("events:PutTargets",),
+                        params={"region": region, "rule": spec.name, "topic": arn},
+                    )
+                )
+    return changes
+
+
+def docs_topic_arn(state: CloudTrailState, region: str) -> str:
+    from steps.cloudtrail_state import topic_arn
+
+    return topic_arn(state.partition, region, state.account)
+
+
+def plan_metric_filters(logs: Logs, state: CloudTrailState, notify: bool) -> list[Change]:
+    changes: list[Change] = []
+    actions = [docs_topic_arn(state, logs.region)] if notify else []
+    for spec in docs.METRIC_FILTERS:
+        transformations = [
+            {"metricName": spec.name, "metricNamespace": docs.METRIC_NAMESPACE, "metricValue": "1"}
+        ]
+        current = logs.filters.get(spec.name)
+        now = (
+            None
+            if current is None
+            else {
+                "pattern": current.get("filterPattern"),
+                "transformations": [
+                    {k: t.get(k) for k in ("metricName", "metricNamespace", "metricValue")}
+                    for t in current.get("metricTransformations", [])
+                ],
+            }
+        )
+        if now is None or not docs.same(now, {"pattern": spec.pattern, "transformations": transformations}):
+            changes.append(
+                Change(
+                    Action.CREATE if current is None else Action.UPDATE,
+                    "metric-filter",
+                    f'metric filter "{spec.name}" on "{logs.group}" ({logs.region})',
+                    f"count events where {spec.description}",
+                    operations=("logs:PutMetricFilter",),
+                    params={
+                        "region": logs.region,
+                        "group": logs.group,
+                        "filter": spec.name,
+                        "pattern": spec.pattern,
+                        "transformations": json.dumps(transformations),
+                    },
+                )
+            )
+        settings = docs.alarm_settings(spec.name, actions)
+        alarm = logs.alarms.get(settings["AlarmName"])
+        if alarm is None or not docs.same({k: alarm.get(k) for k in settings}, settings):
+            changes.append(
+                Change(
+                    Action.CREATE if alarm is None else Action.UPDATE,
+                    "alarm",
+                    f'cloudwatch alarm "{settings["AlarmName"]}" ({logs.region})',
+                    f"alarm when {spec.description}",
+                    operations=("cloudwatch:PutMetricAlarm",),
+                    params={
+                        "region": logs.region,
+                        "settings": json.dumps(settings),
+                        "description": f"aws-harden (CIS): {spec.description}",
+                    },
+                )
+            )
+    return changes

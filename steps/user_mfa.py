@@ -1,0 +1,426 @@
+"""Virtual MFA for IAM users with console access, enrolled in the terminal, and optional MFA enforcement.
+
+The seed AWS returns for a new virtual device lives only in memory, as a Secret: it becomes the QR code
+and is checked against the codes the operator types, then it is dropped. An enrollment that does not
+finish deletes the device it created, so a re-run starts clean.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from wizard import totp
+from wizard.aws import Aws
+from wizard.protocol import (
+    Action,
+    ApplyContext,
+    Authenticator,
+    Change,
+    ChangeSkipped,
+    FieldChange,
+    Finding,
+    Question,
+    Step,
+    StepContext,
+)
+from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
+from wizard.secrets import Secret
+
+TRIES = 3
+ISSUER = "Amazon Web Services"
+ENFORCE_POLICY_NAME = "aws-harden-require-mfa"
+# AWS's documented pattern (IAM User Guide, "AWS: Allows MFA-authenticated IAM users to manage their own
+# credentials"): deny everything but enrolling one's own MFA until the session is MFA-authenticated.
+ENFORCE_POLICY: dict[str, Any] = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "BlockMostAccessUnlessSignedInWithMFA",
+            "Effect": "Deny",
+            "NotAction": [
+                "iam:CreateVirtualMFADevice",
+                "iam:EnableMFADevice",
+                "iam:GetUser",
+                "iam:GetMFADevice",
+                "iam:ListMFADevices",
+                "iam:ListVirtualMFADevices",
+                "iam:ResyncMFADevice",
+                "sts:GetSessionToken",
+            ],
+            "Resource": "*",
+            "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
+        }
+    ],
+}
+
+
+@dataclass(frozen=True)
+class IamUser:
+    name: str
+    console: bool
+    mfa_serials: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UserMfaState:
+    admin: str
+    users: tuple[IamUser, ...]
+    group: str
+    group_exists: bool
+    members: tuple[str, ...] = ()
+    enforcement: dict[str, Any] | None = None  # the policy document, when the group has it
+
+    def user(self, name: str) -> IamUser | None:
+        return next((u for u in self.users if u.name == name), None)
+
+
+def read_users(iam: Any) -> tuple[IamUser, ...]:
+    """Every IAM user (the sandbox's stand-in root is not one: ListUsers hides it) with console and MFA."""
+    found: list[IamUser] = []
+    for page in iam.get_paginator("list_users").paginate():
+        for user in page["Users"]:
+            name = user["UserName"]
+            try:
+                iam.get_login_profile(UserName=name)
+                console = True
+            except Exception as exc:
+                if error_code(exc) != "NoSuchEntity":
+                    raise
+                console = False
+            serials = tuple(
+                d["SerialNumber"]
+                for mfa_page in iam.get_paginator("list_mfa_devices").paginate(UserName=name)
+                for d in mfa_page["MFADevices"]
+            )
+            found.append(IamUser(name, console, serials))
+    return tuple(found)
+
+
+def read_group(iam: Any, group: str) -> tuple[bool, tuple[str, ...], dict[str, Any] | None]:
+    try:
+        members = tuple(
+            u["UserName"]
+            for page in iam.get_paginator("get_group").paginate(GroupName=group)
+            for u in page["Users"]
+        )
+    except Exception as exc:
+        if error_code(exc) == "NoSuchEntity":
+            return False, (), None
+        raise
+    try:
+        document = iam.get_group_policy(GroupName=group, PolicyName=ENFORCE_POLICY_NAME)["PolicyDocument"]
+    except Exception as exc:
+        if error_code(exc) != "NoSuchEntity":
+            raise
+        return True, members, None
+    if isinstance(document, str):  # boto3 decodes it; a raw URL-encoded string is handled too
+        from urllib.parse import unquote
+
+        document = json.loads(unquote(document))
+    return True, members, dict(document)
+
+
+def otpauth_uri(user: str, account: str, seed: Secret) -> Secret:
+    """The key URI authenticator apps read (Google Authenticator's format), built from the seed."""
+    label = quote(f"{ISSUER}:{user}@{account}")
+    return Secret(f"otpauth://totp/{label}?secret={seed.reveal()}&issuer={quote(ISSUER)}")
+
+
+class UserMfa(Step[UserMfaState]):
+    id = "user-mfa"
+    title = "MFA for IAM users with console access"
+    checks = (
+        "the admin user and every IAM user with a console password have an MFA device; optional enforcement"
+    )
+    writes = frozenset(
+        {
+            "iam:CreateVirtualMFADevice",
+            "iam:EnableMFADevice",
+            "iam:DeleteVirtualMFADevice",
+            "iam:PutGroupPolicy",
+        }
+    )
+
+    def questions(self) -> Sequence[Question]:
+        return (
+            Question(
+                "other_users",
+                "Also enroll MFA here for other IAM users with console access and no MFA?",
+                default=False,
+                kind="confirm",
+                help="each must be at this keyboard with their phone; otherwise they are listed for you",
+            ),
+            Question(
+                "enforce",
+                "Require MFA for everything the admin group's members do (deny-unless-MFA policy)?",
+                default=False,
+                kind="confirm",
+                help="attached only once every member has MFA; their access keys then need an MFA session "
+                "(aws sts get-session-token) for the CLI",
+            ),
+        )
+
+    def inspect(self, aws: Aws, ctx: StepContext) -> UserMfaState:
+        iam = aws.client("iam")
+        group = str(ctx.answer_of("admin-group", "name"))
+        exists, members, document = read_group(iam, group)
+        return UserMfaState(
+            str(ctx.answer_of("admin-user", "name")), read_users(iam), group, exists, members, document
+        )
+
+    def findings(self, state: UserMfaState, ctx: StepContext) -> list[Finding]:
+        found: list[Finding] = []
+        for user in state.users:
+            if user.mfa_serials:
+                found.append(
+                    Finding(
+                        f"{user.name}: MFA on ({len(user.mfa_serials)} device"
+                        f"{'s' if len(user.mfa_serials) > 1 else ''}), left as it is",
+                        observed={"user": user.name, "mfa_devices": list(user.mfa_serials)},
+                    )
+                )
+            elif user.console:
+                found.append(
+                    Finding(
+                        f"{user.name}: console access and no MFA",
+                        observed={"user": user.name, "console": True, "mfa_devices": []},
+                    )
+                )
+        if state.user(state.admin) is None:
+            found.append(
+                Finding(
+                    f"no IAM user {state.admin} yet (admin-user creates it)", observed={"user": state.admin}
+                )
+            )
+        found.extend(self._enforcement_findings(state, ctx))
+        return found
+
+    def _enforcement_findings(self, state: UserMfaState, ctx: StepContext) -> list[Finding]:
+        if state.enforcement is not None:
+            if state.enforcement != ENFORCE_POLICY:
+                return [
+                    Finding(
+                        f"group {state.group} has a policy named {ENFORCE_POLICY_NAME} that differs from "
+                        "the documented one; it is left as it is: review it in the IAM console",
+                        severity="warning",
+                        observed={"policy": state.enforcement},
+                    )
+                ]
+            return [
+                Finding(
+                    f"MFA is enforced for group {state.group} ({ENFORCE_POLICY_NAME})",
+                    observed={"group": state.group, "policy": ENFORCE_POLICY_NAME},
+                )
+            ]
+        if not ctx.answer("enforce"):
+            return [
+                Finding(
+                    f"MFA enforcement for group {state.group} is off (optional: [user-mfa] enforce = true)"
+                )
+            ]
+        blockers = self._enforcement_blockers(state, ctx)
+        if blockers:
+            return [
+                Finding(
+                    f"MFA enforcement for group {state.group} waits: {'; '.join(blockers)}",
+                    severity="warning",
+                    observed={"group": state.group, "waits_for": blockers},
+                )
+            ]
+        return []
+
+    def _enrollments(self, state: UserMfaState, ctx: StepContext) -> list[str]:
+        """Who this step enrolls: the admin (also when admin-user is about to create it), then, if asked,
+        other console users without MFA."""
+        admin = state.user(state.admin)
+        targets = [state.admin] if admin is None or not admin.mfa_serials else []
+        if ctx.answer("other_users"):
+            targets += [
+                u.name for u in state.users if u.console and not u.mfa_serials and u.name != state.admin
+            ]
+        return targets
+
+    def _enforcement_blockers(self, state: UserMfaState, ctx: StepContext) -> list[str]:
+        """Why attaching the deny-unless-MFA policy now could lock someone out; empty when it cannot."""
+        enrolling = set(self._enrollments(state, ctx))
+        members = set(state.members) | {state.admin}  # admin-group puts the admin in the group
+        blockers = []
+        for name in sorted(members):
+            user = state.user(name)
+            if name not in enrolling and (user is None or not user.mfa_serials):
+                blockers.append(f"{name} has no MFA device yet")
+        if ctx.caller.kind == "user" and ctx.caller.name in members:
+            blockers.append(
+                f"this run signs in as {ctx.caller.name}, a member, with access keys that carry no MFA "
+                "session: the policy would deny the wizard's own next calls (run it as another "
+                "principal or from an MFA session)"
+            )
+        return blockers
+
+    def plan(self, state: UserMfaState, ctx: StepContext) -> list[Change]:
+        changes = [
+            Change(
+                Action.CREATE,
+                "enroll",
+                f'virtual MFA device for "{name}"',
+                f"enroll a virtual MFA device for {name} (QR code in this terminal, then two codes)",
+                operations=("iam:CreateVirtualMFADevice", "iam:EnableMFADevice"),
+                fields=(
+                    FieldChange("device", None, name),
+                    FieldChange("seed", None, "from AWS, shown only as the QR code", sensitive=True),
+                ),
+                params={"user": name},
+            )
+            for name in self._enrollments(state, ctx)
+        ]
+        enrolling = {c.params["user"] for c in changes}
+        for user in state.users:
+            if (
+                user.console
+                and not user.mfa_serials
+                and user.name not in enrolling
+                and user.name != state.admin
+            ):
+                changes.append(
+                    Change(
+                        Action.OPERATOR,
+                        "user-enrolls",
+                        f'MFA for "{user.name}"',
+                        f"{user.name} has console access and no MFA",
+                        instructions=(
+                            f"Ask {user.name} to sign in and assign an MFA device: account menu > Security "
+                            "credentials > Assign MFA device (a passkey or authenticator app).",
+                            "Or run again with [user-mfa] other_users = true while they are here.",
+                        ),
+                        url="https://console.aws.amazon.com/iam/home#/security_credentials",
+                    )
+                )
+        if ctx.answer("enforce") and state.enforcement is None and not self._enforcement_blockers(state, ctx):
+            changes.append(
+                Change(
+                    Action.CREATE,
+                    "enforce",
+                    f'policy {ENFORCE_POLICY_NAME} on group "{state.group}"',
+                    f"require MFA for every action of {state.group}'s members (deny unless MFA-signed-in)",
+                    operations=("iam:PutGroupPolicy",),
+                    fields=(
+                        FieldChange(
+                            "effect", None, "Deny all but MFA self-enrollment without an MFA session"
+                        ),
+                    ),
+                    params={"group": state.group, "admin": state.admin},
+                )
+            )
+        return changes
+
+    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
+        iam = aws.client("iam")
+        if change.key == "enroll":
+            self._enroll(iam, str(change.params["user"]), ctx)
+        elif change.key == "enforce":
+            self._enforce(iam, str(change.params["group"]), str(change.params["admin"]), ctx)
+        else:
+            raise ValueError(f"unknown change {change.key}")
+
+    def _enroll(self, iam: Any, user: str, ctx: ApplyContext) -> None:
+        if not ctx.interactive:  # decided before anything is created
+            raise ChangeSkipped(
+                "enrolling needs the person with the phone at a terminal "
+                "(run 'aws-harden apply' without --yes)"
+            )
+        iam.get_user(UserName=user)  # a missing user fails here, before a device exists
+        device = self._new_device(iam, user)
+        serial = str(device["SerialNumber"])
+        seed = totp.seed_of(device)
+        del device  # the response holds the seed too; keep only the Secret
+
+        def submit(first: str, second: str) -> str | None:
+            problem = totp.check_pair(seed, first, second, time.time())
+            if problem is not None:
+                return problem
+            try:
+                iam.enable_mfa_device(
+                    UserName=user, SerialNumber=serial, AuthenticationCode1=first, AuthenticationCode2=second
+                )
+            except Exception as exc:
+                if error_code(exc) == "InvalidAuthenticationCode":
+                    return (
+                        "AWS did not accept these codes: wait for the next code to appear, then type two "
+                        "fresh codes in a row; if it keeps failing, set the phone's time to automatic"
+                    )
+                raise
+            return None
+
+        label = f"{user}@{ctx.caller.account}"
+        finished = False
+        try:
+            finished = ctx.enroll_authenticator(
+                Authenticator(label, otpauth_uri(user, ctx.caller.account, seed), seed), submit, TRIES
+            )
+        finally:
+            if not finished:  # tries used up, cancelled, Ctrl-C or an error: leave no unassigned device
+                self._delete_quietly(iam, serial)
+        if not finished:
+            raise ChangeSkipped(
+                f"MFA enrollment for {user} did not finish; the unused device was deleted, run again to retry"
+            )
+
+    def _new_device(self, iam: Any, user: str) -> Any:
+        """A fresh virtual device named after the user; one left unassigned by a killed run is replaced."""
+        try:
+            return iam.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"]
+        except Exception as exc:
+            if error_code(exc) != "EntityAlreadyExists":
+                raise
+        leftovers = [
+            d["SerialNumber"]
+            for page in iam.get_paginator("list_virtual_mfa_devices").paginate(AssignmentStatus="Unassigned")
+            for d in page["VirtualMFADevices"]
+            if d["SerialNumber"].endswith(f":mfa/{user}")
+        ]
+        if not leftovers:
+            raise ChangeSkipped(
+                f"a virtual MFA device named {user} exists and is in use; remove it or enroll "
+                "in the IAM console"
+            )
+        iam.delete_virtual_mfa_device(SerialNumber=leftovers[0])
+        return with_backoff(
+            lambda: iam.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"],
+            retry_codes=TRANSIENT_CODES | {"EntityAlreadyExists"},
+        )
+
+    @staticmethod
+    def _delete_quietly(iam: Any, serial: str) -> None:
+        """Best effort, so the original reason (or Ctrl-C) still surfaces; if it fails, the next run finds
+        the unassigned device and replaces it."""
+        with contextlib.suppress(Exception):
+            iam.delete_virtual_mfa_device(SerialNumber=serial)
+
+    def _enforce(self, iam: Any, group: str, admin: str, ctx: ApplyContext) -> None:
+        """The lockout guard, again at the moment of attaching: every member must have MFA now."""
+        exists, members, _ = read_group(iam, group)
+        if not exists:
+            raise ChangeSkipped(f"group {group} does not exist yet (admin-group creates it)")
+        if ctx.caller.kind == "user" and ctx.caller.name in members:
+            raise ChangeSkipped(f"not attached: this run signs in as {ctx.caller.name}, a member of {group}")
+        users = {u.name: u for u in read_users(iam)}
+        lacking = [m for m in sorted(set(members) | {admin}) if not (m in users and users[m].mfa_serials)]
+        if lacking:
+            raise ChangeSkipped(
+                f"not attached: {', '.join(lacking)} {'has' if len(lacking) == 1 else 'have'} "
+                "no MFA yet, and the policy would lock them out"
+            )
+        with_backoff(
+            lambda: iam.put_group_policy(
+                GroupName=group, PolicyName=ENFORCE_POLICY_NAME, PolicyDocument=json.dumps(ENFORCE_POLICY)
+            )
+        )
+
+
+STEP = UserMfa()

@@ -1,0 +1,69 @@
+"""The journal: what was applied, by whom, with what result; never a secret; unfinished work reported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keyring
+
+from tests.conftest import Account, run_cli
+from wizard.journal import Journal
+from wizard.protocol import Action, Change, FieldChange
+
+
+def journal_lines(tmp_path: Path) -> list[dict[str, object]]:
+    path = tmp_path / "state" / "journal" / "123456789012.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_every_applied_change_is_journaled_with_its_result(account: Account, tmp_path: Path) -> None:
+    assert run_cli(["apply", "--yes", "--only", "admin-user,admin-group"], tty=False).code == 0
+    entries = journal_lines(tmp_path)
+    done = [(e["step"], e["change"]["key"]) for e in entries if e["result"] == "ok"]  # type: ignore[index]
+    assert done == [
+        ("admin-user", "create-user"),
+        ("admin-user", "console-access"),
+        ("admin-group", "create-group"),
+        ("admin-group", "attach-policy"),
+        ("admin-group", "add-member"),
+    ]
+    for entry in entries:
+        assert entry["account"] == "123456789012"
+        assert entry["caller"] == "arn:aws:iam::123456789012:root"
+        assert entry["time"]
+    password = keyring.get_password("aws-harden", "123456789012/admin/console-password")
+    assert password and password not in (tmp_path / "state" / "journal" / "123456789012.jsonl").read_text()
+    assert (tmp_path / "state" / "journal" / "123456789012.jsonl").stat().st_mode & 0o077 == 0
+
+
+def test_failed_change_is_journaled(account: Account, tmp_path: Path) -> None:
+    iam = account.raw("iam")
+    iam.create_group(GroupName="FullAccess")
+    # A group name that is a user-only conflict is hard to make in moto; an undeclared policy ARN is not:
+    answers = tmp_path / "a.toml"
+    answers.write_text('[admin-user]\nname = "ghost"\n')
+    result = run_cli(["apply", "--yes", "--only", "admin-group", "--answers", str(answers)], tty=False)
+    assert result.code == 1
+    assert "admin-group" in result.err and "AddUserToGroup" in result.err
+    failed = [e for e in journal_lines(tmp_path) if e["result"] == "failed"]
+    assert len(failed) == 1 and "NoSuchEntity" in str(failed[0]["detail"])
+
+
+def test_a_change_started_and_never_ended_is_reported_once(account: Account, tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "state", "123456789012", "arn:aws:iam::123456789012:root", "apply")
+    change = Change(Action.CREATE, "create-user", 'iam user "admin"', "create IAM user admin")
+    journal.record("admin-user", "started", change)  # then the process was killed
+    result = run_cli(["apply", "--yes", "--only", "admin-user,admin-group"], tty=False)
+    assert result.code == 0
+    assert 'the last run stopped during admin-user: iam user "admin"' in " ".join(result.err.split())
+    assert journal.unfinished() == []
+    assert "stopped during" not in run_cli(["apply", "--yes", "--only", "admin-user,admin-group"], tty=False).err
+
+
+def test_sensitive_fields_never_reach_the_record() -> None:
+    change = Change(
+        Action.UPDATE, "k", "r", "s", fields=(FieldChange("password", "old-secret", "new-secret", sensitive=True),)
+    )
+    text = json.dumps(change.as_record())
+    assert "secret" not in text and "(sensitive value)" in text
