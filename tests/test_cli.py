@@ -61,7 +61,8 @@ def test_apply_declined_exits_2_and_summary_says_what_is_left(account: Account) 
 
 
 def test_apply_interactive_creates_with_typed_names(account: Account) -> None:
-    result = run_cli(["apply", "--only", "admin-user,admin-group"], answers=["bad name!", "alice", True, "Admins", True])
+    answers: list[object] = ["bad name!", "alice", True, "Admins", True]
+    result = run_cli(["apply", "--only", "admin-user,admin-group"], answers=answers)
     assert result.code == 0, result.text
     assert result.prompter is not None
     assert result.prompter.rejected[0][0] == "bad name!"
