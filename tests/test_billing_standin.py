@@ -122,3 +122,16 @@ def test_calls_it_does_not_model_are_an_error_not_a_pass_through() -> None:
     client = client_for(standin, "bcm-data-exports", bodies)
     with pytest.raises(ClientError, match="UnsupportedOperation"):
         client.list_tables()
+
+
+def test_answering_every_session_is_scoped_to_the_context() -> None:
+    from botocore.handlers import BUILTIN_HANDLERS
+
+    before = list(BUILTIN_HANDLERS)
+    standin = BillingStandIn(ACCOUNT)
+    with standin.answering_every_session():
+        session = isolated_session("AKIASANDBOXTEST00000", "x", "us-east-1")
+        assert session.client("bcm-data-exports", endpoint_url=NOWHERE).list_exports()["Exports"] == []
+        assert session.client("cur", endpoint_url=NOWHERE).describe_report_definitions()["ReportDefinitions"] == []
+    assert list(BUILTIN_HANDLERS) == before
+    assert standin.answered == ["bcm-data-exports:ListExports", "cur:DescribeReportDefinitions"]
