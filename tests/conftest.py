@@ -93,10 +93,14 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
     from moto import mock_aws
 
     from wizard.sandbox import managed_policies, root_user
+    from wizard.sandbox.billing_standin import BillingStandIn
 
     root_user.install()
     managed_policies.limit_to_used()
-    with mock_aws(config={"iam": {"load_aws_managed_policies": True}}):
+    # moto has no cur / bcm-data-exports and in-process would try the real endpoints: the sandbox's
+    # stand-in answers them (a Stubber on a client, as in test_billing_report.py, still answers first).
+    standin = BillingStandIn("123456789012")
+    with mock_aws(config={"iam": {"load_aws_managed_policies": True}}), standin.answering_every_session():
         iam = isolated_session("AKIASETUP00000000000", "x", "us-east-1").client("iam")
         key, secret = root_user.create_root(iam)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)

@@ -88,5 +88,10 @@ class WriteGuard:
         self.check(f"{model.service_model.service_name}:{model.name}")
 
     def install(self, session: Any) -> None:
-        """Register on a boto3 Session before any client exists (clients copy the handlers)."""
-        session.events.register_first("before-call", self.hook, unique_id="aws-harden-write-guard")
+        """Register on a boto3 Session before any client exists (clients copy the handlers).
+
+        provide-client-params is the first event of every call and is emitted to every handler, so
+        nothing registered later can answer first: botocore's Stubber answers on before-call with a
+        wildcard handler that runs before a plain `before-call` one, which let stubbed writes by.
+        """
+        session.events.register_first("provide-client-params", self.hook, unique_id="aws-harden-write-guard")

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wizard.sandbox import managed_policies, root_user
+from wizard.sandbox import budgets_ext, managed_policies, root_user
+from wizard.sandbox.billing_standin import BillingStandIn
 from wizard.sandbox.replay import WriteLog, seed_moto
 
 SANDBOX_ACCOUNT = "123456789012"
@@ -35,6 +36,7 @@ class Sandbox:
         self.endpoint_url = ""
         self.root: SandboxCredentials | None = None
         self.replay_problems: list[str] = []
+        self.billing = BillingStandIn(SANDBOX_ACCOUNT)  # cur and bcm-data-exports, which moto lacks
         self._sessions: dict[str, Any] = {}
         self._clients: dict[tuple[str, str, str], Any] = {}
 
@@ -50,6 +52,7 @@ class Sandbox:
         from moto.server import ThreadedMotoServer
 
         root_user.install()
+        budgets_ext.install()
         managed_policies.limit_to_used()
         moto_api_backend.reset()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -98,6 +101,7 @@ class Sandbox:
         return what
 
     def hook_client(self, client: Any, service: str, region: str) -> None:
+        self.billing.attach(client, service)
         self.write_log.hook_client(client, service, region)
 
     def _client_as(self, service: str, region: str, access_key: str) -> Any:
@@ -109,7 +113,9 @@ class Sandbox:
             if access_key not in self._sessions:
                 self._sessions[access_key] = isolated_session(access_key, DUMMY_SECRET, region)
             session = self._sessions[access_key]
-            self._clients[key] = session.client(service, region_name=region, endpoint_url=self.endpoint_url)
+            client = session.client(service, region_name=region, endpoint_url=self.endpoint_url)
+            self.billing.attach(client, service)  # so replayed billing writes rebuild the stand-in's state
+            self._clients[key] = client
         return self._clients[key]
 
     def _admin_client(self, service: str, region: str) -> Any:

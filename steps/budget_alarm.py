@@ -1,0 +1,463 @@
+"""A monthly cost budget that emails the operator before a surprise bill: 80% and 100% of actual
+spend, 100% of forecasted spend.
+
+An existing budget of the same name is updated in place (shown as `~`, old -> new), never deleted and
+re-created; notifications and subscribers of its own that the wizard does not need are left alone, and
+so are all other budgets. Budgets live in us-east-1 whatever --region says.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from wizard.aws import Aws
+from wizard.errors import WizardError
+from wizard.protocol import (
+    Action,
+    AnswerValue,
+    ApplyContext,
+    Change,
+    FieldChange,
+    Finding,
+    Question,
+    Step,
+    StepContext,
+)
+from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
+
+BILLING_REGION = "us-east-1"
+CURRENCY = "USD"
+TIME_UNIT = "MONTHLY"
+BUDGET_TYPE = "COST"
+MAX_AMOUNT = Decimal("1000000000")
+MAX_EMAILS = 10  # AWS Budgets: at most 10 email subscribers per notification
+EMAIL_RE = re.compile(r"^[^@\s,;<>\"']+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+BUDGET_NAME_RE = re.compile(r"^[^:\\]{1,100}$")
+# The changes that send an email address; a new budget needs one too, so none is created without alarms.
+NEEDS_EMAILS = frozenset({"create-budget", "create-notification", "add-subscriber"})
+ASKED_AT_APPLY = "(asked at apply)"
+# Fields DescribeBudget returns that UpdateBudget must not be sent back.
+READ_ONLY_BUDGET_FIELDS = ("CalculatedSpend", "LastUpdatedTime", "HealthStatus")
+
+
+@dataclass(frozen=True, order=True)
+class Notice:
+    """One budget notification, compared by what it alarms on (its OK/ALARM state is not part of it)."""
+
+    type: str
+    comparison: str
+    threshold: float
+    threshold_type: str = "PERCENTAGE"
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Notice:
+        return cls(
+            str(data["NotificationType"]),
+            str(data["ComparisonOperator"]),
+            float(data["Threshold"]),
+            str(data.get("ThresholdType") or "PERCENTAGE"),
+        )
+
+    def as_api(self) -> dict[str, Any]:
+        return {
+            "NotificationType": self.type,
+            "ComparisonOperator": self.comparison,
+            "Threshold": self.threshold,
+            "ThresholdType": self.threshold_type,
+        }
+
+    @property
+    def label(self) -> str:
+        op = {"GREATER_THAN": ">", "LESS_THAN": "<", "EQUAL_TO": "="}.get(self.comparison, self.comparison)
+        unit = "%" if self.threshold_type == "PERCENTAGE" else f" {CURRENCY}"
+        return f"{self.type.lower()} {op} {self.threshold:g}{unit}"
+
+
+WANTED = (
+    Notice("ACTUAL", "GREATER_THAN", 80.0),
+    Notice("ACTUAL", "GREATER_THAN", 100.0),
+    Notice("FORECASTED", "GREATER_THAN", 100.0),
+)
+
+
+@dataclass(frozen=True)
+class BudgetState:
+    name: str
+    account: str
+    exists: bool
+    amount: str | None = None
+    unit: str | None = None
+    time_unit: str | None = None
+    budget_type: str | None = None
+    limit_kind: str = "fixed"  # fixed, planned (per-period limits) or auto-adjusting
+    filtered: bool = False
+    notices: tuple[Notice, ...] = ()
+    # Email subscribers of each of this budget's notifications, lower-cased.
+    subscribers: Mapping[Notice, tuple[str, ...]] = field(default_factory=dict)
+    other_budgets: tuple[str, ...] = ()
+
+
+# --- answers ------------------------------------------------------------------------------
+def amount_problem(value: AnswerValue) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return "enter an amount in USD, like 25 or 12.50"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "the amount must be a finite number"
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        return "enter an amount in USD, like 25 or 12.50"
+    if amount <= 0:
+        return "the amount must be more than 0 USD"
+    if amount > MAX_AMOUNT:
+        return f"the amount must be at most {MAX_AMOUNT} USD"
+    exponent = amount.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        return "at most 2 decimal places (cents)"
+    return None
+
+
+def parse_emails(value: str) -> list[str]:
+    return [e.strip() for e in re.split(r"[,;\s]+", value) if e.strip()]
+
+
+def emails_problem(value: AnswerValue) -> str | None:
+    if not isinstance(value, str) or not parse_emails(value):
+        return "at least one email address is required (several: separate them with commas)"
+    emails = parse_emails(value)
+    for email in emails:
+        if len(email) > 254 or not EMAIL_RE.match(email):
+            return f"'{email}' is not a valid email address"
+    if len({e.lower() for e in emails}) != len(emails):
+        return "an email address is listed twice"
+    if len(emails) > MAX_EMAILS:
+        return f"at most {MAX_EMAILS} email addresses (an AWS Budgets limit)"
+    return None
+
+
+def budget_name_problem(value: AnswerValue) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return "a budget name is required"
+    if not BUDGET_NAME_RE.match(value):
+        return "at most 100 characters, without ':' or '\\'"
+    return None
+
+
+def amount_text(value: object) -> str:
+    """The amount as AWS shows it back: '25', '12.5'; plain decimal, never an exponent."""
+    text = format(Decimal(str(value)).normalize(), "f")
+    return text
+
+
+# --- the step -----------------------------------------------------------------------------
+class BudgetAlarm(Step[BudgetState]):
+    id = "budget-alarm"
+    title = "Monthly cost budget with email alarms"
+    checks = (
+        "a monthly USD cost budget with email alarms at 80% and 100% of actual and 100% of forecasted spend"
+    )
+    writes = frozenset(
+        {
+            "budgets:CreateBudget",
+            "budgets:UpdateBudget",
+            "budgets:CreateNotification",
+            "budgets:UpdateNotification",
+            "budgets:CreateSubscriber",
+        }
+    )
+
+    def questions(self) -> Sequence[Question]:
+        return (
+            Question("name", "Name of the monthly cost budget", default="aws-harden-monthly",
+                     validate=budget_name_problem),
+            Question("amount", "Monthly budget in USD", default=None, kind="float",
+                     help="for example 10; alarms at 80% and 100% of actual and 100% of forecasted spend",
+                     validate=amount_problem),
+            Question("emails", "Email address(es) for the budget alarms", default=None,
+                     help="comma-separated", validate=emails_problem),
+        )
+
+    def inspect(self, aws: Aws, ctx: StepContext) -> BudgetState:
+        budgets = aws.client("budgets", BILLING_REGION)
+        account = ctx.caller.account
+        name = str(ctx.answer("name"))
+        others = tuple(
+            b["BudgetName"]
+            for page in budgets.get_paginator("describe_budgets").paginate(AccountId=account)
+            for b in page.get("Budgets", [])
+            if b["BudgetName"] != name
+        )
+        try:
+            budget = budgets.describe_budget(AccountId=account, BudgetName=name)["Budget"]
+        except Exception as exc:
+            if error_code(exc) == "NotFoundException":
+                return BudgetState(name, account, exists=False, other_budgets=others)
+            raise
+        notices = tuple(
+            Notice.from_api(n)
+            for page in budgets.get_paginator("describe_notifications_for_budget").paginate(
+                AccountId=account, BudgetName=name
+            )
+            for n in page.get("Notifications", [])
+        )
+        subscribers = {n: self._emails(budgets, account, name, n) for n in notices}
+        limit = budget.get("BudgetLimit") or {}
+        kind = "planned" if budget.get("PlannedBudgetLimits") else "fixed"
+        kind = "auto-adjusting" if budget.get("AutoAdjustData") else kind
+        return BudgetState(
+            name,
+            account,
+            exists=True,
+            amount=limit.get("Amount"),
+            unit=limit.get("Unit"),
+            time_unit=budget.get("TimeUnit"),
+            budget_type=budget.get("BudgetType"),
+            limit_kind=kind,
+            filtered=bool(budget.get("CostFilters") or budget.get("FilterExpression")),
+            notices=notices,
+            subscribers=subscribers,
+            other_budgets=others,
+        )
+
+    @staticmethod
+    def _emails(budgets: Any, account: str, name: str, notice: Notice) -> tuple[str, ...]:
+        pages = budgets.get_paginator("describe_subscribers_for_notification").paginate(
+            AccountId=account, BudgetName=name, Notification=notice.as_api()
+        )
+        return tuple(
+            s["Address"].lower()
+            for page in pages
+            for s in page.get("Subscribers", [])
+            if s.get("SubscriptionType") == "EMAIL"
+        )
+
+    def findings(self, state: BudgetState, ctx: StepContext) -> list[Finding]:
+        found: list[Finding] = []
+        if state.other_budgets:
+            found.append(
+                Finding(f"other budgets, left as they are: {', '.join(state.other_budgets)}",
+                        observed={"other_budgets": list(state.other_budgets)})
+            )
+        if not state.exists:
+            found.append(Finding(f"no budget named {state.name}", observed={"budget": None}))
+            return found
+        found.append(
+            Finding(
+                f"budget {state.name}: {state.amount} {state.unit} {str(state.time_unit).lower()} "
+                f"{str(state.budget_type).lower()}; "
+                f"alarms: {', '.join(n.label for n in state.notices) or 'none'}",
+                observed={
+                    "amount": state.amount,
+                    "unit": state.unit,
+                    "time_unit": state.time_unit,
+                    "budget_type": state.budget_type,
+                    "notifications": [n.as_api() for n in state.notices],
+                },
+            )
+        )
+        if state.filtered:
+            found.append(
+                Finding(
+                    f"budget {state.name} has cost filters, so it watches only part of the spend; "
+                    "the wizard keeps them. Review them in the Budgets console.",
+                    severity="warning",
+                    observed={"filtered": True},
+                )
+            )
+        kept = [n.label for n in state.notices if n not in WANTED and n not in self._paired(state)]
+        if kept:
+            found.append(Finding(f"other alarms on {state.name}, left as they are: {', '.join(kept)}"))
+        return found
+
+    # --- plan -------------------------------------------------------------------------------
+    @staticmethod
+    def _paired(state: BudgetState) -> dict[Notice, Notice]:
+        """Existing notifications of a wanted kind but another threshold, each paired with a missing one.
+
+        Pairing, per notification type, in threshold order, makes a changed threshold an update (`~`)
+        rather than a new alarm next to the old one.
+        """
+        pairs: dict[Notice, Notice] = {}
+        for kind in sorted({w.type for w in WANTED}):
+            missing = sorted(w for w in WANTED if w.type == kind and w not in state.notices)
+            extra = sorted(n for n in state.notices if n.type == kind and n not in WANTED)
+            pairs.update(zip(extra, missing, strict=False))
+        return pairs
+
+    def plan(self, state: BudgetState, ctx: StepContext) -> list[Change]:
+        answered = ctx.answer("amount")
+        # Not answered (check or plan without an answers file): an existing budget's amount is accepted.
+        amount = amount_text(answered) if answered is not None else None
+        shown_amount = f"{amount} {CURRENCY}" if amount else ASKED_AT_APPLY
+        raw_emails = ctx.answer("emails")
+        emails = parse_emails(str(raw_emails)) if raw_emails else []
+        common = {"name": state.name, "account": state.account, "emails": emails}
+        budget_label = f'budget "{state.name}"'
+        changes: list[Change] = []
+        if not state.exists:
+            changes.append(
+                Change(
+                    Action.CREATE, "create-budget", budget_label,
+                    f"create a monthly cost budget of {shown_amount}",
+                    operations=("budgets:CreateBudget",),
+                    fields=(
+                        FieldChange("amount", None, shown_amount),
+                        FieldChange("time_unit", None, TIME_UNIT),
+                        FieldChange("budget_type", None, BUDGET_TYPE),
+                    ),
+                    params={**common, "amount": amount},
+                )
+            )
+        else:
+            update = self._budget_fields(state, amount)
+            if update:
+                changes.append(
+                    Change(
+                        Action.UPDATE, "update-budget", budget_label,
+                        f"update budget {state.name}: " + ", ".join(f.name for f in update),
+                        operations=("budgets:UpdateBudget",),
+                        fields=tuple(update), params={**common, "amount": amount},
+                    )
+                )
+        paired = self._paired(state)
+        updated = {new: old for old, new in paired.items()}
+        shown_emails = ", ".join(emails) if emails else ASKED_AT_APPLY
+        for wanted in WANTED:
+            resource = f'alarm "{wanted.label}" on budget "{state.name}"'
+            if wanted in updated:
+                old = updated[wanted]
+                changes.append(
+                    Change(
+                        Action.UPDATE, "update-notification", resource,
+                        f"change alarm {old.label} to {wanted.label}",
+                        operations=("budgets:UpdateNotification",),
+                        fields=tuple(
+                            FieldChange(n, a, b)
+                            for n, a, b in (
+                                ("comparison", old.comparison, wanted.comparison),
+                                ("threshold", f"{old.threshold:g}", f"{wanted.threshold:g}"),
+                                ("threshold_type", old.threshold_type, wanted.threshold_type),
+                            )
+                            if a != b
+                        ),
+                        params={**common, "old": old.as_api(), "new": wanted.as_api()},
+                    )
+                )
+            elif wanted not in state.notices:
+                changes.append(
+                    Change(
+                        Action.CREATE, "create-notification", resource,
+                        f"email {shown_emails} when {wanted.label}",
+                        operations=("budgets:CreateNotification",),
+                        fields=(FieldChange("alarm", None, wanted.label),
+                                FieldChange("email", None, shown_emails)),
+                        params={**common, "notification": wanted.as_api()},
+                    )
+                )
+                continue
+            have = state.subscribers.get(updated.get(wanted, wanted), ())
+            missing = [e for e in emails if e.lower() not in have] if emails or have else [ASKED_AT_APPLY]
+            for email in missing:
+                changes.append(
+                    Change(
+                        Action.CREATE, "add-subscriber", f'email {email} on alarm "{wanted.label}"',
+                        f"email {email} when {wanted.label}",
+                        operations=("budgets:CreateSubscriber",),
+                        fields=(FieldChange("email", None, email),),
+                        params={**common, "notification": wanted.as_api(), "email": email},
+                    )
+                )
+        return changes
+
+    @staticmethod
+    def _budget_fields(state: BudgetState, amount: str | None) -> list[FieldChange]:
+        fields: list[FieldChange] = []
+        differs = amount is not None and (state.amount is None or Decimal(state.amount) != Decimal(amount))
+        if differs or state.unit != CURRENCY or state.limit_kind != "fixed":
+            new = f"{amount} {CURRENCY}" if amount else ASKED_AT_APPLY
+            fields.append(FieldChange("amount", f"{state.amount} {state.unit}", new))
+        if state.time_unit != TIME_UNIT:
+            fields.append(FieldChange("time_unit", state.time_unit, TIME_UNIT))
+        if state.budget_type != BUDGET_TYPE:
+            fields.append(FieldChange("budget_type", state.budget_type, BUDGET_TYPE))
+        if state.limit_kind != "fixed":
+            fields.append(FieldChange("limit", state.limit_kind, "fixed"))
+        return fields
+
+    # --- apply ------------------------------------------------------------------------------
+    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
+        budgets = aws.client("budgets", BILLING_REGION)
+        account, name = str(change.params["account"]), str(change.params["name"])
+        emails = [str(e) for e in change.params["emails"]]
+        if not emails and change.key in NEEDS_EMAILS:
+            raise WizardError(
+                "budget-alarm: no email address for the alarms; answer the question, or set "
+                'emails = "you@example.com" under [budget-alarm] in the answers file'
+            )
+        if change.params.get("amount", "") is None:
+            raise WizardError(
+                "budget-alarm: no budget amount; answer the question, or set amount = 10 under "
+                "[budget-alarm] in the answers file"
+            )
+        subscribers = [{"SubscriptionType": "EMAIL", "Address": e} for e in emails]
+        if change.key == "create-budget":
+            budget = {
+                "BudgetName": name,
+                "BudgetLimit": {"Amount": str(change.params["amount"]), "Unit": CURRENCY},
+                "TimeUnit": TIME_UNIT,
+                "BudgetType": BUDGET_TYPE,
+            }
+            self._tolerate_duplicate(lambda: budgets.create_budget(AccountId=account, Budget=budget))
+        elif change.key == "update-budget":
+            # Re-read right before writing: UpdateBudget replaces the whole budget, and everything but
+            # the limit, period and type (filters, cost types, period dates) must stay as it is.
+            current = dict(budgets.describe_budget(AccountId=account, BudgetName=name)["Budget"])
+            for key in (*READ_ONLY_BUDGET_FIELDS, "PlannedBudgetLimits", "AutoAdjustData"):
+                current.pop(key, None)
+            current.update(
+                BudgetLimit={"Amount": str(change.params["amount"]), "Unit": CURRENCY},
+                TimeUnit=TIME_UNIT,
+                BudgetType=BUDGET_TYPE,
+            )
+            budgets.update_budget(AccountId=account, NewBudget=current)
+        elif change.key == "create-notification":
+            self._tolerate_duplicate(
+                lambda: with_backoff(
+                    lambda: budgets.create_notification(
+                        AccountId=account, BudgetName=name, Notification=change.params["notification"],
+                        Subscribers=subscribers,
+                    ),
+                    retry_codes=TRANSIENT_CODES | {"NotFoundException"},  # a just-created budget
+                )
+            )
+        elif change.key == "update-notification":
+            budgets.update_notification(
+                AccountId=account, BudgetName=name,
+                OldNotification=change.params["old"], NewNotification=change.params["new"],
+            )
+        elif change.key == "add-subscriber":
+            subscriber = {"SubscriptionType": "EMAIL", "Address": str(change.params["email"])}
+            self._tolerate_duplicate(
+                lambda: budgets.create_subscriber(
+                    AccountId=account, BudgetName=name, Notification=change.params["notification"],
+                    Subscriber=subscriber,
+                )
+            )
+        else:
+            raise ValueError(f"unknown change {change.key}")
+
+    @staticmethod
+    def _tolerate_duplicate(call: Any) -> None:
+        try:
+            call()
+        except Exception as exc:
+            if error_code(exc) != "DuplicateRecordException":
+                raise
+
+
+STEP = BudgetAlarm()
