@@ -18,10 +18,10 @@ from steps.cloudtrail_plan import Mode, choose, plan_cloudtrail
 from steps.cloudtrail_state import (
     KEY_ALIAS,
     TOPIC_NAME,
+    Bucket,
     CloudTrailState,
+    Key,
     Logs,
-    Rule,
-    Topic,
     alert_regions,
     read_bucket,
     read_key,
@@ -163,28 +163,37 @@ class CloudTrail(Step[CloudTrailState]):
         trails = read_trails(aws)
         mode, trail = choose(trails, trail_name, account)
         home = trail.home_region if trail is not None else ctx.region
-        bucket = None
-        if mode is Mode.CREATE:
-            name = str(ctx.answer("bucket") or "") or default_bucket(account, home)
-            bucket = read_bucket(aws, name, account, home)
-        elif mode is Mode.OWN and trail is not None and trail.bucket:
-            try:
-                bucket = read_bucket(aws, trail.bucket, account, home)
-            except WizardError:
-                bucket = None  # a central log bucket in another account: not the wizard's to change
-        key = read_key(aws, home) if ctx.answer("kms") and mode in (Mode.OWN, Mode.CREATE) else None
-        topics: tuple[Topic, ...] = ()
-        rules: tuple[Rule, ...] = ()
-        if ctx.answer("alerts_email"):
-            topics = tuple(read_topic(aws, r, topic_arn(partition, r, account)) for r in alert_regions(home))
-            rules = tuple(
-                read_rule(aws, r, spec.name) for spec in docs.RULES for r in rule_regions(spec, home)
-            )
-        logs = None
-        if ctx.answer("metric_filters"):
-            logs = self._read_logs(aws, mode, trail, account, home)
+
+        def bucket() -> Bucket | None:
+            if mode is Mode.CREATE:
+                name = str(ctx.answer("bucket") or "") or default_bucket(account, home)
+                return read_bucket(aws, name, account, home)
+            if mode is Mode.OWN and trail is not None and trail.bucket:
+                try:
+                    return read_bucket(aws, trail.bucket, account, home)
+                except WizardError:
+                    return None  # a central log bucket in another account: not the wizard's to change
+            return None
+
+        def key() -> Key | None:
+            return read_key(aws, home) if ctx.answer("kms") and mode in (Mode.OWN, Mode.CREATE) else None
+
+        alerts = bool(ctx.answer("alerts_email"))
+        topic_reads = [lambda r=r: read_topic(aws, r, topic_arn(partition, r, account)) for r in alert_regions(home)]
+        rule_reads = [
+            lambda r=r, spec=spec: read_rule(aws, r, spec.name) for spec in docs.RULES for r in rule_regions(spec, home)
+        ]
+        # Everything below depends only on the trail found, not on each other: read it at once.
+        found_bucket, found_key, logs, *alert_state = aws.parallel(
+            bucket,
+            key,
+            lambda: self._read_logs(aws, mode, trail, account, home) if ctx.answer("metric_filters") else None,
+            *(topic_reads + rule_reads if alerts else []),
+        )
+        topics = tuple(alert_state[: len(topic_reads)]) if alerts else ()
+        rules = tuple(alert_state[len(topic_reads):]) if alerts else ()
         return CloudTrailState(
-            account, partition, ctx.region, trail_name, trails, bucket, key, tuple(topics), tuple(rules), logs
+            account, partition, ctx.region, trail_name, trails, found_bucket, found_key, topics, rules, logs
         )
 
     @staticmethod
