@@ -221,7 +221,14 @@ def main() -> None:
             "help_seconds": round(help_time(args.repeat), 3),
             "targets": {"round_trips": 5, "ratio": 1.3, "help_seconds": 0.25},
         }
+        result["met"] = {
+            "round_trips": result["round_trips_on_critical_path"] <= 5,
+            "ratio": result["check_vs_plain_ratio"] <= 1.3,
+            "help_seconds": result["help_seconds"] < 0.25,
+        }
         print(json.dumps(result, indent=2))
+        if not all(result["met"].values()):
+            raise SystemExit(1)
 
 
 if __name__ == "__main__":
