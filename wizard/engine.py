@@ -97,8 +97,13 @@ def status_of(changes: Sequence[Change]) -> Status:
 def reason_of(changes: Sequence[Change], findings: Sequence[Finding]) -> str:
     if changes:
         return "; ".join(c.summary for c in changes)
-    warnings = [f.text for f in findings if f.severity == "warning"]
+    warnings = [headline(f.text) for f in findings if f.severity == "warning"]
     return "compliant" + (f" (warning: {'; '.join(warnings)})" if warnings else "")
+
+
+def headline(text: str) -> str:
+    """A finding's first clause, for one table cell; the whole text stays in the findings."""
+    return text.split(" (", 1)[0].split(": ", 1)[0].split("; ", 1)[0]
 
 
 class Engine:
