@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from wizard.aws import Aws
+from wizard.aws import BILLING_REGION, Aws
 from wizard.errors import WizardError
 from wizard.protocol import (
     Action,
@@ -33,7 +33,6 @@ from wizard.protocol import (
 from wizard.reads import absent_is_none
 from wizard.retry import error_code
 
-BILLING_REGION = "us-east-1"
 CUR2_TABLE = "COST_AND_USAGE_REPORT"
 EXPORT, LEGACY = "data export", "legacy CUR"
 DELIVERING = frozenset({"DAILY", "HOURLY"})

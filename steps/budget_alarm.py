@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from wizard.aws import Aws
+from wizard.aws import BILLING_REGION, Aws
 from wizard.errors import WizardError
 from wizard.protocol import (
     Action,
@@ -31,7 +31,6 @@ from wizard.protocol import (
 from wizard.reads import absent_is_none
 from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
 
-BILLING_REGION = "us-east-1"
 CURRENCY = "USD"
 TIME_UNIT = "MONTHLY"
 BUDGET_TYPE = "COST"
