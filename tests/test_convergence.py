@@ -200,3 +200,14 @@ def test_default_buckets_are_the_ones_the_steps_use() -> None:
     assert dedicated_bucket("123456789012") == BILLING_BUCKET
 
 
+
+
+def test_a_step_where_nothing_was_applied_is_not_read_again(account: Any) -> None:
+    """Found while profiling this property: a step whose changes were all left (to the operator, for last,
+    or skipped) was inspected a second time to verify nothing. Now one read; the outcome is the same."""
+    from tests.lockdown_support import run as run_recorded
+
+    result = run_recorded(["apply", "--yes", "--only", "root-mfa"], tty=False)
+    assert result.code == 2, result.text
+    assert result.operations.count("GetAccountSummary") == 1
+    assert "assign an MFA device to the root user" in result.text

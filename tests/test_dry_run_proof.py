@@ -19,6 +19,7 @@ import pytest
 import steps
 from tests.conftest import Account
 from tests.moto_world import SERVICES, World
+from tests.starting_states import Billing as BillingStart
 from tests.starting_states import (
     BucketStart,
     Budget,
@@ -31,7 +32,6 @@ from tests.starting_states import (
     answers_toml,
     arrange,
 )
-from tests.starting_states import Billing as BillingStart
 from wizard.aws import isolated_session
 from wizard.cli import Environment, main
 
@@ -101,7 +101,8 @@ def differences(before: Any, after: Any, path: str = "") -> list[str]:
                 found += differences(before[key], after[key], f"{path}/{key}")
         return found
     if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        return [d for i, (a, b) in enumerate(zip(before, after, strict=True)) for d in differences(a, b, f"{path}[{i}]")]
+        pairs = enumerate(zip(before, after, strict=True))
+        return [d for i, (a, b) in pairs for d in differences(a, b, f"{path}[{i}]")]
     return [] if before == after else [f"{path}: {before!r} -> {after!r}"[:300]]
 
 
@@ -123,7 +124,7 @@ def test_every_step_has_changes_planned_here(arranged: tuple[World, Path]) -> No
     """The state above really needs a change in every step, so the dry runs above had something to refuse."""
     import json
 
-    world, answers = arranged
+    _, answers = arranged
     code, _, text = observed(["plan", "--output", "json", "--answers", str(answers)])
     assert code == 2
     pending = {s["id"] for s in json.loads(text)["steps"] if s["changes"]}
