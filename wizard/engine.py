@@ -321,7 +321,11 @@ class Engine:
                 (applied if done else not_now).append(change)
         skipped = [c for c in operator if not self._operator_action(step, c, ctx)]
         deferred.extend((step, c, ctx) for c in later)
-        outcome = self._verify(step, ctx, skipped=not_now + skipped + later)
+        if applied or len(skipped) < len(operator):
+            outcome = self._verify(step, ctx, skipped=not_now + skipped + later)
+        else:  # nothing was changed (all skipped, left to the operator or for last): no need to read again
+            outcome = StepOutcome(step.id, step.title, status_of(changes), reason_of(changes, findings),
+                                  findings, changes)
         outcome.applied = applied
         self._record_finding_outputs(step, outcome.findings)
         return outcome
