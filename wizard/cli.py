@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from wizard import __version__
-from wizard.errors import WizardError, describe
+from wizard.errors import Interrupted, WizardError, describe
 
 if TYPE_CHECKING:
     from wizard.engine import StepOutcome
@@ -112,9 +112,10 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         return EXIT_ERROR
     try:
         return run(args, env)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        where = f" during {exc.where}" if isinstance(exc, Interrupted) else ""
         env.stderr.write(
-            "\naws-harden: interrupted; nothing more was changed. Run again to pick up where it stopped.\n"
+            f"\naws-harden: interrupted{where}; nothing more was changed. Run again to pick up where it stopped.\n"
         )
         return EXIT_INTERRUPTED
     except EOFError:

@@ -16,7 +16,7 @@ from typing import Any
 
 from wizard.answers import AnswerBook
 from wizard.aws import Aws
-from wizard.errors import Aborted, WizardError, describe
+from wizard.errors import Aborted, Interrupted, WizardError, describe
 from wizard.journal import Journal
 from wizard.prompts import Prompter
 from wizard.protocol import (
@@ -352,6 +352,7 @@ class Engine:
     def _apply_change(self, step: AnyStep, change: Change, ctx: StepContext) -> bool:
         """Apply one change; False when the step skipped it (ChangeSkipped), which leaves it planned."""
         actx = ctx if isinstance(ctx, ApplyContext) else self._apply_context(ctx)
+        self.aws.guard.settle()
         self._journal(step.id, "started", change)
         try:
             # No spinner around an apply that talks with the operator: it would draw over the prompts.
@@ -363,9 +364,12 @@ class Engine:
             self._journal(step.id, "skipped", change, detail=str(exc))
             self.ui.line(("  – skipped ", "yellow"), change.resource, f": {exc}")
             return False
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             self._journal(step.id, "interrupted", change)
-            raise
+            if isinstance(exc, Interrupted):
+                raise
+            operation = self.aws.guard.in_flight
+            raise Interrupted(f"{step.id}: {operation or change.resource}") from None
         except AnswerRejected as exc:
             self._journal(step.id, "rejected", change, detail=exc.reason)
             raise
@@ -494,7 +498,9 @@ class Engine:
         from botocore.exceptions import ClientError
 
         reason = describe(exc)
-        operation = None if isinstance(exc, ClientError) else self.aws.guard.last_operation
+        # A ClientError names its call; other failures carry it (write guard) or it is the call in flight.
+        operation = None if isinstance(exc, ClientError) else (
+            getattr(exc, "aws_operation", None) or self.aws.guard.in_flight or self.aws.guard.last_operation)
         return f"{step.id}: " + (f"{operation}: " if operation else "") + reason
 
     def _agree(self, message: str) -> bool:
