@@ -319,15 +319,15 @@ class CloudTrail(Step[CloudTrailState]):
     def _apply_logs_role(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
         iam = aws.client("iam")
         if p.get("update"):
-            iam.update_assume_role_policy(RoleName=docs.LOGS_ROLE, PolicyDocument=p["trust"])
+            with_backoff(lambda: iam.update_assume_role_policy(RoleName=docs.LOGS_ROLE, PolicyDocument=p["trust"]))
             return
         try:
-            iam.create_role(
+            with_backoff(lambda: iam.create_role(
                 RoleName=docs.LOGS_ROLE,
                 AssumeRolePolicyDocument=p["trust"],
                 Description="aws-harden: lets CloudTrail deliver to CloudWatch Logs",
                 Tags=TAGS,
-            )
+            ))
         except Exception as exc:
             if error_code(exc) != "EntityAlreadyExists":
                 raise

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import keyring
 import pytest
 
 from tests import faults
@@ -36,12 +37,14 @@ from tests.full_run import (
     Run,
     Tracker,
     Write,
+    admin_credentials,
     answers_file,
     apply,
     check_as_admin,
     inventory,
     prepare,
 )
+from tests.leak_guard import LeakGuard
 from wizard.aws import client_config
 
 # (step, operation) of every distinct write of the full apply, in the order it is sent.
@@ -142,9 +145,10 @@ class FaultAt:
 
 
 def test_a_clean_full_apply_sends_these_writes_and_leaves_this_account(
-    account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_secret_leaks: LeakGuard
 ) -> None:
-    """The list the faults below walk is the real one: a change in what apply sends fails here first."""
+    """The list the faults below walk is the real one: a change in what apply sends fails here first.
+    (And the leak guard knows the secrets this run made, so its search at teardown is not empty.)"""
     phone = prepare(account, monkeypatch, tmp_path)
     answers = answers_file(tmp_path, account.root_key)
     run = apply(answers, Operator(phone), Tracker(monkeypatch))
@@ -156,6 +160,10 @@ def test_a_clean_full_apply_sends_these_writes_and_leaves_this_account(
     assert distinct == WRITES
     assert inventory(account) == CONVERGED
     assert check_as_admin(answers)[0] == 0
+    password = keyring.get_password("aws-harden", "123456789012/admin/console-password")
+    secret_key = admin_credentials()[1]
+    seed = phone.seeds[-1].reveal()
+    assert {password, secret_key, seed} <= set(no_secret_leaks.secrets)
 
 
 STEPS = list(dict.fromkeys(step for step, _ in WRITES))
@@ -239,3 +247,120 @@ def assert_every_change_closed(entries: Sequence[dict[str, Any]], where: str) ->
         else:
             open_changes.discard(key)
     assert not open_changes, f"{where}: changes started and never closed in the journal: {open_changes}"
+
+
+# --- retried, not failed: IAM's eventual consistency and its 409 conflicts -----------------------------
+class OnceEach:
+    """Fail the first attempt of every matching write with `code`, once per (change, call)."""
+
+    def __init__(self, code: str, status: int, operations: Sequence[str] | None = None) -> None:
+        self.code, self.status, self.operations = code, status, operations
+        self.failed: list[Write] = []
+
+    def __call__(self, write: Write, request: Any, client: Any) -> Any:
+        if not write.operation.startswith("iam:") or write in self.failed:
+            return None
+        if self.operations is not None and write.operation not in self.operations:
+            return None
+        self.failed.append(write)
+        faults.unsent(request)
+        return faults.error_response(client.meta.service_model, self.code, "injected once", self.status)
+
+
+# Writes that name an IAM entity the same run created a moment before (a user, group, device, role).
+EVENTUALLY_CONSISTENT = (
+    "iam:CreateLoginProfile", "iam:CreateAccessKey", "iam:AttachGroupPolicy", "iam:AddUserToGroup",
+    "iam:EnableMFADevice", "iam:PutGroupPolicy", "iam:PutRolePolicy",
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "operations"),
+    [
+        ("ConcurrentModification", 409, None),  # every IAM write
+        ("NoSuchEntity", 404, EVENTUALLY_CONSISTENT),  # "just created, not visible yet"
+    ],
+    ids=["ConcurrentModification-at-every-iam-write", "NoSuchEntity-right-after-create"],
+)
+def test_transient_iam_errors_are_retried_with_backoff_not_failed(
+    account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, waits: Waits,
+    code: str, status: int, operations: Sequence[str] | None,
+) -> None:
+    phone = prepare(account, monkeypatch, tmp_path)
+    answers = answers_file(tmp_path, account.root_key)
+    once = OnceEach(code, status, operations)
+    run = apply(answers, Operator(phone), Tracker(monkeypatch), fault=once)
+    assert run.code == 0, run.text
+    failed = sorted({w.operation for w in once.failed})
+    expected = sorted({op for _, op in WRITES if op.startswith("iam:") and (operations is None or op in operations)})
+    assert failed == expected  # each was refused once...
+    assert len(waits.backoff) == len(once.failed)  # ...and retried after a backoff (recorded, not slept)
+    assert all(delay > 0 for delay in waits.backoff)
+    assert inventory(account) == CONVERGED
+
+
+def test_with_backoff_retries_only_transient_codes_doubling_the_wait() -> None:
+    from botocore.exceptions import ClientError
+
+    from wizard.retry import with_backoff
+
+    def failing(code: str, times: int) -> Any:
+        calls: list[int] = []
+
+        def call() -> str:
+            calls.append(1)
+            if len(calls) <= times:
+                raise ClientError({"Error": {"Code": code, "Message": "x"}}, "CreateUser")
+            return "done"
+
+        return call, calls
+
+    slept: list[float] = []
+    call, calls = failing("ConcurrentModification", 2)
+    assert with_backoff(call, sleep=slept.append) == "done" and len(calls) == 3 and slept == [0.5, 1.0]
+
+    slept.clear()
+    call, calls = failing("ConcurrentModification", 10)
+    with pytest.raises(ClientError):
+        with_backoff(call, attempts=4, sleep=slept.append)
+    assert len(calls) == 4 and slept == [0.5, 1.0, 2.0]  # gives up after `attempts`, no wait after the last
+
+    call, calls = failing("AccessDenied", 1)
+    with pytest.raises(ClientError):
+        with_backoff(call, sleep=slept.append)
+    assert len(calls) == 1  # not transient: fails at once
+
+
+def test_a_just_created_user_not_yet_readable_when_verifying_is_waited_for(
+    account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, waits: Waits
+) -> None:
+    """IAM reads lag its writes: the verifying GetUser right after CreateUser may say NoSuchEntity."""
+    phone = prepare(account, monkeypatch, tmp_path)
+    answers = answers_file(tmp_path, account.root_key)
+    created: list[str] = []
+    lagging: list[str] = []
+
+    def lag(client: Any, service: str, region: str) -> None:
+        def before_send(request: Any, event_name: str, **_: Any) -> Any:
+            operation = event_name.rsplit(".", 1)[-1]
+            if operation == "CreateUser":
+                created.append(operation)
+            elif operation == "GetUser" and created and len(lagging) < 2:  # the next two reads lag
+                lagging.append(operation)
+                faults.unsent(request)
+                return faults.error_response(client.meta.service_model, "NoSuchEntity", "no user admin", 404)
+            return None
+
+        if service == "iam":
+            client.meta.events.register_first("before-send.iam", before_send)
+
+    run = apply_with_hook(answers, Operator(phone), lag, ["--only", "admin-user"])
+    assert run.code == 0, run.text
+    assert lagging == ["GetUser", "GetUser"] and len(waits.backoff) >= 2
+    assert [u["UserName"] for u in account.raw("iam").list_users()["Users"]] == ["admin"]
+
+
+def apply_with_hook(answers: Path, prompter: Any, hook: Any, extra: Sequence[str]) -> Any:
+    from tests.lockdown_support import run
+
+    return run(["apply", "--answers", str(answers), *extra], prompter=prompter, hook=hook)

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 COMMANDS = ("apply", "check", "plan", "steps", "export")
 EXPORTS = ("prowler-mutelist",)
 EXIT_OK, EXIT_ERROR, EXIT_PENDING, EXIT_INTERRUPTED = 0, 1, 2, 130
+# Interactive apply draws QR codes and plans that are unreadable when wrapped; check, plan and --yes wrap.
+MIN_WIDTH = 60
 
 DESCRIPTION = """\
 Lock down a new AWS account one verified step at a time.
@@ -157,6 +159,11 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             from wizard.prompts import QuestionaryPrompter
 
             prompter = QuestionaryPrompter()
+        if ui.out.width < MIN_WIDTH:
+            raise WizardError(
+                f"the terminal is {ui.out.width} columns wide and apply needs at least {MIN_WIDTH} (the MFA QR code "
+                "alone takes about 45): widen the window, or run unattended with --yes"
+            )
 
     sandbox = None
     if args.sandbox or args.sandbox_reset:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from wizard import retry
 from wizard.answers import AnswerBook
 from wizard.aws import Aws
 from wizard.errors import Aborted, Interrupted, WizardError, describe
@@ -38,6 +39,10 @@ from wizard.render import Ui
 from wizard.secrets import KeyringUnavailable, Secret, keyring_entry, store_in_keyring
 
 AnyStep = Step[Any]
+
+# Verifying re-reads this often, waiting 1, 2, 4 s between, before a change that did not show is an error.
+VERIFY_TRIES = 4
+VERIFY_FIRST_DELAY = 1.0
 
 # Operator actions: how often the account is re-read while the operator works in the console, and for how
 # long before asking again (Ctrl-C also stops the waiting and goes back to the choices).
@@ -328,12 +333,20 @@ class Engine:
                 self._output(*f.output)
 
     def _verify(self, step: AnyStep, ctx: StepContext, skipped: Sequence[Change]) -> StepOutcome:
-        """Inspect again; anything still planned that was not skipped is an inconsistent result."""
-        state = self._guarded(step, "verify", lambda: step.inspect(self.aws, ctx))
-        findings = step.findings(state, ctx)
-        remaining = step.plan(state, ctx)
+        """Inspect again; anything still planned that was not skipped is an inconsistent result, once the
+        reads had a few seconds to catch up (IAM is eventually consistent: a user made a moment ago may
+        not be readable yet)."""
         waived = {(c.key, c.resource) for c in skipped}
-        unexpected = [c for c in remaining if (c.key, c.resource) not in waived]
+        delay = VERIFY_FIRST_DELAY
+        for attempt in range(VERIFY_TRIES):
+            state = self._guarded(step, "verify", lambda: step.inspect(self.aws, ctx))
+            findings = step.findings(state, ctx)
+            remaining = step.plan(state, ctx)
+            unexpected = [c for c in remaining if (c.key, c.resource) not in waived]
+            if not unexpected or attempt == VERIFY_TRIES - 1:
+                break
+            retry.pause_for(delay)
+            delay *= 2
         if unexpected:
             raise StepFailed(
                 f"{step.id}: inconsistent result after apply: still planned: "
