@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from wizard.aws import Aws
+from wizard.aws import BILLING_REGION, Aws
 from wizard.errors import WizardError
 from wizard.protocol import (
     Action,
@@ -30,9 +30,9 @@ from wizard.protocol import (
     Step,
     StepContext,
 )
+from wizard.reads import absent_is_none
 from wizard.retry import error_code
 
-BILLING_REGION = "us-east-1"
 CUR2_TABLE = "COST_AND_USAGE_REPORT"
 EXPORT, LEGACY = "data export", "legacy CUR"
 DELIVERING = frozenset({"DAILY", "HOURLY"})
@@ -228,23 +228,25 @@ def with_statement(policy: Mapping[str, Any] | None, statement: Mapping[str, Any
 
 # --- reading ------------------------------------------------------------------------------
 def read_exports(client: Any) -> list[Delivery]:
-    found: list[Delivery] = []
-    for page in client.get_paginator("list_exports").paginate():
-        for ref in page.get("Exports", []):
-            item = client.get_export(ExportArn=ref["ExportArn"])
-            export, status = item["Export"], item.get("ExportStatus") or {}
-            match = FROM_RE.search(export["DataQuery"]["QueryStatement"])
-            table = match.group(1).upper() if match else ""
-            config = (export["DataQuery"].get("TableConfigurations") or {}).get(table, {})
-            s3 = export["DestinationConfigurations"]["S3Destination"]
-            problem = None
-            if status.get("StatusCode") == "UNHEALTHY":
-                problem = f"unhealthy: {status.get('StatusReason', 'no reason given')}"
-            found.append(
-                Delivery(EXPORT, export["Name"], table, config.get("TIME_GRANULARITY"),
-                         s3["S3Bucket"], s3["S3Prefix"], problem)
-            )
-    return found
+    pages = client.get_paginator("list_exports").paginate()
+    arns = [ref["ExportArn"] for page in pages for ref in page.get("Exports", [])]
+    # One after another: accounts hold one or two exports, and Stubber-driven tests need a fixed order.
+    return [read_export(client, arn) for arn in arns]
+
+
+def read_export(client: Any, arn: str) -> Delivery:
+    item = client.get_export(ExportArn=arn)
+    export, status = item["Export"], item.get("ExportStatus") or {}
+    match = FROM_RE.search(export["DataQuery"]["QueryStatement"])
+    table = match.group(1).upper() if match else ""
+    config = (export["DataQuery"].get("TableConfigurations") or {}).get(table, {})
+    s3 = export["DestinationConfigurations"]["S3Destination"]
+    problem = None
+    if status.get("StatusCode") == "UNHEALTHY":
+        problem = f"unhealthy: {status.get('StatusReason', 'no reason given')}"
+    return Delivery(
+        EXPORT, export["Name"], table, config.get("TIME_GRANULARITY"), s3["S3Bucket"], s3["S3Prefix"], problem
+    )
 
 
 def read_reports(client: Any) -> list[Delivery]:
@@ -274,23 +276,27 @@ def read_bucket(aws: Aws, name: str, default_region: str) -> BucketState:
                 "another account); choose another bucket"
             ) from None
         raise
-    region = s3.get_bucket_location(Bucket=name).get("LocationConstraint") or "us-east-1"
-    region = "eu-west-1" if region == "EU" else region
-    s3 = aws.client("s3", region)
-    try:
-        config = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
-        public_access: dict[str, bool] | None = {f: bool(config.get(f)) for f in PUBLIC_ACCESS_FLAGS}
-    except Exception as exc:
-        if error_code(exc) != "NoSuchPublicAccessBlockConfiguration":
-            raise
-        public_access = None
-    try:
-        policy: dict[str, Any] | None = json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])
-    except Exception as exc:
-        if error_code(exc) != "NoSuchBucketPolicy":
-            raise
-        policy = None
-    return BucketState(name, region, True, public_access, policy)
+
+    def public_access() -> dict[str, bool] | None:
+        missing = ("NoSuchPublicAccessBlockConfiguration",)
+        found = absent_is_none(lambda: s3.get_public_access_block(Bucket=name), missing)
+        if found is None:
+            return None
+        config = found["PublicAccessBlockConfiguration"]
+        return {f: bool(config.get(f)) for f in PUBLIC_ACCESS_FLAGS}
+
+    def policy() -> dict[str, Any] | None:
+        found = absent_is_none(lambda: s3.get_bucket_policy(Bucket=name), ("NoSuchBucketPolicy",))
+        return None if found is None else dict(json.loads(found["Policy"]))
+
+    # A bucket in another region is followed by botocore's S3 redirector: no need to wait for its location.
+    location, blocks, document = aws.parallel(
+        lambda: s3.get_bucket_location(Bucket=name).get("LocationConstraint") or "us-east-1",
+        public_access,
+        policy,
+    )
+    region = "eu-west-1" if location == "EU" else str(location)
+    return BucketState(name, region, True, blocks, document)
 
 
 # --- the step -----------------------------------------------------------------------------
@@ -323,8 +329,19 @@ class BillingReport(Step[BillingState]):
         return str(ctx.answer("bucket") or "") or dedicated_bucket(ctx.caller.account)
 
     def inspect(self, aws: Aws, ctx: StepContext) -> BillingState:
-        deliveries = read_exports(aws.client("bcm-data-exports", BILLING_REGION))
-        deliveries += read_reports(aws.client("cur", BILLING_REGION))
+        def chosen_bucket() -> BucketState | WizardError:
+            try:
+                return read_bucket(aws, self._bucket_name(ctx), ctx.region)
+            except WizardError as exc:  # raised below only if the bucket turns out to be needed
+                return exc
+
+        # The bucket is read alongside the existing deliveries (it is needed only when none qualifies).
+        exports, reports, found_bucket = aws.parallel(
+            lambda: read_exports(aws.client("bcm-data-exports", BILLING_REGION)),
+            lambda: read_reports(aws.client("cur", BILLING_REGION)),
+            chosen_bucket,
+        )
+        deliveries = exports + reports
         state = BillingState(ctx.caller.account, ctx.caller.partition, tuple(deliveries))
         if any(d.satisfies for d in deliveries):
             return state
@@ -334,8 +351,9 @@ class BillingReport(Step[BillingState]):
                 f"billing-report: a Data Export named {name} exists but does not deliver daily or hourly "
                 "CUR 2.0 data; choose another export_name, or change that export in the Billing console"
             )
-        bucket = read_bucket(aws, self._bucket_name(ctx), ctx.region)
-        return BillingState(state.account, state.partition, state.deliveries, bucket)
+        if isinstance(found_bucket, WizardError):
+            raise found_bucket
+        return BillingState(state.account, state.partition, state.deliveries, found_bucket)
 
     def findings(self, state: BillingState, ctx: StepContext) -> list[Finding]:
         found: list[Finding] = []

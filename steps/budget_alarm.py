@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from wizard.aws import Aws
+from wizard.aws import BILLING_REGION, Aws
 from wizard.errors import WizardError
 from wizard.protocol import (
     Action,
@@ -28,9 +28,9 @@ from wizard.protocol import (
     Step,
     StepContext,
 )
+from wizard.reads import absent_is_none
 from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
 
-BILLING_REGION = "us-east-1"
 CURRENCY = "USD"
 TIME_UNIT = "MONTHLY"
 BUDGET_TYPE = "COST"
@@ -186,26 +186,30 @@ class BudgetAlarm(Step[BudgetState]):
         budgets = aws.client("budgets", BILLING_REGION)
         account = ctx.caller.account
         name = str(ctx.answer("name"))
-        others = tuple(
-            b["BudgetName"]
-            for page in budgets.get_paginator("describe_budgets").paginate(AccountId=account)
-            for b in page.get("Budgets", [])
-            if b["BudgetName"] != name
-        )
-        try:
-            budget = budgets.describe_budget(AccountId=account, BudgetName=name)["Budget"]
-        except Exception as exc:
-            if error_code(exc) == "NotFoundException":
-                return BudgetState(name, account, exists=False, other_budgets=others)
-            raise
-        notices = tuple(
-            Notice.from_api(n)
-            for page in budgets.get_paginator("describe_notifications_for_budget").paginate(
+
+        def other_budgets() -> tuple[str, ...]:
+            pages = budgets.get_paginator("describe_budgets").paginate(AccountId=account)
+            return tuple(b["BudgetName"] for page in pages for b in page.get("Budgets", []) if b["BudgetName"] != name)
+
+        def notices() -> tuple[Notice, ...]:
+            pages = budgets.get_paginator("describe_notifications_for_budget").paginate(
                 AccountId=account, BudgetName=name
             )
-            for n in page.get("Notifications", [])
+            return tuple(Notice.from_api(n) for page in pages for n in page.get("Notifications", []))
+
+        # Independent reads at once. Notifications are read only once the budget is known to exist
+        # (moto fails on a missing one instead of answering NotFoundException).
+        missing = ("NotFoundException",)
+        others, found = aws.parallel(
+            other_budgets,
+            lambda: absent_is_none(lambda: budgets.describe_budget(AccountId=account, BudgetName=name), missing),
         )
-        subscribers = {n: self._emails(budgets, account, name, n) for n in notices}
+        if found is None:
+            return BudgetState(name, account, exists=False, other_budgets=others)
+        budget = found["Budget"]
+        notices_read = notices()
+        emails = aws.parallel(*(lambda n=n: self._emails(budgets, account, name, n) for n in notices_read))
+        subscribers = dict(zip(notices_read, emails, strict=True))
         limit = budget.get("BudgetLimit") or {}
         kind = "planned" if budget.get("PlannedBudgetLimits") else "fixed"
         kind = "auto-adjusting" if budget.get("AutoAdjustData") else kind
@@ -219,7 +223,7 @@ class BudgetAlarm(Step[BudgetState]):
             budget_type=budget.get("BudgetType"),
             limit_kind=kind,
             filtered=bool(budget.get("CostFilters") or budget.get("FilterExpression")),
-            notices=notices,
+            notices=notices_read,
             subscribers=subscribers,
             other_budgets=others,
         )

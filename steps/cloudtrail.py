@@ -8,9 +8,10 @@ missing. The decisions live in plan_cloudtrail (pure); reading lives in cloudtra
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from steps import cloudtrail_policies as docs
@@ -19,9 +20,6 @@ from steps.cloudtrail_state import (
     KEY_ALIAS,
     TOPIC_NAME,
     CloudTrailState,
-    Logs,
-    Rule,
-    Topic,
     alert_regions,
     read_bucket,
     read_key,
@@ -161,44 +159,75 @@ class CloudTrail(Step[CloudTrailState]):
     def inspect(self, aws: Aws, ctx: StepContext) -> CloudTrailState:
         account, partition = ctx.caller.account, ctx.caller.partition
         trail_name = str(ctx.answer("trail_name") or f"{docs.PREFIX}-trail")
-        trails = read_trails(aws)
+        # What the step reads besides the trails depends on the trail found. It is first read as if no trail
+        # existed yet, alongside the trails, so check usually waits for two round trips here, not four;
+        # anything the guess got wrong is read once the trail is known.
+        guess = self._reads(aws, ctx, Mode.CREATE, None, ctx.region)
+        trails, *early = aws.parallel(lambda: read_trails(aws), *(lambda f=f: _outcome(f) for f in guess.values()))
+        known = dict(zip(guess, early, strict=True))
         mode, trail = choose(trails, trail_name, account)
         home = trail.home_region if trail is not None else ctx.region
-        bucket = None
-        if mode is Mode.CREATE:
-            name = str(ctx.answer("bucket") or "") or default_bucket(account, home)
-            bucket = read_bucket(aws, name, account, home)
-        elif mode is Mode.OWN and trail is not None and trail.bucket:
-            try:
-                bucket = read_bucket(aws, trail.bucket, account, home)
-            except WizardError:
-                bucket = None  # a central log bucket in another account: not the wizard's to change
-        key = read_key(aws, home) if ctx.answer("kms") and mode in (Mode.OWN, Mode.CREATE) else None
-        topics: tuple[Topic, ...] = ()
-        rules: tuple[Rule, ...] = ()
-        if ctx.answer("alerts_email"):
-            topics = tuple(read_topic(aws, r, topic_arn(partition, r, account)) for r in alert_regions(home))
-            rules = tuple(
-                read_rule(aws, r, spec.name) for spec in docs.RULES for r in rule_regions(spec, home)
-            )
-        logs = None
-        if ctx.answer("metric_filters"):
-            logs = self._read_logs(aws, mode, trail, account, home)
+        needed = self._reads(aws, ctx, mode, trail, home)
+        late = [k for k in needed if k not in known]
+        known.update(zip(late, aws.parallel(*(lambda f=needed[k]: _outcome(f) for k in late)), strict=True))
+
+        found_bucket = None
+        for k in needed:
+            if k[0] == "bucket":
+                ok, value = known[k]
+                if not ok and mode is Mode.OWN and isinstance(value, WizardError):
+                    value = None  # a central log bucket in another account: not the wizard's to change
+                elif not ok:
+                    raise value
+                found_bucket = value
+        values = {k: _value(known[k]) for k in needed if k[0] != "bucket"}
+        found_key = next((v for k, v in values.items() if k[0] == "key"), None)
+        logs = next((v for k, v in values.items() if k[0] == "logs"), None)
+        topics = tuple(v for k, v in values.items() if k[0] == "topic")
+        rules = tuple(v for k, v in values.items() if k[0] == "rule")
         return CloudTrailState(
-            account, partition, ctx.region, trail_name, trails, bucket, key, tuple(topics), tuple(rules), logs
+            account, partition, ctx.region, trail_name, trails, found_bucket, found_key, topics, rules, logs
         )
 
+    def _reads(
+        self, aws: Aws, ctx: StepContext, mode: Mode, trail: Any, home: str
+    ) -> dict[tuple[str, ...], Callable[[], Any]]:
+        """Every read that depends on the trail, keyed by what it reads, so a guess can be reused."""
+        account, partition = ctx.caller.account, ctx.caller.partition
+        reads: dict[tuple[str, ...], Callable[[], Any]] = {}
+        bucket = None
+        if mode is Mode.CREATE:
+            bucket = str(ctx.answer("bucket") or "") or default_bucket(account, home)
+        elif mode is Mode.OWN and trail is not None and trail.bucket:
+            bucket = str(trail.bucket)
+        if bucket:
+            reads[("bucket", bucket, home)] = lambda: read_bucket(aws, bucket, account, home)
+        if ctx.answer("kms") and mode in (Mode.OWN, Mode.CREATE):
+            reads[("key", home)] = lambda: read_key(aws, home)
+        if ctx.answer("metric_filters"):
+            where = self._logs_location(mode, trail, account, home)
+            if where is not None:
+                region, group = where
+                reads[("logs", region, group)] = lambda: read_logs(aws, region, group)
+        if ctx.answer("alerts_email"):
+            for r in alert_regions(home):
+                reads[("topic", r)] = functools.partial(read_topic, aws, r, topic_arn(partition, r, account))
+            for spec in docs.RULES:
+                for r in rule_regions(spec, home):
+                    reads[("rule", r, spec.name)] = functools.partial(read_rule, aws, r, spec.name)
+        return reads
+
     @staticmethod
-    def _read_logs(aws: Aws, mode: Mode, trail: Any, account: str, home: str) -> Logs | None:
+    def _logs_location(mode: Mode, trail: Any, account: str, home: str) -> tuple[str, str] | None:
         group_arn = trail.log_group_arn if trail is not None else None
         if group_arn:
             parts = group_arn.split(":")
             if parts[4] != account:
                 return None  # delivered to another account's logs: filters belong there
-            return read_logs(aws, parts[3], parts[6])
+            return parts[3], parts[6]
         if mode is Mode.ADOPTED:
             return None
-        return read_logs(aws, home, docs.LOG_GROUP)
+        return home, docs.LOG_GROUP
 
     def findings(self, state: CloudTrailState, ctx: StepContext) -> list[Finding]:
         from steps.cloudtrail_plan import findings
@@ -460,3 +489,18 @@ def resolve_key(aws: Aws, region: str, alias: str, missing_ok: bool = False) -> 
 
 
 STEP = CloudTrail()
+
+
+def _outcome(read: Callable[[], Any]) -> tuple[bool, Any]:
+    """A read's result or its error, so a guessed read that was not needed cannot fail the step."""
+    try:
+        return True, read()
+    except Exception as exc:
+        return False, exc
+
+
+def _value(outcome: tuple[bool, Any]) -> Any:
+    ok, value = outcome
+    if not ok:
+        raise value
+    return value

@@ -14,6 +14,7 @@ from typing import Any, Literal, TypeVar
 from steps import cloudtrail_policies as docs
 from wizard.aws import GLOBAL_REGION, Aws
 from wizard.errors import WizardError
+from wizard.reads import absent_is_none
 from wizard.retry import error_code
 
 T = TypeVar("T")
@@ -21,12 +22,7 @@ T = TypeVar("T")
 
 def absent_on(codes: set[str], call: Callable[[], T]) -> T | None:
     """The call's result, or None when AWS says the thing does not exist (any of `codes`)."""
-    try:
-        return call()
-    except Exception as exc:
-        if error_code(exc) in codes:
-            return None
-        raise
+    return absent_is_none(call, tuple(sorted(codes)))
 
 
 @dataclass(frozen=True)
@@ -127,55 +123,63 @@ class CloudTrailState:
 # --- trails -----------------------------------------------------------------------------------
 def read_trails(aws: Aws) -> tuple[Trail, ...]:
     listed = aws.client("cloudtrail").describe_trails(includeShadowTrails=True)["trailList"]
-    seen: dict[str, Trail] = {}
+    unique: dict[str, Mapping[str, Any]] = {}
     for t in listed:
-        if t["TrailARN"] in seen:
-            continue
-        home = t.get("HomeRegion") or aws.region
-        client = aws.client("cloudtrail", home)  # status and selectors answer only in the home region
-        status = client.get_trail_status(Name=t["TrailARN"])
-        selectors = client.get_event_selectors(TrailName=t["TrailARN"])
-        basic = tuple(selectors.get("EventSelectors") or ())
-        advanced = bool(selectors.get("AdvancedEventSelectors"))
-        management_all = advanced or any(
-            s.get("IncludeManagementEvents", True) and s.get("ReadWriteType", "All") == "All" for s in basic
-        )
-        seen[t["TrailARN"]] = Trail(
-            name=t["Name"],
-            arn=t["TrailARN"],
-            home_region=home,
-            bucket=t.get("S3BucketName"),
-            multi_region=bool(t.get("IsMultiRegionTrail")),
-            global_events=bool(t.get("IncludeGlobalServiceEvents")),
-            validation=bool(t.get("LogFileValidationEnabled")),
-            logging=bool(status.get("IsLogging")),
-            organization=bool(t.get("IsOrganizationTrail")),
-            account=t["TrailARN"].split(":")[4],
-            management_all=management_all,
-            advanced_selectors=advanced,
-            selectors=basic,
-            kms_key=t.get("KmsKeyId"),
-            log_group_arn=t.get("CloudWatchLogsLogGroupArn"),
-            logs_role_arn=t.get("CloudWatchLogsRoleArn"),
-        )
-    return tuple(seen.values())
+        unique.setdefault(t["TrailARN"], t)  # shadow copies repeat a trail
+    return tuple(aws.parallel(*(lambda t=t: read_trail(aws, t) for t in unique.values())))
+
+
+def read_trail(aws: Aws, t: Mapping[str, Any]) -> Trail:
+    home = t.get("HomeRegion") or aws.region
+    client = aws.client("cloudtrail", home)  # status and selectors answer only in the home region
+    status, selectors = aws.parallel(
+        lambda: client.get_trail_status(Name=t["TrailARN"]),
+        lambda: client.get_event_selectors(TrailName=t["TrailARN"]),
+    )
+    basic = tuple(selectors.get("EventSelectors") or ())
+    advanced = bool(selectors.get("AdvancedEventSelectors"))
+    management_all = advanced or any(
+        s.get("IncludeManagementEvents", True) and s.get("ReadWriteType", "All") == "All" for s in basic
+    )
+    return Trail(
+        name=t["Name"],
+        arn=t["TrailARN"],
+        home_region=home,
+        bucket=t.get("S3BucketName"),
+        multi_region=bool(t.get("IsMultiRegionTrail")),
+        global_events=bool(t.get("IncludeGlobalServiceEvents")),
+        validation=bool(t.get("LogFileValidationEnabled")),
+        logging=bool(status.get("IsLogging")),
+        organization=bool(t.get("IsOrganizationTrail")),
+        account=t["TrailARN"].split(":")[4],
+        management_all=management_all,
+        advanced_selectors=advanced,
+        selectors=basic,
+        kms_key=t.get("KmsKeyId"),
+        log_group_arn=t.get("CloudWatchLogsLogGroupArn"),
+        logs_role_arn=t.get("CloudWatchLogsRoleArn"),
+    )
 
 
 # --- the bucket -------------------------------------------------------------------------------
 def bucket_owner(aws: Aws, name: str, account: str) -> Literal["missing", "own", "foreign"]:
     """Own buckets are listed by ListBuckets; a name that answers HeadBucket but is not listed is foreign."""
     s3 = aws.client("s3")
-    owned = s3.list_buckets(Prefix=name)["Buckets"]
+
+    def head() -> str:
+        try:
+            s3.head_bucket(Bucket=name, ExpectedBucketOwner=account)
+        except Exception as exc:
+            if error_code(exc) in {"404", "NoSuchBucket", "NotFound"}:
+                return "missing"
+            if error_code(exc) not in {"403", "AccessDenied", "301", "400"}:
+                raise
+        return "exists"
+
+    owned, headed = aws.parallel(lambda: s3.list_buckets(Prefix=name)["Buckets"], head)
     if any(b["Name"] == name for b in owned):
         return "own"
-    try:
-        s3.head_bucket(Bucket=name, ExpectedBucketOwner=account)
-    except Exception as exc:
-        if error_code(exc) in {"404", "NoSuchBucket", "NotFound"}:
-            return "missing"
-        if error_code(exc) not in {"403", "AccessDenied", "301", "400"}:
-            raise
-    return "foreign"
+    return "missing" if headed == "missing" else "foreign"
 
 
 def read_bucket(aws: Aws, name: str, account: str, default_region: str) -> Bucket:
@@ -187,20 +191,23 @@ def read_bucket(aws: Aws, name: str, account: str, default_region: str) -> Bucke
         )
     if owner == "missing":
         return Bucket(name, default_region, "missing")
-    location = aws.client("s3").get_bucket_location(Bucket=name).get("LocationConstraint")
+    s3 = aws.client("s3", default_region)  # a bucket elsewhere is followed by botocore's S3 redirector
+    location, pab, ownership, encryption, policy, lifecycle, versioning = aws.parallel(
+        lambda: s3.get_bucket_location(Bucket=name).get("LocationConstraint"),
+        lambda: absent_on({"NoSuchPublicAccessBlockConfiguration"}, lambda: s3.get_public_access_block(Bucket=name)),
+        lambda: absent_on(
+            {"OwnershipControlsNotFoundError"}, lambda: s3.get_bucket_ownership_controls(Bucket=name)
+        ),
+        lambda: absent_on(
+            {"ServerSideEncryptionConfigurationNotFoundError"}, lambda: s3.get_bucket_encryption(Bucket=name)
+        ),
+        lambda: absent_on({"NoSuchBucketPolicy"}, lambda: s3.get_bucket_policy(Bucket=name)),
+        lambda: absent_on(
+            {"NoSuchLifecycleConfiguration"}, lambda: s3.get_bucket_lifecycle_configuration(Bucket=name)
+        ),
+        lambda: s3.get_bucket_versioning(Bucket=name).get("Status"),
+    )
     region = {None: GLOBAL_REGION, "": GLOBAL_REGION, "EU": "eu-west-1"}.get(location, location)
-    s3 = aws.client("s3", region)
-    pab = absent_on({"NoSuchPublicAccessBlockConfiguration"}, lambda: s3.get_public_access_block(Bucket=name))
-    ownership = absent_on(
-        {"OwnershipControlsNotFoundError"}, lambda: s3.get_bucket_ownership_controls(Bucket=name)
-    )
-    encryption = absent_on(
-        {"ServerSideEncryptionConfigurationNotFoundError"}, lambda: s3.get_bucket_encryption(Bucket=name)
-    )
-    policy = absent_on({"NoSuchBucketPolicy"}, lambda: s3.get_bucket_policy(Bucket=name))
-    lifecycle = absent_on(
-        {"NoSuchLifecycleConfiguration"}, lambda: s3.get_bucket_lifecycle_configuration(Bucket=name)
-    )
     rules = (encryption or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
     return Bucket(
         name=name,
@@ -215,7 +222,7 @@ def read_bucket(aws: Aws, name: str, account: str, default_region: str) -> Bucke
             None,
         ),
         encryption=rules[0].get("ApplyServerSideEncryptionByDefault") if rules else None,
-        versioning=s3.get_bucket_versioning(Bucket=name).get("Status"),
+        versioning=versioning,
         policy=json.loads(policy["Policy"]) if policy else None,
         lifecycle_rules=tuple((lifecycle or {}).get("Rules", [])),
     )
@@ -231,8 +238,10 @@ def read_key(aws: Aws, region: str) -> Key:
     if described is None:
         return Key(KEY_ALIAS)
     meta = described["KeyMetadata"]
-    policy = kms.get_key_policy(KeyId=meta["KeyId"], PolicyName="default")["Policy"]
-    rotation = kms.get_key_rotation_status(KeyId=meta["KeyId"])["KeyRotationEnabled"]
+    policy, rotation = aws.parallel(
+        lambda: kms.get_key_policy(KeyId=meta["KeyId"], PolicyName="default")["Policy"],
+        lambda: kms.get_key_rotation_status(KeyId=meta["KeyId"])["KeyRotationEnabled"],
+    )
     return Key(KEY_ALIAS, meta["Arn"], json.loads(policy), bool(rotation))
 
 
@@ -246,25 +255,37 @@ def topic_arn(partition: str, region: str, account: str) -> str:
 
 def read_topic(aws: Aws, region: str, arn: str) -> Topic:
     sns = aws.client("sns", region)
-    attributes = absent_on({"NotFound", "NotFoundException"}, lambda: sns.get_topic_attributes(TopicArn=arn))
+    missing = {"NotFound", "NotFoundException"}
+
+    def listed() -> list[Mapping[str, Any]]:
+        pages = sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=arn)
+        return [s for page in pages for s in page["Subscriptions"]]
+
+    attributes, found = aws.parallel(
+        lambda: absent_on(missing, lambda: sns.get_topic_attributes(TopicArn=arn)),
+        lambda: absent_on(missing, listed),
+    )
     if attributes is None:
         return Topic(region, arn, exists=False)
     policy = attributes["Attributes"].get("Policy")
     subscriptions: dict[str, bool] = {}
-    for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=arn):
-        for s in page["Subscriptions"]:
-            if s.get("Protocol") == "email":
-                pending = s.get("SubscriptionArn") in ("PendingConfirmation", "Deleted")
-                subscriptions[str(s["Endpoint"]).lower()] = pending
+    for s in found or []:
+        if s.get("Protocol") == "email":
+            pending = s.get("SubscriptionArn") in ("PendingConfirmation", "Deleted")
+            subscriptions[str(s["Endpoint"]).lower()] = pending
     return Topic(region, arn, True, json.loads(policy) if policy else None, subscriptions)
 
 
 def read_rule(aws: Aws, region: str, name: str) -> Rule:
     events = aws.client("events", region)
-    described = absent_on({"ResourceNotFoundException"}, lambda: events.describe_rule(Name=name))
+    missing = {"ResourceNotFoundException"}
+    described, listed = aws.parallel(
+        lambda: absent_on(missing, lambda: events.describe_rule(Name=name)),
+        lambda: absent_on(missing, lambda: events.list_targets_by_rule(Rule=name)["Targets"]),
+    )
     if described is None:
         return Rule(name, region, None, False)
-    targets = tuple(t["Arn"] for t in events.list_targets_by_rule(Rule=name)["Targets"])
+    targets = tuple(t["Arn"] for t in listed or [])
     pattern = described.get("EventPattern")
     return Rule(
         name, region, json.loads(pattern) if pattern else None, described.get("State") == "ENABLED", targets
@@ -282,25 +303,27 @@ def rule_regions(spec: docs.RuleSpec, home: str) -> tuple[str, ...]:
 # --- CloudWatch Logs --------------------------------------------------------------------------
 def read_logs(aws: Aws, region: str, group: str) -> Logs:
     logs = aws.client("logs", region)
-    found = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"]
-    exists = any(g["logGroupName"] == group for g in found)
     iam = aws.client("iam")
-    role = absent_on({"NoSuchEntity"}, lambda: iam.get_role(RoleName=docs.LOGS_ROLE))
-    role_policy = None
-    if role is not None:
-        inline = absent_on(
+    cloudwatch = aws.client("cloudwatch", region)
+    names = [docs.alarm_settings(f.name, [])["AlarmName"] for f in docs.METRIC_FILTERS]
+
+    def metric_filters() -> dict[str, Mapping[str, Any]]:
+        pages = logs.get_paginator("describe_metric_filters").paginate(logGroupName=group)
+        return {f["filterName"]: f for page in pages for f in page["metricFilters"]}
+
+    found, role, inline, filters, alarms = aws.parallel(
+        lambda: logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"],
+        lambda: absent_on({"NoSuchEntity"}, lambda: iam.get_role(RoleName=docs.LOGS_ROLE)),
+        lambda: absent_on(
             {"NoSuchEntity"},
             lambda: iam.get_role_policy(RoleName=docs.LOGS_ROLE, PolicyName=docs.LOGS_ROLE_POLICY),
-        )
-        role_policy = inline["PolicyDocument"] if inline else None
-    filters: dict[str, Mapping[str, Any]] = {}
-    if exists:
-        for page in logs.get_paginator("describe_metric_filters").paginate(logGroupName=group):
-            for f in page["metricFilters"]:
-                filters[f["filterName"]] = f
-    names = [docs.alarm_settings(f.name, [])["AlarmName"] for f in docs.METRIC_FILTERS]
-    cloudwatch = aws.client("cloudwatch", region)
-    alarms = {a["AlarmName"]: a for a in cloudwatch.describe_alarms(AlarmNames=names)["MetricAlarms"]}
+        ),
+        lambda: absent_on({"ResourceNotFoundException"}, metric_filters),
+        lambda: {a["AlarmName"]: a for a in cloudwatch.describe_alarms(AlarmNames=names)["MetricAlarms"]},
+    )
+    exists = any(g["logGroupName"] == group for g in found)
+    role_policy = inline["PolicyDocument"] if role is not None and inline else None
+    filters = (filters or {}) if exists else {}
     return Logs(
         region=region,
         group=group,

@@ -28,6 +28,7 @@ from wizard.protocol import (
     Step,
     StepContext,
 )
+from wizard.reads import absent_is_none
 from wizard.retry import error_code, with_backoff
 
 CONFIRM_KEY = "confirm_delete_running_key"
@@ -64,24 +65,30 @@ class RootKeysState:
     admin_problem: str | None = None  # why the IAM admin cannot take over yet (checked only as root)
 
 
-def admin_problem(iam: Any, name: str, partition: str) -> str | None:
+def admin_problem(aws: Aws, name: str, partition: str) -> str | None:
     """Why `name` cannot take over from root yet (console sign-in, AdministratorAccess); None if it can."""
-    try:
-        iam.get_login_profile(UserName=name)
-    except Exception as exc:
-        if error_code(exc) == "NoSuchEntity":
-            return f"IAM user {name} does not exist or cannot sign in to the console"
-        raise
+    iam = aws.client("iam")
     wanted = admin_policy_arn(partition)
-    pages = iam.get_paginator("list_attached_user_policies").paginate(UserName=name)
-    direct = [p["PolicyArn"] for page in pages for p in page["AttachedPolicies"]]
-    if wanted in direct:
+
+    def listed(paginator: str, field: str, key: str, **params: str) -> list[str]:
+        return [item[key] for page in iam.get_paginator(paginator).paginate(**params) for item in page[field]]
+
+    login, direct, groups = aws.parallel(
+        lambda: absent_is_none(lambda: iam.get_login_profile(UserName=name)),
+        lambda: absent_is_none(lambda: listed("list_attached_user_policies", "AttachedPolicies", "PolicyArn",
+                                              UserName=name)),
+        lambda: absent_is_none(lambda: listed("list_groups_for_user", "Groups", "GroupName", UserName=name)),
+    )
+    if login is None:
+        return f"IAM user {name} does not exist or cannot sign in to the console"
+    if wanted in (direct or []):
         return None
-    for page in iam.get_paginator("list_groups_for_user").paginate(UserName=name):
-        for group in page["Groups"]:
-            attached = iam.list_attached_group_policies(GroupName=group["GroupName"])["AttachedPolicies"]
-            if any(p["PolicyArn"] == wanted for p in attached):
-                return None
+    through_groups = aws.parallel(
+        *(lambda g=g: listed("list_attached_group_policies", "AttachedPolicies", "PolicyArn", GroupName=g)
+          for g in groups or [])
+    )
+    if any(wanted in attached for attached in through_groups):
+        return None
     return f"IAM user {name} does not have AdministratorAccess (through a group or directly)"
 
 
@@ -110,18 +117,26 @@ class RootAccessKeys(Step[RootKeysState]):
 
     def inspect(self, aws: Aws, ctx: StepContext) -> RootKeysState:
         iam = aws.client("iam")
-        present = int(iam.get_account_summary()["SummaryMap"].get("AccountAccessKeysPresent", 0))
         admin = str(ctx.answer_of("admin-user", "name"))
         if ctx.caller.kind != "root":
+            present = int(iam.get_account_summary()["SummaryMap"].get("AccountAccessKeysPresent", 0))
             return RootKeysState(False, present, admin=admin)
-        keys = tuple(
-            RootKey(k["AccessKeyId"], k["Status"])
-            for page in iam.get_paginator("list_access_keys").paginate()  # no UserName: the signer's, root's
-            for k in page["AccessKeyMetadata"]
+
+        def root_keys() -> tuple[RootKey, ...]:
+            pages = iam.get_paginator("list_access_keys").paginate()  # no UserName: the signer's, root's
+            return tuple(RootKey(k["AccessKeyId"], k["Status"]) for page in pages for k in page["AccessKeyMetadata"])
+
+        # The admin check is only needed when the running key is root's, but reading it alongside costs no
+        # round trip (and admin-user reads the same things through the shared read cache).
+        summary, keys, admin_blocker = aws.parallel(
+            lambda: iam.get_account_summary()["SummaryMap"],
+            root_keys,
+            lambda: admin_problem(aws, admin, ctx.caller.partition),
         )
+        present = int(summary.get("AccountAccessKeysPresent", 0))
         running = running_key_id(aws)
         ours = running in {k.key_id for k in keys}
-        problem = admin_problem(iam, admin, ctx.caller.partition) if ours else None
+        problem = admin_blocker if ours else None
         return RootKeysState(True, present, keys, running, admin, problem)
 
     def findings(self, state: RootKeysState, ctx: StepContext) -> list[Finding]:
@@ -191,7 +206,7 @@ class RootAccessKeys(Step[RootKeysState]):
             gone_ok(lambda: with_backoff(lambda: iam.delete_access_key(AccessKeyId=key_id)))
             return
         admin = str(ctx.answer_of("admin-user", "name"))
-        problem = admin_problem(iam, admin, ctx.caller.partition)
+        problem = admin_problem(aws, admin, ctx.caller.partition)
         if problem:
             raise WizardError(
                 f"not deleting {key_id}, the key this run uses: {problem}, so nobody could continue"

@@ -24,7 +24,6 @@ from wizard import totp
 from wizard.cli import Environment, main
 from wizard.engine import ENTER_CODES
 from wizard.journal import Journal, state_dir
-from wizard.sandbox import budgets_ext
 from wizard.sandbox.root_user import assign_root_mfa
 from wizard.secrets import Secret, redact_aws_logs
 from wizard.write_guard import is_read
@@ -65,7 +64,6 @@ def prepare(account: Account, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     """A fresh account whose root has MFA (only root can do that, in the console) so that every other
     step, and then the running root key's deletion, can complete; the admin's AWS CLI profile goes to a
     file under tmp_path."""
-    budgets_ext.install()
     redact_aws_logs()  # as the product does before its first call: the seed below is in the response body
     assign_root_mfa(account.raw("iam"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))

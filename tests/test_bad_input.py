@@ -21,7 +21,6 @@ from tests.full_run import journal_lines
 from tests.lockdown_support import create_admin
 from wizard.cli import MIN_WIDTH, Environment, main
 from wizard.engine import ENTER_CODES, SKIP
-from wizard.sandbox import budgets_ext
 
 CTRL_C = KeyboardInterrupt  # as an answer: the operator presses Ctrl-C at that prompt
 
@@ -110,10 +109,6 @@ def with_admin(ctx: Ctx) -> None:
     create_admin(ctx.account.raw("iam"))
 
 
-def with_budgets(ctx: Ctx) -> None:
-    budgets_ext.install()
-
-
 def answer_at(service: str, operation: str, code: str, status: int, times: int = 1_000) -> Arrange:
     """AWS answering `operation` with an error, `times` times."""
 
@@ -190,10 +185,10 @@ CASES = [
     Case("group name typed wrong", ["apply", "--only", "admin-user,admin-group"],
          prompts={NAME: [None], KEY: [False], "Name of the admin group": ["ops team", "Admins"], APPLY: [True, True]},
          code=0, rejected="only letters, digits"),
-    Case("budget amount typed as words, then negative", ["apply", "--only", "budget-alarm"], arrange=with_budgets,
+    Case("budget amount typed as words, then negative", ["apply", "--only", "budget-alarm"],
          prompts={**BUDGET, "Monthly budget in USD": ["lots", "-3", "25"], APPLY: [True]},
          code=0, rejected="the amount must be more than 0 USD"),
-    Case("budget email typed wrong", ["apply", "--only", "budget-alarm"], arrange=with_budgets,
+    Case("budget email typed wrong", ["apply", "--only", "budget-alarm"],
          prompts={"Name of the monthly cost budget": [None], "Monthly budget in USD": ["25"],
                   "Email address": ["you at example", "you@example.com"], APPLY: [True]},
          code=0, rejected="'you' is not a valid email address"),

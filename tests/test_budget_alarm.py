@@ -62,7 +62,7 @@ def notification(kind: str, threshold: float) -> dict[str, Any]:
 def test_four_runs_create_then_nothing(budgets: Any, tmp_path: Path) -> None:
     file = answers(tmp_path, '[budget-alarm]\namount = 25\nemails = "a@example.com, b@example.org"\n')
     code, writes, text = run(["plan", "--only", "budget-alarm", "--answers", file])
-    assert code == 2 and writes == [] and "Plan: 4 to add, 0 to change" in text
+    assert code == 2 and writes == [] and "Plan: 4 to add, 0 to change" in text, text
 
     code, writes, text = run(["apply", "--yes", "--only", "budget-alarm", "--answers", file])
     assert code == 0, text

@@ -61,3 +61,32 @@ def test_check_uses_the_cache_and_apply_does_not(account: Account) -> None:
     main(["check"], env)
     main(["apply", "--yes"], env)
     assert seen[0].read_cache is not None and seen[1].read_cache is None
+
+
+def test_a_full_check_sends_no_read_twice(account: Account, tmp_path: Any) -> None:
+    answers = tmp_path / "answers.toml"
+    answers.write_text(
+        '[cloudtrail]\nalerts_email = "ops@example.com"\nmetric_filters = true\n'
+        '[budget-alarm]\namount = 25\nemails = "ops@example.com"\n'
+    )
+    err = io.StringIO()
+    env = Environment(stdout=io.StringIO(), stderr=err, stdin_isatty=False)
+    assert main(["apply", "--yes", "--answers", str(answers)], env) in (0, 2), err.getvalue()
+
+    sent: list[tuple[str, str, str, str]] = []
+
+    def record(aws: Any) -> None:
+        def before_send(request: Any, **_: Any) -> None:
+            body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
+            target = str(request.headers.get("X-Amz-Target", ""))  # the operation, for JSON protocols
+            sent.append((request.method, request.url, target, body))
+
+        aws.session.events.register("before-send", before_send)
+
+    out = io.StringIO()
+    env = Environment(stdout=out, stderr=io.StringIO(), stdin_isatty=False, observe_aws=record)
+    main(["check", "--answers", str(answers), "--output", "json"], env)
+    steps = {s["id"] for s in __import__("json").loads(out.getvalue())["steps"]}
+    assert len(steps) == 10 and len(sent) > 20
+    duplicates = {r for r in sent if sent.count(r) > 1}
+    assert not duplicates, duplicates

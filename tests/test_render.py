@@ -57,3 +57,15 @@ def test_narrow_terminal_still_renders() -> None:
     ui.plan([outcome])
     ui.check_table([outcome])
     assert "Plan: 1 to add" in " ".join(out.getvalue().split())
+
+
+def test_warnings_in_the_table_are_their_first_clause() -> None:
+    from wizard.engine import reason_of
+
+    long = Finding(
+        "cannot verify IAM user and role access to billing information (root-only console setting, no API): "
+        "as root, Account > Activate",
+        severity="warning",
+    )
+    assert reason_of([], [long]) == "compliant (warning: cannot verify IAM user and role access to billing information)"
+    assert reason_of([], [Finding("fine")]) == "compliant"

@@ -32,3 +32,13 @@ def test_light_commands_import_nothing_heavy(argv: list[str]) -> None:
     assert "'wizard.cli'" in loaded  # the probe saw the modules
     for module in HEAVY:
         assert f"'{module}'" not in loaded, f"{argv} imported {module}"
+
+
+def test_console_script_and_module_are_the_same_program() -> None:
+    script = Path(sys.executable).parent / "aws-harden"
+    assert script.exists(), "pip install -e . installs the aws-harden console script"
+    by_script = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True).stdout
+    by_module = subprocess.run(
+        [sys.executable, "-m", "wizard", "--version"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    assert by_script == by_module and by_script.startswith("aws-harden ")

@@ -71,3 +71,78 @@ def test_ctrl_c_in_the_terminal_exits_130_without_traceback(tmp_path: Path) -> N
     child.close()
     assert child.exitstatus == 130
     assert "Traceback" not in output and "interrupted" in output
+
+
+DOWN = "\x1b[B"
+
+
+def test_person_walks_the_whole_first_day_in_the_sandbox(tmp_path: Path) -> None:
+    """Every step, typed as a person would, to the deletion of root's key; then check as the admin."""
+    child = spawn(["--sandbox"], tmp_path)
+    child.expect("Name of the IAM admin user")
+    child.send(ENTER)
+    child.expect("access key for the AWS CLI")
+    child.send("n")
+    child.expect(r"Apply 2 changes for admin-user\?")
+    child.send("y")
+    child.expect("Name of the admin group")
+    child.send(ENTER)
+    child.expect(r"Apply 3 changes for admin-group\?")
+    child.send("y")
+    child.expect("Maximum password age")
+    child.send(ENTER)
+    child.expect(r"Apply 1 change for password-policy\?")
+    child.send("y")
+    child.expect("Account alias")
+    child.send("first-day-co" + ENTER)
+    child.expect(r"Apply 1 change for signin-link\?")
+    child.send("y")
+    child.expect("other IAM users with console access")
+    child.send("n")
+    child.expect("Require MFA for everything")
+    child.send("n")
+    child.expect(r"Apply 1 change for user-mfa\?")
+    child.send("y")
+    child.expect("scan this QR code")
+    child.expect("Cancel this enrollment")
+    child.send(DOWN + DOWN + ENTER)  # the sandbox's simulated authenticator
+    child.expect("simulated app: 2 codes typed")
+    child.expect("Skip for now")  # root MFA: the console choices
+    child.send(DOWN + DOWN + DOWN + ENTER)  # the sandbox's stand-in for the console
+    child.expect("stood in for the console")
+    child.expect("Name of the trail")
+    for _ in range(5):  # trail name, bucket, KMS, retention, alerts email: the defaults
+        child.send(ENTER)
+    child.expect("CloudWatch Logs with the CIS metric filters")
+    child.send("n")
+    child.expect(r"Apply 9 changes for cloudtrail\?")
+    child.send("y")
+    child.expect("S3 bucket for the cost and usage data")
+    for _ in range(4):
+        child.send(ENTER)
+    child.expect(r"Apply 4 changes for billing-report\?")
+    child.send("y")
+    child.expect("Name of the monthly cost budget")
+    child.send(ENTER)
+    child.expect("Monthly budget in USD")
+    child.send("abc" + ENTER)
+    child.expect("enter a number")
+    child.send("\b\b\b20" + ENTER)
+    child.expect("Email address")
+    child.send("me@example" + ENTER)
+    child.expect("not a valid email address")
+    child.send(".com" + ENTER)
+    child.expect(r"Apply 4 changes for budget-alarm\?")
+    child.send("y")
+    child.expect(r"To go ahead, type (AKIA[A-Z0-9]{16})")
+    child.send(child.match.group(1) + ENTER)
+    child.expect("continue as the admin")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+    check = spawn(["--sandbox", "check"], tmp_path)
+    check.expect("arn:aws:iam::123456789012:user/admin")
+    check.expect(pexpect.EOF)
+    check.close()
+    assert check.exitstatus == 0, check.before

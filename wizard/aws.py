@@ -13,6 +13,8 @@ from wizard.write_guard import WriteGuard
 
 CallerKind = Literal["root", "user", "assumed-role", "federated", "other"]
 GLOBAL_REGION = "us-east-1"
+# Billing, Cost and Usage Reports, Data Exports and Budgets answer in us-east-1 whatever --region says.
+BILLING_REGION = GLOBAL_REGION
 
 
 @dataclass(frozen=True)

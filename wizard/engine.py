@@ -102,8 +102,13 @@ def status_of(changes: Sequence[Change]) -> Status:
 def reason_of(changes: Sequence[Change], findings: Sequence[Finding]) -> str:
     if changes:
         return "; ".join(c.summary for c in changes)
-    warnings = [f.text for f in findings if f.severity == "warning"]
+    warnings = [headline(f.text) for f in findings if f.severity == "warning"]
     return "compliant" + (f" (warning: {'; '.join(warnings)})" if warnings else "")
+
+
+def headline(text: str) -> str:
+    """A finding's first clause, for one table cell; the whole text stays in the findings."""
+    return text.split(" (", 1)[0].split(": ", 1)[0].split("; ", 1)[0]
 
 
 class Engine:
@@ -321,7 +326,11 @@ class Engine:
                 (applied if done else not_now).append(change)
         skipped = [c for c in operator if not self._operator_action(step, c, ctx)]
         deferred.extend((step, c, ctx) for c in later)
-        outcome = self._verify(step, ctx, skipped=not_now + skipped + later)
+        if applied or len(skipped) < len(operator):
+            outcome = self._verify(step, ctx, skipped=not_now + skipped + later)
+        else:  # nothing was changed (all skipped, left to the operator or for last): no need to read again
+            outcome = StepOutcome(step.id, step.title, status_of(changes), reason_of(changes, findings),
+                                  findings, changes)
         outcome.applied = applied
         self._record_finding_outputs(step, outcome.findings)
         return outcome

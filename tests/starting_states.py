@@ -1,0 +1,426 @@
+"""Random starting accounts for the convergence property: small data, arranged in moto with plain boto3.
+
+A `Start` says what an account looks like before the wizard runs, for every step at once; `arrange()`
+makes it so, `snapshot()` reads back (from moto's backends, cheaply) what must survive the wizard, and
+`answers_toml()` writes the answers file the run uses.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import strategies as st
+
+from steps.billing_report import export_definition
+from wizard.sandbox.root_user import ROOT_NAME, assign_root_mfa
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+BILLING = "arn:aws:iam::aws:policy/job-function/Billing"
+ADMIN_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
+DEFAULT_TRAIL_BUCKET = f"aws-harden-cloudtrail-{ACCOUNT}-{REGION}"
+BILLING_BUCKET = f"aws-harden-billing-{ACCOUNT}"
+KEEP_SID = "KeptFromBefore"  # a statement of someone else's in a bucket policy: must survive
+# A statement under CloudTrail's documented Sid, but without aws:SourceArn: the wizard replaces it.
+OLD_WRITE = {
+    "Sid": "AWSCloudTrailWrite20150319", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+    "Action": "s3:PutObject", "Resource": "arn:aws:s3:::{bucket}/AWSLogs/*",
+}
+
+
+@dataclass(frozen=True)
+class OtherUser:
+    name: str
+    console: bool
+    mfa: bool
+    in_group: bool
+
+
+@dataclass(frozen=True)
+class Iam:
+    admin_name: str
+    admin: str  # "absent", "user" (no console) or "console"
+    admin_direct_policies: bool
+    admin_mfa: bool
+    group_name: str
+    group_policy: bool  # only when the group exists
+    group_member: bool
+    group_exists: bool
+    group_extra_policy: bool
+    others: tuple[OtherUser, ...]
+    password_policy: dict[str, Any] | None
+    alias: str | None
+    wanted_alias: str
+    root_extra_key: str | None  # None, "Active" or "Inactive"
+    root_mfa: bool
+    enforce: bool
+    confirm_running_key: bool
+
+
+@dataclass(frozen=True)
+class TrailStart:
+    name: str
+    multi_region: bool
+    global_events: bool
+    validation: bool
+    logging: bool
+    wrong_policy: bool
+
+
+@dataclass(frozen=True)
+class BucketStart:
+    encryption: str | None  # None, "AES256" or "aws:kms"
+    keep_statement: bool
+    versioning: str | None  # None or "Suspended"
+
+
+@dataclass(frozen=True)
+class Trails:
+    trails: tuple[TrailStart, ...]
+    default_bucket: BucketStart | None
+    kms: bool
+    retention_days: int
+    alerts: bool
+    metric_filters: bool
+
+
+@dataclass(frozen=True)
+class Billing:
+    exports: tuple[str, ...]  # granularity of each existing CUR 2.0 export
+    legacy: str | None  # time unit of an existing legacy report
+    bucket: str | None  # None: no dedicated bucket yet; "bare" or "keep" (with someone else's statement)
+
+
+@dataclass(frozen=True)
+class Budget:
+    exists: bool
+    amount: str
+    notices: tuple[tuple[str, float], ...]
+    subscribers: tuple[str, ...]
+    other_budget: bool
+    answer_amount: float
+    answer_emails: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Start:
+    iam: Iam
+    trails: Trails
+    billing: Billing
+    budget: Budget
+
+
+# --- strategies -----------------------------------------------------------------------------
+def password_policies() -> st.SearchStrategy[dict[str, Any] | None]:
+    policy = st.fixed_dictionaries({
+        "MinimumPasswordLength": st.sampled_from([6, 8, 14, 20, 32]),
+        "RequireSymbols": st.booleans(),
+        "RequireNumbers": st.booleans(),
+        "RequireUppercaseCharacters": st.booleans(),
+        "RequireLowercaseCharacters": st.booleans(),
+        "AllowUsersToChangePassword": st.booleans(),
+        "MaxPasswordAge": st.sampled_from([0, 30, 90, 1095]),
+        "PasswordReusePrevention": st.sampled_from([0, 5, 24]),
+        "HardExpiry": st.booleans(),
+    })
+    return st.none() | policy
+
+
+@st.composite
+def iam_starts(draw: st.DrawFn) -> Iam:
+    admin = draw(st.sampled_from(["absent", "user", "console"]))
+    group_exists = draw(st.booleans())
+    others = []
+    for name in ("alice", "bob")[: draw(st.integers(0, 2))]:
+        others.append(OtherUser(name, draw(st.booleans()), draw(st.booleans()), group_exists and draw(st.booleans())))
+    alias = draw(st.sampled_from([None, "acme-old"]))
+    return Iam(
+        admin_name=draw(st.sampled_from(["admin", "ops.alice"])),
+        admin=admin,
+        admin_direct_policies=admin != "absent" and draw(st.booleans()),
+        admin_mfa=admin != "absent" and draw(st.booleans()),
+        group_name=draw(st.sampled_from(["FullAccess", "Admins"])),
+        group_exists=group_exists,
+        group_policy=group_exists and draw(st.booleans()),
+        group_member=group_exists and admin != "absent" and draw(st.booleans()),
+        group_extra_policy=group_exists and draw(st.booleans()),
+        others=tuple(others),
+        password_policy=draw(password_policies()),
+        alias=alias,
+        wanted_alias=draw(st.sampled_from(["", "acme-new", alias or ""])),
+        root_extra_key=draw(st.sampled_from([None, "Active", "Inactive"])),
+        root_mfa=draw(st.booleans()),
+        enforce=draw(st.booleans()),
+        confirm_running_key=draw(st.booleans()),
+    )
+
+
+@st.composite
+def trail_starts(draw: st.DrawFn) -> Trails:
+    names = draw(st.lists(st.sampled_from(["aws-harden-trail", "audit", "legacy"]), max_size=2, unique=True))
+    trails = []
+    for name in names:
+        multi_region, global_events, validation, logging, wrong = (draw(st.booleans()) for _ in range(5))
+        # AWS (and moto) refuse a multi-region trail without global service events.
+        trails.append(TrailStart(name, multi_region, global_events or multi_region, validation, logging, wrong))
+    bucket = draw(st.none() | st.builds(
+        BucketStart, st.sampled_from([None, "AES256", "aws:kms"]), st.booleans(), st.sampled_from([None, "Suspended"])
+    ))
+    rare = st.integers(0, 9).map(lambda n: n == 0)  # the costly options in about one example in ten
+    return Trails(tuple(trails), bucket, draw(rare), draw(st.sampled_from([0, 30])), draw(rare), draw(rare))
+
+
+@st.composite
+def billing_starts(draw: st.DrawFn) -> Billing:
+    exports = tuple(draw(st.lists(st.sampled_from(["DAILY", "HOURLY", "MONTHLY"]), max_size=2)))
+    return Billing(exports, draw(st.sampled_from([None, "DAILY", "MONTHLY"])),
+                   draw(st.sampled_from([None, "bare", "keep"])))
+
+
+EMAILS = ("ops@example.com", "cfo@example.com", "finance@example.com")
+NOTICES = (("ACTUAL", 80.0), ("ACTUAL", 90.0), ("ACTUAL", 100.0), ("FORECASTED", 100.0), ("FORECASTED", 120.0))
+
+
+@st.composite
+def budget_starts(draw: st.DrawFn) -> Budget:
+    return Budget(
+        exists=draw(st.booleans()),
+        amount=draw(st.sampled_from(["10", "25", "300"])),
+        notices=tuple(draw(st.lists(st.sampled_from(NOTICES), max_size=3, unique=True))),
+        subscribers=tuple(draw(st.lists(st.sampled_from(EMAILS), min_size=1, max_size=2, unique=True))),
+        other_budget=draw(st.booleans()),
+        answer_amount=draw(st.sampled_from([10, 25, 40.5])),
+        answer_emails=tuple(draw(st.lists(st.sampled_from(EMAILS[:2]), min_size=1, max_size=2, unique=True))),
+    )
+
+
+def starts() -> st.SearchStrategy[Start]:
+    return st.builds(Start, iam_starts(), trail_starts(), billing_starts(), budget_starts())
+
+
+# --- arranging ------------------------------------------------------------------------------
+class Clients:
+    """Unguarded boto3 clients for arranging state; made once, valid across moto resets."""
+
+    def __init__(self, session: Any) -> None:
+        self.iam = session.client("iam")
+        self.s3 = session.client("s3")
+        self.cloudtrail = session.client("cloudtrail")
+        self.kms = session.client("kms")
+        self.budgets = session.client("budgets")
+        self.exports = session.client("bcm-data-exports")
+        self.cur = session.client("cur")
+
+
+def arrange(start: Start, c: Clients) -> None:
+    arrange_iam(start.iam, c)
+    arrange_trails(start.trails, c)
+    arrange_billing(start.billing, c)
+    arrange_budget(start.budget, c)
+
+
+def enable_mfa(iam: Any, user: str) -> None:
+    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"]["SerialNumber"]
+    iam.enable_mfa_device(UserName=user, SerialNumber=serial, AuthenticationCode1="123456",
+                          AuthenticationCode2="654321")
+
+
+def arrange_iam(s: Iam, c: Clients) -> None:
+    iam = c.iam
+    if s.admin != "absent":
+        iam.create_user(UserName=s.admin_name)
+        if s.admin == "console":
+            iam.create_login_profile(UserName=s.admin_name, Password="Before-the-wizard-1!")
+        if s.admin_direct_policies:
+            iam.attach_user_policy(UserName=s.admin_name, PolicyArn=READ_ONLY)
+            iam.put_user_policy(UserName=s.admin_name, PolicyName="own", PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:List*", "Resource": "*"}]}))
+        if s.admin_mfa:
+            enable_mfa(iam, s.admin_name)
+    if s.group_exists:
+        iam.create_group(GroupName=s.group_name)
+        if s.group_policy:
+            iam.attach_group_policy(GroupName=s.group_name, PolicyArn=ADMIN_ACCESS)
+        if s.group_extra_policy:
+            iam.attach_group_policy(GroupName=s.group_name, PolicyArn=BILLING)
+        if s.group_member:
+            iam.add_user_to_group(GroupName=s.group_name, UserName=s.admin_name)
+    for other in s.others:
+        iam.create_user(UserName=other.name)
+        if other.console:
+            iam.create_login_profile(UserName=other.name, Password="Before-the-wizard-1!")
+        if other.mfa:
+            enable_mfa(iam, other.name)
+        if other.in_group:
+            iam.add_user_to_group(GroupName=s.group_name, UserName=other.name)
+    if s.password_policy is not None:
+        iam.update_account_password_policy(**{k: v for k, v in s.password_policy.items() if v != 0})
+    if s.alias:
+        iam.create_account_alias(AccountAlias=s.alias)
+    if s.root_extra_key:
+        key = iam.create_access_key(UserName=ROOT_NAME)["AccessKey"]["AccessKeyId"]
+        iam.update_access_key(UserName=ROOT_NAME, AccessKeyId=key, Status=s.root_extra_key)
+    if s.root_mfa:
+        assign_root_mfa(iam)
+
+
+def bucket_policy(bucket: str, keep: bool, old_write: bool) -> dict[str, Any] | None:
+    statements = []
+    if keep:
+        statements.append({"Sid": KEEP_SID, "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket",
+                           "Resource": f"arn:aws:s3:::{bucket}"})
+    if old_write:
+        statements.append(json.loads(json.dumps(OLD_WRITE).replace("{bucket}", bucket)))
+    return {"Version": "2012-10-17", "Statement": statements} if statements else None
+
+
+def put_policy(s3: Any, bucket: str, policy: dict[str, Any] | None) -> None:
+    if policy is not None:
+        s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+
+
+def arrange_trails(s: Trails, c: Clients) -> None:
+    for t in s.trails:
+        bucket = f"trail-logs-{t.name}"
+        c.s3.create_bucket(Bucket=bucket)
+        put_policy(c.s3, bucket, bucket_policy(bucket, True, t.wrong_policy))
+        c.cloudtrail.create_trail(Name=t.name, S3BucketName=bucket, IsMultiRegionTrail=t.multi_region,
+                                  IncludeGlobalServiceEvents=t.global_events, EnableLogFileValidation=t.validation)
+        if t.logging:
+            c.cloudtrail.start_logging(Name=t.name)
+    b = s.default_bucket
+    if b is not None:
+        c.s3.create_bucket(Bucket=DEFAULT_TRAIL_BUCKET)
+        if b.encryption == "AES256":
+            rule: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+        elif b.encryption == "aws:kms":
+            key = c.kms.create_key(Description="someone else's key")["KeyMetadata"]["Arn"]
+            rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}}
+        if b.encryption:
+            c.s3.put_bucket_encryption(Bucket=DEFAULT_TRAIL_BUCKET,
+                                       ServerSideEncryptionConfiguration={"Rules": [rule]})
+        if b.versioning:
+            c.s3.put_bucket_versioning(Bucket=DEFAULT_TRAIL_BUCKET, VersioningConfiguration={"Status": b.versioning})
+        put_policy(c.s3, DEFAULT_TRAIL_BUCKET, bucket_policy(DEFAULT_TRAIL_BUCKET, b.keep_statement, True))
+
+
+def arrange_billing(s: Billing, c: Clients) -> None:
+    if s.exports or s.legacy:
+        c.s3.create_bucket(Bucket="finance-reports")
+    for i, granularity in enumerate(s.exports):
+        export = export_definition(f"finance-{i}", "finance-reports", "cur", REGION, "csv")
+        export["DataQuery"]["TableConfigurations"]["COST_AND_USAGE_REPORT"]["TIME_GRANULARITY"] = granularity
+        c.exports.create_export(Export=export)
+    if s.legacy:
+        c.cur.put_report_definition(ReportDefinition={
+            "ReportName": "finance-legacy", "TimeUnit": s.legacy, "Format": "textORcsv", "Compression": "GZIP",
+            "AdditionalSchemaElements": ["RESOURCES"], "S3Bucket": "finance-reports", "S3Prefix": "legacy",
+            "S3Region": REGION,
+        })
+    if s.bucket is not None:
+        c.s3.create_bucket(Bucket=BILLING_BUCKET)
+        put_policy(c.s3, BILLING_BUCKET, bucket_policy(BILLING_BUCKET, s.bucket == "keep", False))
+
+
+def arrange_budget(s: Budget, c: Clients) -> None:
+    def budget(name: str, amount: str) -> dict[str, Any]:
+        return {"BudgetName": name, "BudgetLimit": {"Amount": amount, "Unit": "USD"}, "TimeUnit": "MONTHLY",
+                "BudgetType": "COST"}
+
+    if s.exists:
+        notifications = [
+            {"Notification": {"NotificationType": kind, "ComparisonOperator": "GREATER_THAN", "Threshold": threshold,
+                              "ThresholdType": "PERCENTAGE"},
+             "Subscribers": [{"SubscriptionType": "EMAIL", "Address": e} for e in s.subscribers]}
+            for kind, threshold in s.notices
+        ]
+        c.budgets.create_budget(AccountId=ACCOUNT, Budget=budget("aws-harden-monthly", s.amount),
+                                NotificationsWithSubscribers=notifications)
+    if s.other_budget:
+        c.budgets.create_budget(AccountId=ACCOUNT, Budget=budget("team-sandbox", "5"))
+
+
+def answers_toml(start: Start) -> str:
+    i, t, b = start.iam, start.trails, start.budget
+    lines = [
+        "[admin-user]", f'name = "{i.admin_name}"',
+        "[admin-group]", f'name = "{i.group_name}"',
+        "[signin-link]", f'alias = "{i.wanted_alias}"',
+        "[user-mfa]", f"enforce = {str(i.enforce).lower()}",
+        "[cloudtrail]", f"kms = {str(t.kms).lower()}", f"retention_days = {t.retention_days}",
+        f'alerts_email = "{"security@example.com" if t.alerts else ""}"',
+        f"metric_filters = {str(t.metric_filters).lower()}",
+        "[budget-alarm]", f"amount = {b.answer_amount}", f'emails = "{", ".join(b.answer_emails)}"',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+# --- reading back what must survive ------------------------------------------------------------
+def snapshot() -> dict[str, Any]:
+    """What exists, read from moto's backends directly (no API round trips): users and what they hold,
+    groups, root's keys and MFA, alias, password policy, trails, buckets, budgets, billing deliveries."""
+    from moto.budgets.models import budgets_backends
+    from moto.cloudtrail.models import cloudtrail_backends
+    from moto.iam.models import iam_backends
+    from moto.s3.models import s3_backends
+
+    iam = iam_backends[ACCOUNT]["aws"]
+    users = {
+        name: {
+            "console": u.password is not None,
+            "mfa": sorted(u.mfa_devices),
+            "managed": sorted(u.managed_policies),
+            "inline": sorted(u.policies),
+            "keys": sorted(k.access_key_id for k in u.access_keys),
+        }
+        for name, u in iam.users.items()
+    }
+    groups = {
+        name: {"members": sorted(u.name for u in g.users), "managed": sorted(g.managed_policies),
+               "inline": sorted(g.policies)}
+        for name, g in iam.groups.items()
+    }
+    policy = iam.account_password_policy
+    trails = {
+        name: {"multi_region": t.is_multi_region, "global_events": t.include_global_service_events,
+               "validation": t.log_validation, "logging": t.status.is_logging}
+        for name, t in cloudtrail_backends[ACCOUNT][REGION].trails.items()
+    }
+    buckets = {
+        name: {
+            "encryption": ((b.encryption or {}).get("Rule") or {}).get("ApplyServerSideEncryptionByDefault", {}),
+            "versioning": b.versioning_status,
+            "sids": sorted(s.get("Sid", "") for s in json.loads(b.policy)["Statement"]) if b.policy else [],
+        }
+        for name, b in s3_backends[ACCOUNT]["aws"].buckets.items()
+    }
+    budgets = {
+        name: {
+            "amount": b.budget.get("BudgetLimit", {}).get("Amount"),
+            "notifications": len(b.notifications),
+            "subscribers": sorted({s["Address"] for n in b.notifications for s in n.subscribers}),
+        }
+        for name, b in budgets_backends[ACCOUNT]["global"].budgets[ACCOUNT].items()
+    }
+    return {
+        "users": users,
+        "groups": groups,
+        "aliases": list(iam.account_aliases),
+        "password_policy": None if policy is None else {
+            "MinimumPasswordLength": policy.minimum_password_length,
+            "RequireSymbols": policy.require_symbols,
+            "RequireNumbers": policy.require_numbers,
+            "RequireUppercaseCharacters": policy.require_uppercase_characters,
+            "RequireLowercaseCharacters": policy.require_lowercase_characters,
+            "AllowUsersToChangePassword": policy.allow_users_to_change_password,
+            "MaxPasswordAge": policy.max_password_age or 0,
+            "PasswordReusePrevention": policy.password_reuse_prevention or 0,
+            "HardExpiry": policy.hard_expiry,
+        },
+        "trails": trails,
+        "buckets": buckets,
+        "budgets": budgets,
+    }
