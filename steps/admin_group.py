@@ -118,7 +118,7 @@ class AdminGroup(Step[AdminGroupState]):
         group = str(change.params["group"])
         if change.key == "create-group":
             try:
-                iam.create_group(GroupName=group)
+                with_backoff(lambda: iam.create_group(GroupName=group))
             except Exception as exc:
                 if error_code(exc) != "EntityAlreadyExists":
                     raise

@@ -248,7 +248,7 @@ class AdminUser(Step[AdminUserState]):
         name = str(change.params["name"])
         if change.key == "create-user":
             try:
-                iam.create_user(UserName=name, Tags=TAGS)
+                with_backoff(lambda: iam.create_user(UserName=name, Tags=TAGS))
             except Exception as exc:
                 if error_code(exc) != "EntityAlreadyExists":
                     raise
@@ -282,7 +282,7 @@ class AdminUser(Step[AdminUserState]):
         try:
             ctx.keep_secret(f"{name}/{cli_profile.ENTRY}", f"access key for {name}", secret)
         except (Aborted, KeyboardInterrupt):
-            iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+            with_backoff(lambda: iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"]))
             raise
         ctx.output(f"access key id of {name}", str(key["AccessKeyId"]))
 

@@ -36,6 +36,7 @@ from wizard.protocol import AnswerValue, ApplyContext, Change, Finding, Question
 from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
 
 TAGS = [{"Key": "created-by", "Value": "aws-harden"}]
+KEY_DESCRIPTION = "aws-harden: encrypts CloudTrail log files"
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 TRAIL_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{1,126})[A-Za-z0-9]$")
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -249,12 +250,12 @@ class CloudTrail(Step[CloudTrailState]):
         kms = aws.client("kms", p["region"])
         if resolve_key(aws, p["region"], KEY_ALIAS, missing_ok=True):
             return
-        key = kms.create_key(
+        key_id = unaliased_key(kms) or kms.create_key(
             Policy=p["policy"],
-            Description="aws-harden: encrypts CloudTrail log files",
+            Description=KEY_DESCRIPTION,
             Tags=[{"TagKey": t["Key"], "TagValue": t["Value"]} for t in TAGS],
-        )["KeyMetadata"]
-        kms.create_alias(AliasName=KEY_ALIAS, TargetKeyId=key["KeyId"])
+        )["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=KEY_ALIAS, TargetKeyId=key_id)
 
     def _apply_kms_key_policy(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
         kms = aws.client("kms", p["region"])
@@ -347,15 +348,15 @@ class CloudTrail(Step[CloudTrailState]):
     def _apply_logs_role(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
         iam = aws.client("iam")
         if p.get("update"):
-            iam.update_assume_role_policy(RoleName=docs.LOGS_ROLE, PolicyDocument=p["trust"])
+            with_backoff(lambda: iam.update_assume_role_policy(RoleName=docs.LOGS_ROLE, PolicyDocument=p["trust"]))
             return
         try:
-            iam.create_role(
+            with_backoff(lambda: iam.create_role(
                 RoleName=docs.LOGS_ROLE,
                 AssumeRolePolicyDocument=p["trust"],
                 Description="aws-harden: lets CloudTrail deliver to CloudWatch Logs",
                 Tags=TAGS,
-            )
+            ))
         except Exception as exc:
             if error_code(exc) != "EntityAlreadyExists":
                 raise
@@ -460,6 +461,21 @@ class CloudTrail(Step[CloudTrailState]):
         aws.client("cloudwatch", p["region"]).put_metric_alarm(
             AlarmDescription=p["description"], **json.loads(p["settings"])
         )
+
+
+def unaliased_key(kms: Any) -> str | None:
+    """A key this step created whose alias never followed (the run stopped between CreateKey and
+    CreateAlias): it is given the alias instead of a second key being made."""
+    for page in kms.get_paginator("list_keys").paginate():
+        for listed in page["Keys"]:
+            key = kms.describe_key(KeyId=listed["KeyId"])["KeyMetadata"]
+            if (key.get("KeyManager") != "CUSTOMER" or key.get("KeyState") != "Enabled"
+                    or key.get("Description") != KEY_DESCRIPTION):
+                continue
+            tags = {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=key["KeyId"])["Tags"]}
+            if tags.get("created-by") == "aws-harden" and not kms.list_aliases(KeyId=key["KeyId"])["Aliases"]:
+                return str(key["KeyId"])
+    return None
 
 
 def resolve_key(aws: Aws, region: str, alias: str, missing_ok: bool = False) -> str:

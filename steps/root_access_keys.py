@@ -212,7 +212,7 @@ class RootAccessKeys(Step[RootKeysState]):
                 f"not deleting {key_id}, the key this run uses: {problem}, so nobody could continue"
             )
         next_steps = continue_as(admin, signin_url(ctx.caller.account, read_alias(iam)), ctx)
-        gone_ok(lambda: iam.delete_access_key(AccessKeyId=key_id))
+        gone_ok(lambda: with_backoff(lambda: iam.delete_access_key(AccessKeyId=key_id)))
         # From here on this run's credentials are dead: no more AWS calls, only tell the operator.
         ctx.output("continue as the admin", next_steps)
 

@@ -130,7 +130,7 @@ class SigninLink(Step[SigninLinkState]):
             if error_code(exc) == "EntityAlreadyExists":
                 raise AnswerRejected(
                     "alias",
-                    f"the alias '{alias}' is taken by another AWS account ; choose another",
+                    f"the alias '{alias}' is taken by another AWS account; choose another",
                 ) from None
             raise
 

@@ -340,8 +340,11 @@ class UserMfa(Step[UserMfaState]):
             if problem is not None:
                 return problem
             try:
-                iam.enable_mfa_device(
-                    UserName=user, SerialNumber=serial, AuthenticationCode1=first, AuthenticationCode2=second
+                with_backoff(  # the device was created a moment ago: it may not be visible yet
+                    lambda: iam.enable_mfa_device(
+                        UserName=user, SerialNumber=serial, AuthenticationCode1=first, AuthenticationCode2=second
+                    ),
+                    retry_codes=TRANSIENT_CODES | {"NoSuchEntity"},
                 )
             except Exception as exc:
                 if error_code(exc) == "InvalidAuthenticationCode":
@@ -369,7 +372,7 @@ class UserMfa(Step[UserMfaState]):
     def _new_device(self, iam: Any, user: str) -> Any:
         """A fresh virtual device named after the user; one left unassigned by a killed run is replaced."""
         try:
-            return iam.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"]
+            return with_backoff(lambda: iam.create_virtual_mfa_device(VirtualMFADeviceName=user))["VirtualMFADevice"]
         except Exception as exc:
             if error_code(exc) != "EntityAlreadyExists":
                 raise
@@ -384,7 +387,7 @@ class UserMfa(Step[UserMfaState]):
                 f"a virtual MFA device named {user} exists and is in use; remove it or enroll "
                 "in the IAM console"
             )
-        iam.delete_virtual_mfa_device(SerialNumber=leftovers[0])
+        with_backoff(lambda: iam.delete_virtual_mfa_device(SerialNumber=leftovers[0]))
         return with_backoff(
             lambda: iam.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"],
             retry_codes=TRANSIENT_CODES | {"EntityAlreadyExists"},
@@ -412,10 +415,11 @@ class UserMfa(Step[UserMfaState]):
                 f"not attached: {', '.join(lacking)} {'has' if len(lacking) == 1 else 'have'} "
                 "no MFA yet, and the policy would lock them out"
             )
-        with_backoff(
+        with_backoff(  # admin-group may have created the group a moment ago
             lambda: iam.put_group_policy(
                 GroupName=group, PolicyName=ENFORCE_POLICY_NAME, PolicyDocument=json.dumps(ENFORCE_POLICY)
-            )
+            ),
+            retry_codes=TRANSIENT_CODES | {"NoSuchEntity"},
         )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import keyring
 import pytest
 
+from tests import leak_guard
 from wizard.aws import Aws, isolated_session
 from wizard.cli import Environment, main
 from wizard.prompts import ScriptedPrompter
@@ -44,6 +45,49 @@ def offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("NO_COLOR", "1")
     keyring.set_keyring(memory_keyring())
     yield
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "shows_secret(reason): the test shows a secret on the terminal on purpose; the leak guard "
+        "then skips its terminal output (logs, journal and files are still searched)")
+
+
+@pytest.fixture(autouse=True)
+def no_secret_leaks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
+                    tmp_path: Path) -> Iterator[leak_guard.LeakGuard]:
+    """Every test, automatically: no secret the product made (password, secret access key, MFA seed)
+    appears in the program's output, pytest's captured output, the logs, or any file under tmp_path."""
+    guard = leak_guard.LeakGuard()
+    guard.install(monkeypatch)
+    try:
+        yield guard
+    finally:
+        guard.uninstall()
+    leak_guard.check(guard, request.node, tmp_path)
+
+
+@dataclass
+class Waits:
+    """The waits that were asked for instead of waited: the wizard's backoff, botocore's retry delays."""
+
+    backoff: list[float] = field(default_factory=list)
+    botocore: list[float] = field(default_factory=list)
+
+
+@pytest.fixture(autouse=True)
+def waits(monkeypatch: pytest.MonkeyPatch) -> Waits:
+    """No test sleeps through a retry: wizard/retry.py's backoff and botocore's retry delays are recorded."""
+    import types
+
+    import botocore.endpoint
+
+    import wizard.retry
+
+    recorded = Waits()
+    monkeypatch.setattr(wizard.retry, "pause_for", recorded.backoff.append)
+    monkeypatch.setattr(botocore.endpoint, "time", types.SimpleNamespace(sleep=recorded.botocore.append))
+    return recorded
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -214,6 +214,8 @@ class TestKeyring:
         assert result.code == 1 and "aborted" in result.err
         assert not has_login_profile(account, "admin")
 
+    @pytest.mark.shows_secret("the operator chose to see the password once")
+
     def test_no_keyring_operator_chooses_to_see_it_once(self, account: Account) -> None:
         keyring.set_keyring(fail.Keyring())
         choice = "Show it once on this screen; I will store it myself"

@@ -51,6 +51,9 @@ def test_off_by_default(account: Account, config_file: Path) -> None:
     assert not config_file.exists()
 
 
+@pytest.mark.shows_secret("credential-process prints the key for the AWS CLI")
+
+
 def test_key_to_keyring_profile_to_config_and_credential_process(
     account: Account, config_file: Path, wanted: str
 ) -> None:

@@ -142,6 +142,9 @@ def test_enrollment_with_typed_codes_assigns_the_device(
     assert "✓ verified" in result.out
 
 
+@pytest.mark.shows_secret("the operator asked for the key as text")
+
+
 def test_cant_scan_shows_the_key_and_the_qr_code_encodes_it(
     account: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:

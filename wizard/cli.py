@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from wizard import __version__
-from wizard.errors import WizardError, describe
+from wizard.errors import Interrupted, WizardError, describe
 
 if TYPE_CHECKING:
     from wizard.engine import StepOutcome
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 COMMANDS = ("apply", "check", "plan", "steps", "export")
 EXPORTS = ("prowler-mutelist",)
 EXIT_OK, EXIT_ERROR, EXIT_PENDING, EXIT_INTERRUPTED = 0, 1, 2, 130
+# Interactive apply draws QR codes and plans that are unreadable when wrapped; check, plan and --yes wrap.
+MIN_WIDTH = 60
 
 DESCRIPTION = """\
 Lock down a new AWS account one verified step at a time.
@@ -112,9 +114,10 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         return EXIT_ERROR
     try:
         return run(args, env)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        where = f" during {exc.where}" if isinstance(exc, Interrupted) else ""
         env.stderr.write(
-            "\naws-harden: interrupted; nothing more was changed. Run again to pick up where it stopped.\n"
+            f"\naws-harden: interrupted{where}; nothing more was changed. Run again to pick up where it stopped.\n"
         )
         return EXIT_INTERRUPTED
     except EOFError:
@@ -156,6 +159,11 @@ def run(args: argparse.Namespace, env: Environment) -> int:
             from wizard.prompts import QuestionaryPrompter
 
             prompter = QuestionaryPrompter()
+        if ui.out.width < MIN_WIDTH:
+            raise WizardError(
+                f"the terminal is {ui.out.width} columns wide and apply needs at least {MIN_WIDTH} (the MFA QR code "
+                "alone takes about 45): widen the window, or run unattended with --yes"
+            )
 
     sandbox = None
     if args.sandbox or args.sandbox_reset:

@@ -14,9 +14,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from wizard import retry
 from wizard.answers import AnswerBook
 from wizard.aws import Aws
-from wizard.errors import Aborted, WizardError, describe
+from wizard.errors import Aborted, Interrupted, WizardError, describe
 from wizard.journal import Journal
 from wizard.prompts import Prompter
 from wizard.protocol import (
@@ -38,6 +39,10 @@ from wizard.render import Ui
 from wizard.secrets import KeyringUnavailable, Secret, keyring_entry, store_in_keyring
 
 AnyStep = Step[Any]
+
+# Verifying re-reads this often, waiting 1, 2, 4 s between, before a change that did not show is an error.
+VERIFY_TRIES = 4
+VERIFY_FIRST_DELAY = 1.0
 
 # Operator actions: how often the account is re-read while the operator works in the console, and for how
 # long before asking again (Ctrl-C also stops the waiting and goes back to the choices).
@@ -337,12 +342,20 @@ class Engine:
                 self._output(*f.output)
 
     def _verify(self, step: AnyStep, ctx: StepContext, skipped: Sequence[Change]) -> StepOutcome:
-        """Inspect again; anything still planned that was not skipped is an inconsistent result."""
-        state = self._guarded(step, "verify", lambda: step.inspect(self.aws, ctx))
-        findings = step.findings(state, ctx)
-        remaining = step.plan(state, ctx)
+        """Inspect again; anything still planned that was not skipped is an inconsistent result, once the
+        reads had a few seconds to catch up (IAM is eventually consistent: a user made a moment ago may
+        not be readable yet)."""
         waived = {(c.key, c.resource) for c in skipped}
-        unexpected = [c for c in remaining if (c.key, c.resource) not in waived]
+        delay = VERIFY_FIRST_DELAY
+        for attempt in range(VERIFY_TRIES):
+            state = self._guarded(step, "verify", lambda: step.inspect(self.aws, ctx))
+            findings = step.findings(state, ctx)
+            remaining = step.plan(state, ctx)
+            unexpected = [c for c in remaining if (c.key, c.resource) not in waived]
+            if not unexpected or attempt == VERIFY_TRIES - 1:
+                break
+            retry.pause_for(delay)
+            delay *= 2
         if unexpected:
             raise StepFailed(
                 f"{step.id}: inconsistent result after apply: still planned: "
@@ -361,6 +374,7 @@ class Engine:
     def _apply_change(self, step: AnyStep, change: Change, ctx: StepContext) -> bool:
         """Apply one change; False when the step skipped it (ChangeSkipped), which leaves it planned."""
         actx = ctx if isinstance(ctx, ApplyContext) else self._apply_context(ctx)
+        self.aws.guard.settle()
         self._journal(step.id, "started", change)
         try:
             # No spinner around an apply that talks with the operator: it would draw over the prompts.
@@ -372,9 +386,12 @@ class Engine:
             self._journal(step.id, "skipped", change, detail=str(exc))
             self.ui.line(("  – skipped ", "yellow"), change.resource, f": {exc}")
             return False
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             self._journal(step.id, "interrupted", change)
-            raise
+            if isinstance(exc, Interrupted):
+                raise
+            operation = self.aws.guard.in_flight
+            raise Interrupted(f"{step.id}: {operation or change.resource}") from None
         except AnswerRejected as exc:
             self._journal(step.id, "rejected", change, detail=exc.reason)
             raise
@@ -503,7 +520,9 @@ class Engine:
         from botocore.exceptions import ClientError
 
         reason = describe(exc)
-        operation = None if isinstance(exc, ClientError) else self.aws.guard.last_operation
+        # A ClientError names its call; other failures carry it (write guard) or it is the call in flight.
+        operation = None if isinstance(exc, ClientError) else (
+            getattr(exc, "aws_operation", None) or self.aws.guard.in_flight or self.aws.guard.last_operation)
         return f"{step.id}: " + (f"{operation}: " if operation else "") + reason
 
     def _agree(self, message: str) -> bool:

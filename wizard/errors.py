@@ -20,6 +20,14 @@ class Aborted(WizardError):
     """The operator chose to stop."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C while a change was being applied; `where` names the step and the AWS operation."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(where)
+        self.where = where
+
+
 class WriteRefused(WizardError):
     """The write guard stopped a call before it was sent."""
 
@@ -37,7 +45,15 @@ AUTH_CODES = {
     "SignatureDoesNotMatch",
 }
 EXPIRED_CODES = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
-THROTTLE_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded"}
+THROTTLE_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "SlowDown",  # S3's
+    "RequestThrottled",
+    "RequestThrottledException",
+}
 
 
 def describe(exc: BaseException) -> str:

@@ -7,6 +7,7 @@ botocore hook before it is signed or sent, against AWS, moto and Stubber alike.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,6 +73,23 @@ class WriteGuard:
         """The most recent AWS operation this thread asked for, to name it when something fails."""
         return getattr(self._local, "last", None)
 
+    @property
+    def _calls(self) -> list[str]:
+        if not hasattr(self._local, "calls"):
+            self._local.calls = []
+        calls: list[str] = self._local.calls
+        return calls
+
+    @property
+    def in_flight(self) -> str | None:
+        """The call this thread started and never saw end (Ctrl-C arrived during it), if any; a clean-up
+        call made after it (e.g. deleting a half-made MFA device) does not hide it."""
+        return self._calls[-1] if self._calls else None
+
+    def settle(self) -> None:
+        """Forget calls left unfinished earlier on this thread (the engine does it before each change)."""
+        self._calls.clear()
+
     def check(self, operation: str) -> None:
         self._local.last = operation
         if is_read(operation):
@@ -85,7 +103,21 @@ class WriteGuard:
             raise WriteRefused(operation, "the step did not declare this write")
 
     def hook(self, model: Any, **_: Any) -> None:
-        self.check(f"{model.service_model.service_name}:{model.name}")
+        operation = f"{model.service_model.service_name}:{model.name}"
+        self.check(operation)
+        self._calls.append(operation)
+
+    def _ended(self, **_: Any) -> None:
+        if self._calls:
+            self._calls.pop()
+
+    def _failed(self, exception: BaseException | None = None, **_: Any) -> None:
+        """Tag the exception with its operation: a connection error does not say which call it ended."""
+        if self._calls:
+            operation = self._calls.pop()
+            if exception is not None and not hasattr(exception, "aws_operation"):
+                with contextlib.suppress(AttributeError):
+                    exception.aws_operation = operation  # type: ignore[attr-defined]
 
     def install(self, session: Any) -> None:
         """Register on a boto3 Session before any client exists (clients copy the handlers).
@@ -95,3 +127,5 @@ class WriteGuard:
         wildcard handler that runs before a plain `before-call` one, which let stubbed writes by.
         """
         session.events.register_first("provide-client-params", self.hook, unique_id="aws-harden-write-guard")
+        session.events.register("after-call", self._ended, unique_id="aws-harden-call-ended")
+        session.events.register("after-call-error", self._failed, unique_id="aws-harden-call-failed")

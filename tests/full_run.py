@@ -1,0 +1,267 @@
+"""A full apply of every step from a fresh account, as a person at the terminal would run it: every
+option on (answers file), every change agreed, the admin's MFA enrolled with codes read off a phone.
+
+Used by the fault and bad-input tests: it observes each AWS write with the change it belongs to, and
+can put a botocore before-send handler (a fault) on every client the run makes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keyring
+import pytest
+
+import steps.user_mfa as user_mfa
+from tests.conftest import Account
+from wizard import totp
+from wizard.cli import Environment, main
+from wizard.engine import ENTER_CODES
+from wizard.journal import Journal, state_dir
+from wizard.sandbox.root_user import assign_root_mfa
+from wizard.secrets import Secret, redact_aws_logs
+from wizard.write_guard import is_read
+
+ACCOUNT_ID = "123456789012"
+
+
+def answers_file(tmp_path: Path, root_key: str) -> Path:
+    """Every option that makes writes: programmatic access, an alias, enforcement, KMS, retention, alerts,
+    metric filters, a budget; and the confirmation that lets the running root key go last."""
+    path = tmp_path / "answers.toml"
+    path.write_text(f"""
+[admin-user]
+programmatic_access = true
+[root-access-keys]
+confirm_delete_running_key = "{root_key}"
+[password-policy]
+max_age = 90
+[signin-link]
+alias = "example-corp"
+[user-mfa]
+enforce = true
+[cloudtrail]
+kms = true
+retention_days = 365
+alerts_email = "alerts@example.com"
+metric_filters = true
+[billing-report]
+format = "csv"
+[budget-alarm]
+amount = 25
+emails = "you@example.com"
+""")
+    return path
+
+
+def prepare(account: Account, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Phone:
+    """A fresh account whose root has MFA (only root can do that, in the console) so that every other
+    step, and then the running root key's deletion, can complete; the admin's AWS CLI profile goes to a
+    file under tmp_path."""
+    redact_aws_logs()  # as the product does before its first call: the seed below is in the response body
+    assign_root_mfa(account.raw("iam"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "aws-config"))
+    return Phone(monkeypatch)
+
+
+class Phone:
+    """The operator's authenticator app: it learns the seed where the step unwraps AWS's answer."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.seeds: list[Secret] = []
+        original = totp.seed_of
+
+        def capture(device: Any) -> Secret:
+            seed = original(device)
+            self.seeds.append(seed)
+            return seed
+
+        monkeypatch.setattr(user_mfa.totp, "seed_of", capture)
+
+    def code(self, offset: int) -> str:
+        return totp.code_at(self.seeds[-1], totp.counter_at(time.time()) + offset)
+
+
+@dataclass
+class Operator:
+    """Agrees to every change, keeps every default the answers file leaves open, enrolls MFA with two
+    codes from the phone. `interrupt_at` raises KeyboardInterrupt at that prompt (0-based), as Ctrl-C."""
+
+    phone: Phone
+    interrupt_at: int | None = None
+    asked: list[str] = field(default_factory=list)
+
+    def _ask(self, message: str) -> None:
+        self.asked.append(message)
+        if self.interrupt_at is not None and len(self.asked) - 1 == self.interrupt_at:
+            raise KeyboardInterrupt
+
+    def text(self, message: str, default: str = "", validate: Any = None) -> str:
+        self._ask(message)
+        if message.startswith("First code"):
+            return self.phone.code(-1)
+        if message.startswith("Next code"):
+            return self.phone.code(0)
+        return default
+
+    def confirm(self, message: str, default: bool = False) -> bool:
+        self._ask(message)
+        return True if message.startswith("Apply ") else default
+
+    def select(self, message: str, choices: Sequence[str], default: str | None = None) -> str:
+        self._ask(message)
+        if message == "Then:":
+            return ENTER_CODES
+        assert default is not None, message
+        return default
+
+
+@dataclass(frozen=True)
+class Write:
+    step: str
+    change: str  # the resource of the change it belongs to
+    operation: str  # "service:Operation"
+
+
+class Tracker:
+    """Which change the engine is applying, read off the journal's "started" entries."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.current: tuple[str, str] | None = None
+        original = Journal.record
+        tracker = self
+
+        def record(journal: Journal, step: str, result: str, change: Any = None, detail: str = "",
+                   **extra: str) -> None:
+            if change is not None:  # "started" opens a change; its result (ok, failed, ...) closes it
+                tracker.current = (step, change.resource) if result == "started" else None
+            original(journal, step, result, change, detail, **extra)
+
+        monkeypatch.setattr(Journal, "record", record)
+
+
+# A before-send handler for one client: (client, service, request, operation, write) -> response or None.
+Fault = Callable[..., Any]
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+    writes: list[Write]  # every write attempt (botocore retries included), in order
+    journal: list[dict[str, Any]]  # the journal entries this run added
+    aws: Any = None
+
+    @property
+    def text(self) -> str:
+        return self.out + self.err
+
+
+def journal_lines() -> list[dict[str, Any]]:
+    path = state_dir() / "journal" / f"{ACCOUNT_ID}.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def apply(answers: Path, prompter: Any, tracker: Tracker, fault: Fault | None = None,
+          extra: Sequence[str] = ()) -> Run:
+    """The whole program in-process; every write attempt is recorded with its change."""
+    writes: list[Write] = []
+    seen: list[Any] = []
+
+    def observe(aws: Any) -> None:
+        seen.append(aws)
+
+        def client_hook(client: Any, service: str, region: str) -> None:
+            def before_send(request: Any, event_name: str, **_: Any) -> Any:
+                operation = f"{client.meta.service_model.service_name}:{event_name.rsplit('.', 1)[-1]}"
+                if is_read(operation):
+                    return None
+                step, change = tracker.current or ("", "")
+                write = Write(step, change, operation)
+                writes.append(write)
+                return fault(write=write, request=request, client=client) if fault else None
+
+            # As specific as the billing stand-in's handler (a more specific event name is called first).
+            service_id = client.meta.service_model.service_id.hyphenize()
+            client.meta.events.register_first(f"before-send.{service_id}", before_send)
+
+        aws.client_hook = client_hook
+
+    before = len(journal_lines())
+    out, err = io.StringIO(), io.StringIO()
+    env = Environment(stdout=out, stderr=err, stdin_isatty=True, prompter=prompter, width=200, observe_aws=observe,
+                      sleep=lambda _: None, open_url=lambda _: False)
+    code = main(["apply", "--answers", str(answers), *extra], env)
+    return Run(code, out.getvalue(), err.getvalue(), writes, journal_lines()[before:], seen[0] if seen else None)
+
+
+def admin_credentials() -> tuple[str, str]:
+    """The admin's access key, where the wizard put it: the keyring."""
+    stored = keyring.get_password("aws-harden", f"{ACCOUNT_ID}/admin/access-key")
+    assert stored, "the admin's access key is not in the keyring"
+    pair = json.loads(stored)
+    return pair["AccessKeyId"], pair["SecretAccessKey"]
+
+
+def inventory(account: Account) -> dict[str, Any]:
+    """What the account holds, by name, with counts where names differ from run to run (key ids)."""
+    from wizard.aws import isolated_session
+    from wizard.sandbox.root_user import ROOT_NAME
+
+    key, secret = admin_credentials()
+    session = isolated_session(key, secret, "us-east-1")
+    iam = session.client("iam")
+    mfa = iam.list_virtual_mfa_devices()["VirtualMFADevices"]
+    logs = session.client("logs")
+    budgets = session.client("budgets")
+    notifications = budgets.describe_notifications_for_budget(AccountId=ACCOUNT_ID, BudgetName="aws-harden-monthly")
+    kms = session.client("kms")
+    sns = session.client("sns")
+    return {
+        "users": sorted(u["UserName"] for u in iam.list_users()["Users"]),
+        "admin access keys": len(iam.list_access_keys(UserName="admin")["AccessKeyMetadata"]),
+        "root access keys": len(iam.list_access_keys(UserName=ROOT_NAME)["AccessKeyMetadata"]),
+        "groups": sorted(g["GroupName"] for g in iam.list_groups()["Groups"]),
+        "roles": sorted(r["RoleName"] for r in iam.list_roles()["Roles"]),
+        "mfa devices": sorted(d["SerialNumber"].split("/")[-1] + ("" if "User" in d else " (unassigned)")
+                              for d in mfa),
+        "aliases": iam.list_account_aliases()["AccountAliases"],
+        "kms keys": len(kms.list_keys()["Keys"]),
+        "kms aliases": sorted(a["AliasName"] for a in kms.list_aliases()["Aliases"]
+                              if not a["AliasName"].startswith("alias/aws/")),
+        "buckets": sorted(b["Name"] for b in session.client("s3").list_buckets()["Buckets"]),
+        "trails": sorted(t["Name"] for t in session.client("cloudtrail").describe_trails()["trailList"]),
+        "log groups": sorted(g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]),
+        "metric filters": sorted(f["filterName"] for f in logs.describe_metric_filters()["metricFilters"]),
+        "alarms": sorted(a["AlarmName"] for a in session.client("cloudwatch").describe_alarms()["MetricAlarms"]),
+        "topics": sorted(t["TopicArn"].split(":")[-1] for t in sns.list_topics()["Topics"]),
+        "subscriptions": sorted(s["Endpoint"] for s in sns.list_subscriptions()["Subscriptions"]),
+        "rules": sorted(r["Name"] for r in session.client("events").list_rules()["Rules"]),
+        "exports": sorted(e["ExportName"] for e in session.client("bcm-data-exports").list_exports()["Exports"]),
+        "budgets": sorted(b["BudgetName"] for b in budgets.describe_budgets(AccountId=ACCOUNT_ID)["Budgets"]),
+        "budget alarms": len(notifications["Notifications"]),
+        "budget subscribers": sum(
+            len(budgets.describe_subscribers_for_notification(
+                AccountId=ACCOUNT_ID, BudgetName="aws-harden-monthly", Notification=n)["Subscribers"])
+            for n in notifications["Notifications"]),
+    }
+
+
+def check_as_admin(answers: Path) -> tuple[int, str]:
+    """`aws-harden check` with the admin's key (the root key is gone after a full apply)."""
+    key, secret = admin_credentials()
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ACCESS_KEY_ID", key)
+        patch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+        code = main(["check", "--answers", str(answers)], Environment(stdout=out, stderr=err, width=200))
+    return code, out.getvalue() + err.getvalue()

@@ -1,0 +1,334 @@
+"""Bad input, one table: each case gives a clear one-line reason and a non-zero exit (or, for a value
+typed at a prompt, the reason and the question again, as designed), never a traceback, and loses
+nothing: no change is left half-done in the journal, what was done stays done, and where a case says
+so, a re-run with good input picks up and finishes.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import faults
+from tests.conftest import Account
+from tests.full_run import journal_lines
+from tests.lockdown_support import create_admin
+from wizard.cli import MIN_WIDTH, Environment, main
+from wizard.engine import ENTER_CODES, SKIP
+
+CTRL_C = KeyboardInterrupt  # as an answer: the operator presses Ctrl-C at that prompt
+
+
+class Script:
+    """The operator, by what each prompt says: {substring: [answers in order]}. None keeps the default,
+    CTRL_C presses Ctrl-C; a prompt nobody scripted is closed input (EOFError), like stdin at its end."""
+
+    def __init__(self, rules: dict[str, list[object]]) -> None:
+        self.rules = {key: deque(values) for key, values in rules.items()}
+        self.asked: list[str] = []
+        self.rejected: list[tuple[str, str]] = []
+
+    def _next(self, message: str) -> object:
+        self.asked.append(message)
+        for key, queue in self.rules.items():
+            if key in message and queue:
+                answer = queue.popleft()
+                if answer is CTRL_C:
+                    raise KeyboardInterrupt
+                return answer
+        raise EOFError(f"no scripted answer for: {message}")
+
+    def text(self, message: str, default: str = "", validate: Any = None) -> str:
+        while True:
+            answer = self._next(message)
+            value = default if answer is None else str(answer)
+            problem = validate(value) if validate else None
+            if problem is None:
+                return value
+            self.rejected.append((value, problem))
+
+    def confirm(self, message: str, default: bool = False) -> bool:
+        answer = self._next(message)
+        return default if answer is None else bool(answer)
+
+    def select(self, message: str, choices: Sequence[str], default: str | None = None) -> str:
+        answer = self._next(message)
+        if answer is None and default is not None:
+            return default
+        return next(c for c in choices if str(answer) in c)
+
+
+@dataclass
+class Ctx:
+    account: Account
+    tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch
+    hooks: list[Callable[[Any, str, str], None]] = field(default_factory=list)
+
+
+# Arranging may return a decorator the run goes through (e.g. moto's IAM authorization switch).
+Wrap = Callable[[Callable[[], Any]], Callable[[], Any]]
+Arrange = Callable[[Ctx], Wrap | None]
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    argv: Sequence[str]  # "{answers}" stands for the answers file
+    answers: str = ""  # the answers file's TOML
+    prompts: dict[str, list[object]] | None = None  # None: no terminal, or --yes
+    arrange: Arrange | None = None
+    width: int = 120
+    code: int = 1
+    message: str | tuple[str, ...] = ""  # in the one line on stderr (code 1 or 130), else in the output
+    rejected: str = ""  # a prompt refused a typed value with this reason, then asked again
+    rerun: Sequence[str] = ()  # a run with good input afterwards, which must pick up and finish (exit 0)
+    after: Callable[[Ctx], None] | None = None  # what must (still) be in the account
+
+
+# --- arranging and checking the account ---------------------------------------------------------------
+def users(ctx: Ctx) -> list[str]:
+    return sorted(u["UserName"] for u in ctx.account.raw("iam").list_users()["Users"])
+
+
+def no_users(ctx: Ctx) -> None:
+    assert users(ctx) == []
+
+
+def only_admin(ctx: Ctx) -> None:
+    assert users(ctx) == ["admin"]
+
+
+def with_admin(ctx: Ctx) -> None:
+    create_admin(ctx.account.raw("iam"))
+
+
+def answer_at(service: str, operation: str, code: str, status: int, times: int = 1_000) -> Arrange:
+    """AWS answering `operation` with an error, `times` times."""
+
+    def arrange(ctx: Ctx) -> None:
+        left = [times]
+
+        def hook(client: Any, name: str, region: str) -> None:
+            def before_send(request: Any, **_: Any) -> Any:
+                if left[0] <= 0:
+                    return None
+                left[0] -= 1
+                faults.unsent(request)
+                return faults.error_response(client.meta.service_model, code, "refused here", status)
+
+            if name == service:
+                hyphenized = client.meta.service_model.service_id.hyphenize()
+                client.meta.events.register_first(f"before-send.{hyphenized}.{operation}", before_send)
+
+        ctx.hooks.append(hook)
+
+    return arrange
+
+
+def no_credentials(ctx: Ctx) -> None:
+    # Empty, as botocore reads unset (deleting them would upset moto's own clean-up of these variables).
+    ctx.monkeypatch.setenv("AWS_ACCESS_KEY_ID", "")
+    ctx.monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "")
+
+
+def caller_without_permissions(ctx: Ctx) -> Wrap:
+    """An IAM user with no policy, and moto enforcing IAM authorization during the run (its switch is a
+    decorator: the run is the function it wraps)."""
+    from moto.core import set_initial_no_auth_action_count
+
+    iam = ctx.account.raw("iam")
+    iam.create_user(UserName="intern")
+    key = iam.create_access_key(UserName="intern")["AccessKey"]
+    ctx.monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
+    ctx.monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
+    return set_initial_no_auth_action_count(0)  # type: ignore[no-any-return]
+
+
+def no_mfa_devices(ctx: Ctx) -> None:
+    assert ctx.account.raw("iam").list_virtual_mfa_devices()["VirtualMFADevices"] == []
+
+
+def root_key_kept(ctx: Ctx) -> None:
+    from wizard.sandbox.root_user import ROOT_NAME
+
+    keys = ctx.account.raw("iam").list_access_keys(UserName=ROOT_NAME)["AccessKeyMetadata"]
+    assert [k["AccessKeyId"] for k in keys] == [ctx.account.root_key]
+
+
+def alias_is(alias: str) -> Callable[[Ctx], None]:
+    def check(ctx: Ctx) -> None:
+        assert ctx.account.raw("iam").list_account_aliases()["AccountAliases"] == [alias]
+
+    return check
+
+
+YES = ["apply", "--yes", "--answers", "{answers}"]
+ADMIN = ["--only", "admin-user"]
+APPLY = "Apply "
+NAME = "Name of the IAM admin user"
+KEY = "access key for the AWS CLI"
+BUDGET = {"Name of the monthly cost budget": [None], "Email address": ["you@example.com"]}
+
+CASES = [
+    # -- values typed at a prompt: the reason, then the question again --
+    Case("user name typed wrong", ["apply", *ADMIN], prompts={NAME: ["bad name!", "alice"], KEY: [False],
+                                                              APPLY: [True]},
+         code=0, rejected="only letters, digits and + = , . @ _ -",
+         after=lambda ctx: None if users(ctx) == ["alice"] else pytest.fail(str(users(ctx)))),
+    Case("group name typed wrong", ["apply", "--only", "admin-user,admin-group"],
+         prompts={NAME: [None], KEY: [False], "Name of the admin group": ["ops team", "Admins"], APPLY: [True, True]},
+         code=0, rejected="only letters, digits"),
+    Case("budget amount typed as words, then negative", ["apply", "--only", "budget-alarm"],
+         prompts={**BUDGET, "Monthly budget in USD": ["lots", "-3", "25"], APPLY: [True]},
+         code=0, rejected="the amount must be more than 0 USD"),
+    Case("budget email typed wrong", ["apply", "--only", "budget-alarm"],
+         prompts={"Name of the monthly cost budget": [None], "Monthly budget in USD": ["25"],
+                  "Email address": ["you at example", "you@example.com"], APPLY: [True]},
+         code=0, rejected="'you' is not a valid email address"),
+    Case("alias taken, asked again", ["apply", "--only", "signin-link"],
+         arrange=answer_at("iam", "CreateAccountAlias", "EntityAlreadyExists", 409, times=1),
+         prompts={"Account alias": ["example-corp", "example-corp-2"], APPLY: [True, True]},
+         code=0, message="the alias 'example-corp' is taken by another AWS account; choose another",
+         after=alias_is("example-corp-2")),
+    Case("wrong MFA codes three times", ["apply", "--only", "user-mfa"], arrange=with_admin,
+         prompts={"Also enroll": [False], "Require MFA": [False], APPLY: [True], "Then:": [ENTER_CODES] * 3,
+                  "First code": ["111111"] * 3, "Next code": ["222222"] * 3},
+         code=2, message="MFA enrollment for admin did not finish; the unused device was deleted",
+         after=no_mfa_devices),
+    # -- the answers file: checked whole before anything runs --
+    Case("invalid user name in the answers file", [*YES, *ADMIN], '[admin-user]\nname = "bad name!"\n',
+         message="[admin-user] name = 'bad name!': only letters", after=no_users, rerun=["apply", "--yes", *ADMIN]),
+    Case("group name too long", YES, f'[admin-group]\nname = "{"g" * 129}"\n', message="at most 128 characters",
+         after=no_users),
+    Case("invalid alias", YES, '[signin-link]\nalias = "-Example_Corp-"\n', message="lowercase letters, digits"),
+    Case("invalid budget emails", YES, '[budget-alarm]\nemails = "you@example.com, nobody"\n',
+         message="'nobody' is not a valid email address"),
+    Case("invalid alerts email", YES, '[cloudtrail]\nalerts_email = "ops@"\n', message="an email address like"),
+    Case("budget amount not a number", YES, '[budget-alarm]\namount = "lots"\n',
+         message="[budget-alarm] amount = 'lots': expected float"),
+    Case("negative budget amount", YES, "[budget-alarm]\namount = -5\n", message="more than 0 USD"),
+    Case("password age out of range", YES, "[password-policy]\nmax_age = 5000\n", message="max_age = 5000"),
+    Case("malformed answers file", YES, "[admin-user\nname = 'x'\n", message="is not valid TOML"),
+    Case("unknown key in the answers file", YES, '[admin-user]\nnmae = "x"\n', message="has no question 'nmae'"),
+    Case("unknown table in the answers file", YES, '[admin-users]\nname = "x"\n',
+         message="unknown step [admin-users]"),
+    Case("answers file missing", ["apply", "--yes", "--answers", "nowhere.toml"], message="answers file not found"),
+    Case("alias taken, unattended", [*YES, "--only", "admin-user,signin-link"], '[signin-link]\nalias = "taken"\n',
+         arrange=answer_at("iam", "CreateAccountAlias", "EntityAlreadyExists", 409),
+         message="signin-link: the alias 'taken' is taken by another AWS account", after=only_admin,
+         rerun=["apply", "--yes", "--only", "admin-user,signin-link"]),
+    # -- credentials, profile, region, endpoint, permissions --
+    Case("no credentials at all", ["check"], arrange=no_credentials, message="no AWS credentials found"),
+    Case("expired credentials", [*YES, *ADMIN], arrange=answer_at("sts", "GetCallerIdentity", "ExpiredToken", 400),
+         message="the credentials have expired; refresh them", after=no_users),
+    Case("unknown profile", ["check", "--profile", "nope"], message="The config profile (nope) could not be found"),
+    Case("invalid region", ["check", "--region", "mars-north-1"], message="unknown region 'mars-north-1'"),
+    Case("unreachable endpoint", ["check", "--endpoint-url", "http://127.0.0.1:9"], message="cannot reach AWS"),
+    Case("caller without IAM permissions", [*YES, *ADMIN], arrange=caller_without_permissions,
+         message=("admin-user: ", "failed: AccessDenied: the caller is not allowed to do this"),
+         after=lambda ctx: None if users(ctx) == ["intern"] else pytest.fail(str(users(ctx)))),
+    # -- Ctrl-C at each kind of prompt: 130, one line, and what was done stays done --
+    Case("Ctrl-C at a text question", ["apply"], prompts={NAME: [CTRL_C]}, code=130, message="interrupted",
+         after=no_users),
+    Case("Ctrl-C at a yes/no question", ["apply"], prompts={NAME: [None], KEY: [CTRL_C]}, code=130,
+         message="interrupted", after=no_users),
+    Case("Ctrl-C at the agreement to the second step", ["apply", "--only", "admin-user,admin-group"],
+         prompts={NAME: [None], KEY: [False], "Name of the admin group": [None], APPLY: [True, CTRL_C]},
+         code=130, message="interrupted", after=only_admin,
+         rerun=["apply", "--yes", "--only", "admin-user,admin-group"]),
+    Case("Ctrl-C at a choice question", ["apply", "--only", "billing-report"],
+         prompts={"S3 bucket": [None], "Prefix": [None], "File format": [CTRL_C]}, code=130, message="interrupted"),
+    Case("Ctrl-C at the MFA enrollment choice", ["apply", "--only", "user-mfa"], arrange=with_admin,
+         prompts={"Also enroll": [False], "Require MFA": [False], APPLY: [True], "Then:": [CTRL_C]},
+         code=130, message="interrupted during user-mfa", after=no_mfa_devices),
+    Case("Ctrl-C at an MFA code", ["apply", "--only", "user-mfa"], arrange=with_admin,
+         prompts={"Also enroll": [False], "Require MFA": [False], APPLY: [True], "Then:": [ENTER_CODES],
+                  "First code": ["123456"], "Next code": [CTRL_C]},
+         code=130, message="interrupted during user-mfa", after=no_mfa_devices),
+    Case("Ctrl-C at the typed root key confirmation", ["apply", "--only", "root-access-keys"], arrange=with_admin,
+         prompts={"To go ahead, type": [CTRL_C]}, code=130, message="interrupted", after=root_key_kept),
+    Case("Ctrl-C at the operator's console task", ["apply", "--only", "root-mfa"],
+         prompts={"assign an MFA device to the root user": [CTRL_C]}, code=130, message="interrupted"),
+    Case("operator skips the console task", ["apply", "--only", "root-mfa"],
+         prompts={"assign an MFA device to the root user": [SKIP]}, code=2, message="Still to do: root-mfa"),
+    # -- the terminal --
+    Case("stdin closed", ["apply"], prompts={}, message="input ended before a question was answered (stdin closed)",
+         after=no_users),
+    Case("no terminal and no --yes", ["apply"], message="apply asks questions and needs a terminal", after=no_users),
+    Case("terminal too narrow", ["apply"], prompts={}, width=40,
+         message=f"the terminal is 40 columns wide and apply needs at least {MIN_WIDTH}", after=no_users),
+    Case("check in a narrow terminal wraps", ["check", "--only", "admin-user"], width=40, code=2,
+         message="account 123456789012"),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input(case: Case, account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = Ctx(account, tmp_path, monkeypatch)
+    answers = tmp_path / "answers.toml"
+    answers.write_text(case.answers)
+    monkeypatch.chdir(tmp_path)
+    wrap = case.arrange(ctx) if case.arrange else None
+    code, out, err, script = (wrap or (lambda call: call))(lambda: run(ctx, case, answers))()
+    where = f"{case.id}: exit {code}\n{out}{err}"
+    assert code == case.code, where
+    assert "Traceback" not in out + err, where
+    parts = (case.message,) if isinstance(case.message, str) else case.message
+    if case.code in (1, 130):
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert len(lines) == 1 and all(part in lines[0] for part in parts), where
+    else:
+        assert all(part in " ".join((out + err).split()) for part in parts), where
+    if case.rejected:
+        assert script is not None and any(case.rejected in why for _, why in script.rejected), script
+    assert_no_change_left_open(where)
+    if case.after:
+        case.after(ctx)
+    if case.rerun:
+        again = main([a.replace("{answers}", str(answers)) for a in case.rerun],
+                     Environment(stdout=io.StringIO(), stderr=io.StringIO(), stdin_isatty=False))
+        assert again == 0, f"{case.id}: the re-run did not finish"
+        assert_no_change_left_open(case.id)
+
+
+def run(ctx: Ctx, case: Case, answers: Path) -> tuple[int, str, str, Script | None]:
+    script = Script(case.prompts) if case.prompts is not None else None
+
+    def observe(aws: Any) -> None:
+        previous = aws.client_hook
+
+        def client_hook(client: Any, service: str, region: str) -> None:
+            if previous is not None:
+                previous(client, service, region)
+            for hook in ctx.hooks:
+                hook(client, service, region)
+
+        aws.client_hook = client_hook
+
+    out, err = io.StringIO(), io.StringIO()
+    env = Environment(stdout=out, stderr=err, stdin_isatty=case.prompts is not None, prompter=script,
+                      width=case.width, observe_aws=observe, sleep=lambda _: None, open_url=lambda _: False)
+    code = main([a.replace("{answers}", str(answers)) for a in case.argv], env)
+    return code, out.getvalue(), err.getvalue(), script
+
+
+def assert_no_change_left_open(where: str) -> None:
+    """Every change the journal saw start also ended (ok, failed, interrupted, skipped ...)."""
+    open_changes: set[tuple[str, str]] = set()
+    for entry in journal_lines():
+        if "change" not in entry:
+            continue
+        key = (entry["step"], entry["change"]["resource"])
+        (open_changes.add if entry["result"] == "started" else open_changes.discard)(key)
+    assert not open_changes, f"{where}: left open in the journal: {open_changes}"
+
+
+def test_there_are_at_least_twenty_cases() -> None:
+    assert len(CASES) >= 20
