@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from tests.lockdown_support import journal_entries
@@ -174,6 +175,7 @@ def converge(world: World, clients: Clients, start: Start, workdir: Path) -> Non
     assert enforced == (start.iam.enforce and members_have_mfa), "MFA enforcement without every member's MFA"
 
 
+@pytest.mark.many_runs("hundreds of applies: the leak guard skips botocore's DEBUG body logs here")
 def test_apply_converges_from_any_starting_state() -> None:
     with World() as world, tempfile.TemporaryDirectory() as scratch:
         clients = Clients(isolated_session("AKIASETUP00000000000", "x", "us-east-1"))

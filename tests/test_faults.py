@@ -33,6 +33,7 @@ import pytest
 from tests import faults
 from tests.conftest import Account, Waits
 from tests.full_run import (
+    CONVERGED,
     Operator,
     Run,
     Tracker,
@@ -92,33 +93,6 @@ WRITES = [
     ("root-access-keys", "iam:DeleteAccessKey"),  # the running key, last
 ]
 
-# What a clean full apply leaves; a faulted apply plus a clean re-run must leave exactly this.
-CONVERGED = {
-    "users": ["admin"],
-    "admin access keys": 1,
-    "root access keys": 0,
-    "groups": ["FullAccess"],
-    "roles": ["aws-harden-cloudtrail-to-logs"],
-    "mfa devices": ["admin", "root-account-mfa-device"],  # none unassigned
-    "aliases": ["example-corp"],
-    "kms keys": 1,
-    "kms aliases": ["alias/aws-harden-cloudtrail"],
-    "buckets": ["aws-harden-billing-123456789012", "aws-harden-cloudtrail-123456789012-us-east-1"],
-    "trails": ["aws-harden-trail"],
-    "log groups": ["/aws-harden/cloudtrail"],
-    "metric filters": ["CloudTrailChanges", "ConsoleSignInWithoutMFA", "IAMPolicyChanges", "RootAccountUsage",
-                       "UnauthorizedAPICalls"],
-    "alarms": ["aws-harden-CloudTrailChanges", "aws-harden-ConsoleSignInWithoutMFA", "aws-harden-IAMPolicyChanges",
-               "aws-harden-RootAccountUsage", "aws-harden-UnauthorizedAPICalls"],
-    "topics": ["aws-harden-alerts"],
-    "subscriptions": ["alerts@example.com"],
-    "rules": ["aws-harden-cloudtrail-changes", "aws-harden-iam-policy-changes", "aws-harden-root-api-activity",
-              "aws-harden-root-console-sign-in"],
-    "exports": ["aws-harden-cur2"],
-    "budgets": ["aws-harden-monthly"],
-    "budget alarms": 3,
-    "budget subscribers": 3,
-}
 
 # botocore's standard retry mode as wizard/aws.py configures it: one try, then `max_attempts` retries.
 MAX_ATTEMPTS = int(client_config().retries["max_attempts"]) + 1
