@@ -43,6 +43,8 @@ from wizard.cli import Environment, main
 from wizard.sandbox.root_user import ROOT_NAME
 
 EXAMPLES = int(os.environ.get("AWS_HARDEN_EXAMPLES", "200"))
+# The examples are split into shards so pytest-xdist runs them on every core; together they make EXAMPLES.
+SHARDS = 4
 # AWS_HARDEN_SHRINK=0 reports the first failing example as found (shrinking one takes minutes).
 PHASES = [p for p in Phase if p is not Phase.shrink or os.environ.get("AWS_HARDEN_SHRINK", "1") != "0"]
 ALWAYS = ("admin-user", "admin-group", "password-policy", "signin-link", "cloudtrail", "billing-report",
@@ -176,12 +178,14 @@ def converge(world: World, clients: Clients, start: Start, workdir: Path) -> Non
 
 
 @pytest.mark.many_runs("hundreds of applies: the leak guard skips botocore's DEBUG body logs here")
-def test_apply_converges_from_any_starting_state() -> None:
+@pytest.mark.parametrize("shard", range(SHARDS))
+def test_apply_converges_from_any_starting_state(shard: int) -> None:
+    examples = EXAMPLES // SHARDS + (1 if shard < EXAMPLES % SHARDS else 0)
     with World() as world, tempfile.TemporaryDirectory() as scratch:
         clients = Clients(isolated_session("AKIASETUP00000000000", "x", "us-east-1"))
         counter = iter(range(10**9))
 
-        @settings(max_examples=EXAMPLES, deadline=None, database=None, phases=PHASES,
+        @settings(max_examples=examples, deadline=None, database=None, phases=PHASES,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
         @given(start=starts())
         def converges(start: Start) -> None:
