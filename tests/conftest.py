@@ -51,6 +51,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "shows_secret(reason): the test shows a secret on the terminal on purpose; the leak guard "
         "then skips its terminal output (logs, journal and files are still searched)")
+    config.addinivalue_line(
+        "markers", "many_runs(reason): the test runs the program hundreds of times (hypothesis tests are "
+        "detected); the leak guard does not switch botocore's body logs to DEBUG for it")
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +62,9 @@ def no_secret_leaks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
     """Every test, automatically: no secret the product made (password, secret access key, MFA seed)
     appears in the program's output, pytest's captured output, the logs, or any file under tmp_path."""
     guard = leak_guard.LeakGuard()
-    guard.install(monkeypatch)
+    many_runs = request.node.get_closest_marker("many_runs") is not None or getattr(
+        getattr(request.node, "obj", None), "is_hypothesis_test", False)
+    guard.install(monkeypatch, debug_logs=not many_runs)
     try:
         yield guard
     finally:

@@ -8,7 +8,6 @@ the retries), and the product sees the same ClientError / BotoCoreError it would
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from io import BytesIO
 from typing import Any
 
@@ -91,11 +90,3 @@ def answer(kind: str, service_model: Any, request: Any) -> AWSResponse:
         raise KeyboardInterrupt
     raise ValueError(kind)
 
-
-def before_send(kind: str, service_model: Any) -> Callable[..., AWSResponse]:
-    """A before-send handler failing every attempt of the calls it is registered for."""
-
-    def handler(request: Any, **_: Any) -> AWSResponse:
-        return answer(kind, service_model, request)
-
-    return handler

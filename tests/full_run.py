@@ -31,6 +31,35 @@ from wizard.write_guard import is_read
 ACCOUNT_ID = "123456789012"
 
 
+# What a clean full apply (with answers_file) leaves; a run after faults or Ctrl-C must leave exactly this.
+CONVERGED = {
+    "users": ["admin"],
+    "admin access keys": 1,
+    "root access keys": 0,
+    "groups": ["FullAccess"],
+    "roles": ["aws-harden-cloudtrail-to-logs"],
+    "mfa devices": ["admin", "root-account-mfa-device"],  # none unassigned
+    "aliases": ["example-corp"],
+    "kms keys": 1,
+    "kms aliases": ["alias/aws-harden-cloudtrail"],
+    "buckets": ["aws-harden-billing-123456789012", "aws-harden-cloudtrail-123456789012-us-east-1"],
+    "trails": ["aws-harden-trail"],
+    "log groups": ["/aws-harden/cloudtrail"],
+    "metric filters": ["CloudTrailChanges", "ConsoleSignInWithoutMFA", "IAMPolicyChanges", "RootAccountUsage",
+                       "UnauthorizedAPICalls"],
+    "alarms": ["aws-harden-CloudTrailChanges", "aws-harden-ConsoleSignInWithoutMFA", "aws-harden-IAMPolicyChanges",
+               "aws-harden-RootAccountUsage", "aws-harden-UnauthorizedAPICalls"],
+    "topics": ["aws-harden-alerts"],
+    "subscriptions": ["alerts@example.com"],
+    "rules": ["aws-harden-cloudtrail-changes", "aws-harden-iam-policy-changes", "aws-harden-root-api-activity",
+              "aws-harden-root-console-sign-in"],
+    "exports": ["aws-harden-cur2"],
+    "budgets": ["aws-harden-monthly"],
+    "budget alarms": 3,
+    "budget subscribers": 3,
+}
+
+
 def answers_file(tmp_path: Path, root_key: str) -> Path:
     """Every option that makes writes: programmatic access, an alias, enforcement, KMS, retention, alerts,
     metric filters, a budget; and the confirmation that lets the running root key go last."""
@@ -91,15 +120,17 @@ class Phone:
 @dataclass
 class Operator:
     """Agrees to every change, keeps every default the answers file leaves open, enrolls MFA with two
-    codes from the phone. `interrupt_at` raises KeyboardInterrupt at that prompt (0-based), as Ctrl-C."""
+    codes from the phone. With `interrupted` given, presses Ctrl-C at the first prompt not in it (and
+    adds it there), so successive runs stop at each prompt in turn."""
 
     phone: Phone
-    interrupt_at: int | None = None
+    interrupted: set[str] | None = None
     asked: list[str] = field(default_factory=list)
 
     def _ask(self, message: str) -> None:
         self.asked.append(message)
-        if self.interrupt_at is not None and len(self.asked) - 1 == self.interrupt_at:
+        if self.interrupted is not None and message not in self.interrupted:
+            self.interrupted.add(message)
             raise KeyboardInterrupt
 
     def text(self, message: str, default: str = "", validate: Any = None) -> str:

@@ -8,6 +8,11 @@ every file under the test's tmp_path (the journal, the sandbox state, AWS config
 Each secret is searched as typed and in the encodings it would take on the wire or in a file (URL-,
 base64-, XML- and JSON-escaped). A failure names where and how long the secret was, never the secret.
 
+Tests that run the program hundreds of times (hypothesis tests, detected, or marked
+`@pytest.mark.many_runs("why")`) would spend minutes formatting botocore's DEBUG records: for them those
+logs stay at their level (the example-based tests search the same calls' bodies); their output, files and
+WARNING-and-above logs are searched as for any test.
+
 Tests that show a secret on the terminal on purpose (the "show it once" choice, the MFA key as text,
 `credential-process`) mark themselves `@pytest.mark.shows_secret("why")`: their terminal output is
 not searched; their logs, journal and files still are.
@@ -19,6 +24,7 @@ import base64
 import html
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,8 +40,13 @@ MIN_LENGTH = 8
 DEBUG_LOGGERS = ("botocore.endpoint", "botocore.parsers", "botocore.httpsession", "wizard", "steps")
 
 
+# No generated password, key or seed holds these, nor any of their encodings below.
+SEPARATORS = re.compile(r'[\s"<>,]+')
+
+
 def secret_parts(value: str) -> list[str]:
-    """The value, and the secret inside a JSON object (the access key pair keeps its id beside it)."""
+    """The value; for a JSON object (the access key pair keeps its id beside the secret), its secret
+    fields, which is what a leak of the pair would show too."""
     parts = [value]
     if value.startswith("{"):
         try:
@@ -43,7 +54,7 @@ def secret_parts(value: str) -> list[str]:
         except ValueError:
             decoded = None
         if isinstance(decoded, dict):
-            parts += [str(v) for k, v in decoded.items() if "Secret" in k and isinstance(v, str)]
+            parts = [str(v) for k, v in decoded.items() if "Secret" in k and isinstance(v, str)]
     return [p for p in parts if len(p) >= MIN_LENGTH]
 
 
@@ -94,8 +105,9 @@ class LeakGuard:
         if hasattr(stream, "getvalue"):
             self.streams.append((name, stream))
 
-    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Patch the Secret constructor and the program's entry points; listen to the logs."""
+    def install(self, monkeypatch: pytest.MonkeyPatch, debug_logs: bool = True) -> None:
+        """Patch the Secret constructor and the program's entry points; listen to the logs (the body-carrying
+        ones at DEBUG unless `debug_logs` is False)."""
         from _pytest.capture import CaptureFixture
 
         import wizard.cli
@@ -139,7 +151,7 @@ class LeakGuard:
         monkeypatch.setattr(CaptureFixture, "readouterr", readouterr)
 
         logging.getLogger().addHandler(self.records)
-        for name in DEBUG_LOGGERS:
+        for name in DEBUG_LOGGERS if debug_logs else ():
             logger = logging.getLogger(name)
             self._levels[name] = logger.level
             logger.setLevel(logging.DEBUG)
@@ -162,12 +174,18 @@ class LeakGuard:
         places.append(("log records", lambda: "\n".join(self.records.messages)))
         for root in roots:
             places += [(f"file {path}", lambda path=path: _read(path)) for path in _files(root)]
+        # Searched once in the distinct words of every place (runs repeat the same output many times),
+        # then, on a hit, per place; a form that holds a separator itself is searched in the whole texts.
+        texts = [(where, read()) for where, read in places]
+        words = "\n".join({word for _, text in texts for word in SEPARATORS.split(text)})
         found: list[str] = []
-        for where, read in places:
-            text = read()
-            for number, secret in enumerate(self.secrets, start=1):
-                if any(form in text for form in encodings(secret)):
-                    found.append(f"secret #{number} ({len(secret)} characters) appears in {where}")
+        for number, secret in enumerate(self.secrets, start=1):
+            forms = encodings(secret)
+            hit = any(form in words if not SEPARATORS.search(form) else any(form in t for _, t in texts)
+                      for form in forms)
+            if hit:
+                found += [f"secret #{number} ({len(secret)} characters) appears in {where}"
+                          for where, text in texts if any(form in text for form in forms)]
         return found
 
 

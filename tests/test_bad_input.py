@@ -7,7 +7,7 @@ so, a re-run with good input picks up and finishes.
 from __future__ import annotations
 
 import io
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +17,9 @@ import pytest
 
 from tests import faults
 from tests.conftest import Account
-from tests.full_run import journal_lines
+from tests.full_run import Operator, Tracker, answers_file, apply, inventory, journal_lines, prepare
 from tests.lockdown_support import create_admin
+from tests.test_faults import CONVERGED
 from wizard.cli import MIN_WIDTH, Environment, main
 from wizard.engine import ENTER_CODES, SKIP
 
@@ -332,3 +333,29 @@ def assert_no_change_left_open(where: str) -> None:
 
 def test_there_are_at_least_twenty_cases() -> None:
     assert len(CASES) >= 20
+
+
+def test_ctrl_c_at_every_prompt_of_a_full_apply_in_turn_then_it_finishes(
+    account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each run presses Ctrl-C at the next prompt not interrupted yet: each stops with 130 and one line,
+    leaves no change open, and the next picks up without redoing anything; the last one finishes."""
+    phone = prepare(account, monkeypatch, tmp_path)
+    answers = answers_file(tmp_path, account.root_key)
+    tracker = Tracker(monkeypatch)
+    interrupted: set[str] = set()
+    runs = []
+    while True:
+        run = apply(answers, Operator(phone, interrupted=interrupted), tracker)
+        runs.append(run)
+        if run.code != 130:
+            break
+        lines = [line for line in run.err.splitlines() if line.strip()]
+        assert len(lines) == 1 and "interrupted" in lines[0] and "Traceback" not in run.text, run.text
+        assert_no_change_left_open(f"Ctrl-C number {len(runs)}")
+        assert len(runs) <= 40, "no end to the prompts"
+    assert run.code == 0, run.text
+    assert len(interrupted) >= 15  # every question, agreement and code prompt of the day-one flow
+    done = Counter((e["step"], e["change"]["resource"]) for r in runs for e in r.journal if e["result"] == "ok")
+    assert [change for change, times in done.items() if times > 1] == []
+    assert inventory(account) == CONVERGED

@@ -177,6 +177,7 @@ def converge(world: World, clients: Clients, start: Start, workdir: Path) -> Non
     assert enforced == (start.iam.enforce and members_have_mfa), "MFA enforcement without every member's MFA"
 
 
+@pytest.mark.many_runs("hundreds of applies: the leak guard skips botocore's DEBUG body logs here")
 @pytest.mark.parametrize("shard", range(SHARDS))
 def test_apply_converges_from_any_starting_state(shard: int) -> None:
     examples = EXAMPLES // SHARDS + (1 if shard < EXAMPLES % SHARDS else 0)

@@ -7,12 +7,13 @@ endpoint that cannot be reached (retried too), expired credentials, Ctrl-C. Each
 with exit 1 (130 for Ctrl-C), one line on stderr naming the step and the AWS operation, no traceback, and
 a journal that holds every change done before the fault and the failed one.
 
-For speed, the calls of one step are faulted in one chain from a fresh account: the first fault at a
-call stops a full apply, the next four re-run the step (`--only`) from the state the previous fault left;
-the full apply of the next call's first fault is then also the re-run that must get past the previous
-call without its fault. At the end a full run without faults must converge: exit 0 (every step read back
-compliant), no change done twice in the whole chain (journal), `check` as the admin compliant, and the
-account holding exactly what a clean full apply leaves (nothing twice).
+For speed, the calls of one step (up to 8; cloudtrail's in three chains) are faulted in one chain from a
+fresh account: the first fault at a call stops a full apply, the next four re-run the step (`--only`)
+from the state the previous fault left; the full apply of the next call's first fault is then also the
+re-run that must get past the previous call without its fault. At the end a full run without faults
+must converge: exit 0 (every step read back compliant), no change done twice in the whole chain
+(journal), `check` as the admin compliant, and the account holding exactly what a clean full apply
+leaves (nothing twice).
 
 Faults are made at the wire (botocore before-send, the service's own error format), so botocore parses
 and retries them as it would AWS's answers; its retry delays are recorded, not slept (conftest `waits`).
@@ -33,6 +34,7 @@ import pytest
 from tests import faults
 from tests.conftest import Account, Waits
 from tests.full_run import (
+    CONVERGED,
     Operator,
     Run,
     Tracker,
@@ -92,33 +94,6 @@ WRITES = [
     ("root-access-keys", "iam:DeleteAccessKey"),  # the running key, last
 ]
 
-# What a clean full apply leaves; a faulted apply plus a clean re-run must leave exactly this.
-CONVERGED = {
-    "users": ["admin"],
-    "admin access keys": 1,
-    "root access keys": 0,
-    "groups": ["FullAccess"],
-    "roles": ["aws-harden-cloudtrail-to-logs"],
-    "mfa devices": ["admin", "root-account-mfa-device"],  # none unassigned
-    "aliases": ["example-corp"],
-    "kms keys": 1,
-    "kms aliases": ["alias/aws-harden-cloudtrail"],
-    "buckets": ["aws-harden-billing-123456789012", "aws-harden-cloudtrail-123456789012-us-east-1"],
-    "trails": ["aws-harden-trail"],
-    "log groups": ["/aws-harden/cloudtrail"],
-    "metric filters": ["CloudTrailChanges", "ConsoleSignInWithoutMFA", "IAMPolicyChanges", "RootAccountUsage",
-                       "UnauthorizedAPICalls"],
-    "alarms": ["aws-harden-CloudTrailChanges", "aws-harden-ConsoleSignInWithoutMFA", "aws-harden-IAMPolicyChanges",
-               "aws-harden-RootAccountUsage", "aws-harden-UnauthorizedAPICalls"],
-    "topics": ["aws-harden-alerts"],
-    "subscriptions": ["alerts@example.com"],
-    "rules": ["aws-harden-cloudtrail-changes", "aws-harden-iam-policy-changes", "aws-harden-root-api-activity",
-              "aws-harden-root-console-sign-in"],
-    "exports": ["aws-harden-cur2"],
-    "budgets": ["aws-harden-monthly"],
-    "budget alarms": 3,
-    "budget subscribers": 3,
-}
 
 # botocore's standard retry mode as wizard/aws.py configures it: one try, then `max_attempts` retries.
 MAX_ATTEMPTS = int(client_config().retries["max_attempts"]) + 1
@@ -166,18 +141,26 @@ def test_a_clean_full_apply_sends_these_writes_and_leaves_this_account(
     assert {password, secret_key, seed} <= set(no_secret_leaks.secrets)
 
 
-STEPS = list(dict.fromkeys(step for step, _ in WRITES))
+# One chain per step; a step with many writes (cloudtrail) is split so the chains run on several cores.
+CHAIN_LENGTH = 8
+CHAINS = [
+    targets[i:i + CHAIN_LENGTH]
+    for targets in ([w for w in WRITES if w[0] == step] for step in dict.fromkeys(s for s, _ in WRITES))
+    for i in range(0, len(targets), CHAIN_LENGTH)
+]
 
 
-@pytest.mark.parametrize("step", STEPS)
+@pytest.mark.parametrize("chain", CHAINS, ids=[f"{c[0][0]}:{c[0][1].split(':')[1]}..." for c in CHAINS])
 def test_every_fault_at_every_write_stops_cleanly_and_a_rerun_converges(
-    account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, waits: Waits, step: str
+    account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, waits: Waits,
+    chain: list[tuple[str, str]],
 ) -> None:
     phone = prepare(account, monkeypatch, tmp_path)
     answers = answers_file(tmp_path, account.root_key)
     tracker = Tracker(monkeypatch)
     runs: list[Run] = []
-    for target in [w for w in WRITES if w[0] == step]:
+    step = chain[0][0]
+    for target in chain:
         for number, kind in enumerate(faults.KINDS):
             fault = FaultAt(target, kind)
             waits.botocore.clear()
@@ -364,3 +347,7 @@ def apply_with_hook(answers: Path, prompter: Any, hook: Any, extra: Sequence[str
     from tests.lockdown_support import run
 
     return run(["apply", "--answers", str(answers), *extra], prompter=prompter, hook=hook)
+
+
+def test_the_chains_cover_every_write_once() -> None:
+    assert [target for chain in CHAINS for target in chain] == WRITES
