@@ -39,6 +39,7 @@ class AdminGroupState:
 class AdminGroup(Step[AdminGroupState]):
     id = "admin-group"
     title = "Admin group with administrator access"
+    remediates = ()  # grants admin through a group; no control checks that it exists
     checks = "a group with AdministratorAccess exists and the admin user is a member"
     writes = frozenset({"iam:CreateGroup", "iam:AttachGroupPolicy", "iam:AddUserToGroup"})
 

@@ -75,6 +75,7 @@ def read_password_rules(iam: Any) -> PasswordRules:
 class AdminUser(Step[AdminUserState]):
     id = "admin-user"
     title = "IAM admin user with console access"
+    remediates = ()  # a user's own policies are flagged, never detached (iam_policy_attached_only_to_group_or_roles)
     checks = "an IAM user for daily admin work exists, can sign in to the console, and has no direct policies"
     writes = frozenset(
         {"iam:CreateUser", "iam:CreateLoginProfile", "iam:CreateAccessKey", "iam:DeleteAccessKey"}

@@ -303,6 +303,7 @@ def read_bucket(aws: Aws, name: str, default_region: str) -> BucketState:
 class BillingReport(Step[BillingState]):
     id = "billing-report"
     title = "Cost and usage data exported to S3"
+    remediates = ()
     checks = "a Data Export (CUR 2.0) or legacy Cost and Usage Report delivers daily or hourly data to S3"
     writes = frozenset(
         {

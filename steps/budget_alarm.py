@@ -158,6 +158,7 @@ def amount_text(value: object) -> str:
 class BudgetAlarm(Step[BudgetState]):
     id = "budget-alarm"
     title = "Monthly cost budget with email alarms"
+    remediates = ()
     checks = (
         "a monthly USD cost budget with email alarms at 80% and 100% of actual and 100% of forecasted spend"
     )

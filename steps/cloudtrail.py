@@ -92,6 +92,7 @@ def retention_problem(value: AnswerValue) -> str | None:
 class CloudTrail(Step[CloudTrailState]):
     id = "cloudtrail"
     title = "CloudTrail: multi-region trail, locked-down bucket, alerts"
+    remediates = ("cloudtrail_multi_region_enabled", "cloudtrail_multi_region_enabled_logging_management_events")
     checks = (
         "a multi-region trail with global service events and log file validation is logging, into a "
         "private, encrypted, versioned bucket; optional alerts on root use and trail or IAM policy changes"

@@ -105,6 +105,10 @@ class PasswordPolicyState:
 class PasswordPolicy(Step[PasswordPolicyState]):
     id = "password-policy"
     title = "Account password policy"
+    remediates = (
+        "iam_password_policy_minimum_length_14", "iam_password_policy_reuse_24", "iam_password_policy_uppercase",
+        "iam_password_policy_lowercase", "iam_password_policy_number", "iam_password_policy_symbol",
+    )
     checks = "length >= 14, all four character classes, reuse prevention 24, users may change their password"
     writes = frozenset({"iam:UpdateAccountPasswordPolicy"})
 

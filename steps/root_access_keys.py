@@ -100,6 +100,7 @@ def running_key_id(aws: Aws) -> str | None:
 class RootAccessKeys(Step[RootKeysState]):
     id = "root-access-keys"
     title = "No root user access keys"
+    remediates = ("iam_no_root_access_key",)
     checks = "the root user has no access keys (GetAccountSummary AccountAccessKeysPresent is 0)"
     writes = frozenset({"iam:UpdateAccessKey", "iam:DeleteAccessKey"})
 

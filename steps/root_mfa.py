@@ -33,6 +33,7 @@ def is_root_device(device: Any, account: str) -> bool:
 class RootMfa(Step[RootMfaState]):
     id = "root-mfa"
     title = "MFA on the root user"
+    remediates = ("iam_root_mfa_enabled",)  # not iam_root_hardware_mfa_enabled: a virtual device satisfies this step
     checks = "the root user has MFA (assigned in the console, verified here); reports whether it is virtual"
     writes = frozenset()
     sandbox_writes = frozenset({"iam:CreateVirtualMFADevice", "iam:EnableMFADevice"})

@@ -63,6 +63,7 @@ class SigninLinkState:
 class SigninLink(Step[SigninLinkState]):
     id = "signin-link"
     title = "IAM user sign-in link"
+    remediates = ()
     checks = "the account alias is the one asked for (if any); shows the IAM user sign-in URL"
     writes = frozenset({"iam:CreateAccountAlias"})
 

@@ -133,6 +133,7 @@ def otpauth_uri(user: str, account: str, seed: Secret) -> Secret:
 class UserMfa(Step[UserMfaState]):
     id = "user-mfa"
     title = "MFA for IAM users with console access"
+    remediates = ("iam_user_mfa_enabled_console_access",)
     checks = (
         "the admin user and every IAM user with a console password have an MFA device; optional enforcement"
     )

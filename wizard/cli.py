@@ -17,6 +17,7 @@ from wizard import __version__
 from wizard.errors import Interrupted, WizardError, describe
 
 if TYPE_CHECKING:
+    from wizard.controls import ControlResult
     from wizard.engine import StepOutcome
     from wizard.prompts import Prompter
     from wizard.render import Ui
@@ -296,13 +297,17 @@ def run_engine(
                     (admin, "bold"), f", with {how}")
         return EXIT_OK if all(o.status.value == "compliant" for o in outcomes) else EXIT_PENDING
 
-    outcomes = engine.check()
+    from wizard import controls as account_controls
     from wizard import report
+    from wizard.facts import read_facts
     from wizard.render import plan_summary
 
+    # The steps and the account facts the controls need, all at once, through the one read cache.
+    outcomes, facts = aws.parallel(engine.check, lambda: read_facts(aws, caller))
+    results = account_controls.evaluate(facts, known)
     evidence = report.build(
         args.command, caller, aws.region, aws.sandbox, outcomes, engine.answers.lookup,
-        plan_summary([c for o in outcomes for c in o.changes]),
+        plan_summary([c for o in outcomes for c in o.changes]), results, facts,
     )
     if args.output == "json":
         ui.json(evidence)
@@ -312,9 +317,10 @@ def run_engine(
         ui.plan(outcomes)
     else:
         ui.check_table(outcomes)
+        ui.controls_summary(results)
     if args.report is not None:
         write_report(args.report, evidence, ui, quiet=args.output != "text")
-    return exit_code_for(args.command, outcomes)
+    return exit_code_for(args.command, outcomes, results, selected)
 
 
 def write_report(path: Path, evidence: dict[str, Any], ui: Ui, quiet: bool) -> None:
@@ -337,18 +343,8 @@ def export(
     from wizard.answers import AnswerBook
 
     answers = AnswerBook(file_answers, known)
-    evidence = report.build("export", caller, aws.region, aws.sandbox, [], answers.lookup, "")
-    from wizard.controls import EXCEPTIONS
-
-    exceptions = [
-        {
-            "controls": [c.as_record() for c in e.controls],
-            "mutelist_resources": [str(answers.lookup(*e.resource_answer)), *e.extra_resources],
-            "reason": e.reason,
-        }
-        for e in EXCEPTIONS
-    ]
-    env.stdout.write(report.prowler_mutelist(evidence["account"], exceptions))
+    exceptions = report.accepted_exceptions(answers.lookup, None)
+    env.stdout.write(report.prowler_mutelist(caller.account, exceptions))
     return EXIT_OK
 
 
@@ -363,18 +359,26 @@ def install_read_cache(session: Any, read_only: bool) -> Any:
     return cache
 
 
-def exit_code_for(command: str, outcomes: Sequence[StepOutcome]) -> int:
+def exit_code_for(
+    command: str, outcomes: Sequence[StepOutcome], controls: Sequence[ControlResult] = (),
+    selected: Sequence[Any] = (),
+) -> int:
+    """check: 0 when the selected steps are compliant and every control they remediate passes."""
     statuses = {o.status.value for o in outcomes}
     if "error" in statuses:
         return EXIT_ERROR
     if command == "plan":
         return EXIT_PENDING if any(o.changes for o in outcomes) else EXIT_OK
-    return EXIT_OK if statuses <= {"compliant"} else EXIT_PENDING
+    ids = {s.id for s in selected}
+    failing = [r for r in controls if r.status != "PASS" and ids & set(r.remediated_by)]
+    return EXIT_OK if statuses <= {"compliant"} and not failing else EXIT_PENDING
 
 
 def show_steps(env: Environment) -> int:
+    """The steps in apply's order, with the controls each brings to PASS; then the controls no step
+    remediates (check still evaluates and reports them)."""
     import steps as step_registry
-    from wizard.controls import SECURITY_HUB, cis_summary, controls_for
+    from wizard.controls import BY_ID, CONTROLS, cis_summary
     from wizard.render import Ui
 
     ui = Ui(out=env.stdout, err=env.stderr, width=env.width)
@@ -382,17 +386,26 @@ def show_steps(env: Environment) -> int:
     from rich.text import Text
 
     table = Table(title="aws-harden steps, in the order apply runs them")
-    for column in ("id", "title", "checks", "CIS AWS Foundations", "Security Hub"):
+    for column in ("id", "title", "checks", "remediates (Prowler check id)", "CIS AWS Foundations", "Security Hub"):
         table.add_column(column)
     built = {s.id: s for s in step_registry.available()}
     for step_id in step_registry.all_ids():
-        hub = ", ".join(c.id for c in controls_for(step_id) if c.framework == SECURITY_HUB) or "—"
-        controls = cis_summary(step_id)
         step = built.get(step_id)
         if step is None:
-            table.add_row(Text(step_id), Text("not built yet", style="dim"), Text("—"), Text(controls), Text(hub))
-        else:
-            table.add_row(Text(step_id), Text(step.title), Text(step.checks), Text(controls), Text(hub))
+            table.add_row(Text(step_id), Text("not built yet", style="dim"), Text("—"), Text("—"), Text("—"),
+                          Text("—"))
+            continue
+        hub = sorted({h for c in step.remediates for h in BY_ID[c].hub})
+        table.add_row(Text(step_id), Text(step.title), Text(step.checks), Text("\n".join(step.remediates) or "—"),
+                      Text(cis_summary(step)), Text(", ".join(hub) or "—"))
     ui.out.print(table)
+    remediated = {c for s in built.values() for c in s.remediates}
+    others = Table(title="controls no step remediates (check evaluates and reports them too)")
+    for column in ("Prowler check id", "CIS v7.0", "CIS v5.0", "Security Hub"):
+        others.add_column(column)
+    for c in CONTROLS:
+        if c.id not in remediated:
+            others.add_row(Text(c.id), Text(", ".join(c.cis7) or "—"), Text(", ".join(c.cis5) or "—"),
+                           Text(", ".join(c.hub) or "—"))
+    ui.out.print(others)
     return EXIT_OK
-

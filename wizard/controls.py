@@ -1,20 +1,52 @@
-"""Which published controls each step covers: the one mapping table, rendered by `aws-harden steps`,
-the JSON output and the evidence reports.
+"""Controls: what auditors and scanners check, evaluated on the whole account, one verdict per resource.
 
-CIS AWS Foundations Benchmark numbers for v7.0 and v5.0 differ (v6 moved IAM to section 2 and later
-releases dropped a few controls), so both are listed. AWS Security Hub (CSPM) control ids and Prowler
-check ids let auditors line our result up with theirs.
+A control is one Prowler check (its id is Prowler's check id) with the requirement ids it maps to in CIS
+AWS Foundations v7.0 and v5.0 and in AWS Security Hub, and an evaluation: a pure function of the account
+facts (wizard/facts.py) returning PASS / FAIL / MANUAL per resource with the observed values and a one-line
+reason, as Prowler reports them (one finding per user for console MFA, one per trail, one for the
+account's password policy). Steps say which controls they bring to PASS (`Step.remediates`); a control no
+step remediates is still evaluated and reported, with the fix aws-harden leaves to the operator.
+
+Sources, checked against Prowler's repository (prowler-cloud/prowler, version 5.40):
+- CIS ids: prowler/compliance/aws/cis_7.0_aws.json and cis_5.0_aws.json, requirement -> Checks.
+- Security Hub ids: prowler/compliance/aws/aws_foundational_security_best_practices_aws.json where it maps
+  the check; IAM.2, IAM.9 (no check there), IAM.15 and IAM.16 (CIS-standard controls) from the AWS
+  Security Hub control reference. IAM.19 ("MFA for all IAM users") is left out on purpose: Prowler maps it to
+  the console-MFA check, which passes a user without a console password that IAM.19 fails.
+- Semantics and severity: each check's prowler/providers/aws/services/<service>/<check>/<check>.py and
+  .metadata.json. Where aws-harden deliberately differs, the evaluation's docstring says so (README too).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from wizard.facts import AccountFacts, BucketAccess, Trail
 
 CIS7, CIS5, SECURITY_HUB, PROWLER = "CIS AWS v7.0", "CIS AWS v5.0", "AWS Security Hub", "Prowler"
+FRAMEWORKS = (CIS7, CIS5, SECURITY_HUB, PROWLER)
+
+VerdictStatus = Literal["PASS", "FAIL", "MANUAL"]
+STATUSES: tuple[VerdictStatus, ...] = ("PASS", "FAIL", "MANUAL")
+Severity = Literal["critical", "high", "medium", "low", "informational"]
+# OCSF severity ids: 1 informational, 2 low, 3 medium, 4 high, 5 critical.
+SEVERITY_ID: dict[str, int] = {"informational": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
+
+# Prowler's iam_avoid_root_usage: FAIL when root was used `maximum_access_days` (1) or fewer whole days ago.
+ROOT_USE_DAYS = 1
+# AWS makes a new credential report only when the last is older than four hours: an older report may miss
+# root's use since, so it cannot show that root was unused (IAM User Guide, "Getting credential reports").
+REPORT_FRESH = timedelta(hours=4)
 
 
 @dataclass(frozen=True)
-class Control:
+class Requirement:
+    """One requirement of one framework (e.g. CIS AWS v7.0 2.14), as accepted exceptions name them."""
+
     framework: str
     id: str
     title: str
@@ -26,98 +58,444 @@ class Control:
         return {"framework": self.framework, "id": self.id, "title": self.title}
 
 
-def cis(v7: str, v5: str, title: str) -> tuple[Control, Control]:
-    return Control(CIS7, v7, title), Control(CIS5, v5, title)
+@dataclass(frozen=True)
+class Verdict:
+    """One resource's result for one control, with what was observed and, on FAIL, how to fix it."""
+
+    resource: str
+    status: VerdictStatus
+    reason: str
+    observed: Mapping[str, Any] = field(default_factory=dict)
+    fix: str = ""
+    arn: str = ""
+    region: str = ""
+
+    def as_record(self) -> dict[str, Any]:
+        return {"id": self.resource, "arn": self.arn, "region": self.region, "status": self.status,
+                "reason": self.reason, "evidence": dict(self.observed), "fix": self.fix}
 
 
-def hub(control_id: str, title: str) -> Control:
-    return Control(SECURITY_HUB, control_id, title)
+Evaluation = Callable[["AccountFacts"], list[Verdict]]
 
 
-def prowler(*checks: str) -> tuple[Control, ...]:
-    return tuple(Control(PROWLER, check, check) for check in checks)
+@dataclass(frozen=True)
+class Control:
+    id: str  # Prowler's check id
+    title: str
+    severity: Severity
+    evaluate_facts: Evaluation
+    needs: tuple[str, ...]  # facts (AccountFacts.unread names) the evaluation reads
+    cis7: tuple[str, ...] = ()
+    cis5: tuple[str, ...] = ()
+    hub: tuple[str, ...] = ()
+
+    @property
+    def ids(self) -> dict[str, list[str]]:
+        return {CIS7: list(self.cis7), CIS5: list(self.cis5), SECURITY_HUB: list(self.hub), PROWLER: [self.id]}
+
+    def requirements(self) -> list[str]:
+        """'CIS AWS v7.0 2.6', ..., 'Prowler iam_root_hardware_mfa_enabled': this control's ids only."""
+        return [f"{framework} {i}" for framework, ids in self.ids.items() for i in ids]
+
+    def evaluate(self, facts: AccountFacts) -> list[Verdict]:
+        missing = [f"{name}: {facts.unread[name]}" for name in self.needs if name in facts.unread]
+        if missing:
+            return [Verdict(facts.account, "MANUAL", "could not read " + "; ".join(missing))]
+        return self.evaluate_facts(facts)
 
 
-CONTROLS: dict[str, tuple[Control, ...]] = {
-    "admin-user": (
-        *cis("2.7", "1.6", "Eliminate use of the 'root' user for administrative and daily tasks"),
-        *prowler("iam_avoid_root_usage"),
-    ),
-    "admin-group": (
-        *cis("2.13", "1.14", "Ensure IAM users receive permissions only through groups"),
-        hub("IAM.2", "IAM users should not have IAM policies attached"),
-        *prowler("iam_policy_attached_only_to_group_or_roles"),
-    ),
-    "root-access-keys": (
-        *cis("2.4", "1.3", "Ensure no 'root' user account access key exists"),
-        hub("IAM.4", "IAM root user access key should not exist"),
-        *prowler("iam_no_root_access_key"),
-    ),
-    "password-policy": (
-        *cis("2.8", "1.7", "Ensure IAM password policy requires minimum length of 14 or greater"),
-        *cis("2.9", "1.8", "Ensure IAM password policy prevents password reuse"),
-        hub("IAM.7", "Password policies for IAM users should have strong configurations"),
-        hub("IAM.15", "Ensure IAM password policy requires minimum password length of 14 or greater"),
-        hub("IAM.16", "Ensure IAM password policy prevents password reuse"),
-        *prowler(
-            "iam_password_policy_minimum_length_14",
-            "iam_password_policy_reuse_24",
-            "iam_password_policy_uppercase",
-            "iam_password_policy_lowercase",
-            "iam_password_policy_number",
-            "iam_password_policy_symbol",
-        ),
-    ),
-    "signin-link": (
-        *cis("2.7", "1.6", "Eliminate use of the 'root' user for administrative and daily tasks"),
-        *prowler("iam_avoid_root_usage"),
-    ),
-    "user-mfa": (
-        *cis("2.10", "1.9", "Ensure MFA is enabled for all IAM users that have a console password"),
-        hub("IAM.5", "MFA should be enabled for all IAM users that have a console password"),
-        *prowler("iam_user_mfa_enabled_console_access"),
-    ),
-    "root-mfa": (
-        *cis("2.5", "1.4", "Ensure MFA is enabled for the 'root' user account"),
-        *cis("2.6", "1.5", "Ensure hardware MFA is enabled for the 'root' user account (informational here)"),
-        hub("IAM.9", "MFA should be enabled for the root user"),
-        hub("IAM.6", "Hardware MFA should be enabled for the root user"),
-        *prowler("iam_root_mfa_enabled", "iam_root_hardware_mfa_enabled"),
-    ),
-    "cloudtrail": (
-        *cis("4.1", "3.1", "Ensure CloudTrail is enabled in all regions"),
-        *cis("4.2", "3.2", "Ensure CloudTrail log file validation is enabled"),
-        hub("CloudTrail.1", "CloudTrail should be enabled with a multi-Region trail with read and write events"),
-        hub("CloudTrail.4", "CloudTrail log file validation should be enabled"),
-        hub("CloudTrail.6", "The S3 bucket used to store CloudTrail logs should not be publicly accessible"),
-        *prowler(
-            "cloudtrail_multi_region_enabled",
-            "cloudtrail_log_file_validation_enabled",
-            "cloudtrail_logs_s3_bucket_is_not_publicly_accessible",
-        ),
-    ),
-    "billing-report": (),
-    "budget-alarm": (),
-}
+@dataclass(frozen=True)
+class ControlResult:
+    control: Control
+    verdicts: tuple[Verdict, ...]
+    remediated_by: tuple[str, ...]
+
+    @property
+    def status(self) -> VerdictStatus:
+        """FAIL if any resource fails, else MANUAL if any needs a person, else PASS (none to check: PASS)."""
+        return worst(v.status for v in self.verdicts)
+
+    @property
+    def failures(self) -> list[Verdict]:
+        return [v for v in self.verdicts if v.status != "PASS"]
 
 
+def worst(statuses: Iterable[VerdictStatus]) -> VerdictStatus:
+    seen = set(statuses)
+    return "FAIL" if "FAIL" in seen else "MANUAL" if "MANUAL" in seen else "PASS"
+
+
+# --- evaluations ------------------------------------------------------------------------------------
+def _root(facts: AccountFacts, status: VerdictStatus, reason: str, fix: str = "",
+          observed: Mapping[str, Any] | None = None) -> Verdict:
+    return Verdict("<root_account>", status, reason, dict(observed or {}), fix, facts.root_arn, "global")
+
+
+ROOT_CONSOLE = "console only (signed in as root): account menu > Security credentials > "
+
+
+def root_mfa_enabled(facts: AccountFacts) -> list[Verdict]:
+    """Prowler reads the credential report's mfa_active and reports only while root has an active access
+    key (the report's password_enabled is always not_supported for root); aws-harden reads
+    GetAccountSummary's AccountMFAEnabled and always reports."""
+    if facts.summary.root_mfa:
+        return [_root(facts, "PASS", "root has MFA (AccountMFAEnabled = 1)", observed={"AccountMFAEnabled": 1})]
+    return [_root(facts, "FAIL", "root has no MFA (AccountMFAEnabled = 0)",
+                  ROOT_CONSOLE + "Assign MFA device (aws-harden's root-mfa step guides you)", {"AccountMFAEnabled": 0})]
+
+
+def root_hardware_mfa_enabled(facts: AccountFacts) -> list[Verdict]:
+    """As Prowler: FAIL without MFA, FAIL when a virtual device is assigned to root, else PASS."""
+    fix = (ROOT_CONSOLE + "assign a hardware TOTP token or a FIDO security key, then remove the virtual "
+           "device; aws-harden cannot do this (root's MFA is console only)")
+    if not facts.summary.root_mfa:
+        return [_root(facts, "FAIL", "root has no MFA at all (AccountMFAEnabled = 0)", fix, {"AccountMFAEnabled": 0})]
+    virtual = [d.serial for d in facts.virtual_mfa_devices if is_root_device(d.serial, d.user_arn, facts)]
+    if virtual:
+        return [_root(facts, "FAIL", f"root's MFA is a virtual device ({', '.join(virtual)})", fix,
+                      {"AccountMFAEnabled": 1, "root_virtual_devices": virtual})]
+    return [_root(facts, "PASS", "root's MFA is not a virtual device (a hardware token or security key)",
+                  observed={"AccountMFAEnabled": 1, "root_virtual_devices": []})]
+
+
+def is_root_device(serial: str, user_arn: str | None, facts: AccountFacts) -> bool:
+    """Root's virtual device: assigned to the root ARN, or under the serial AWS gives root's device."""
+    return user_arn == facts.root_arn or serial.endswith(f":{facts.account}:mfa/root-account-mfa-device")
+
+
+def no_root_access_key(facts: AccountFacts) -> list[Verdict]:
+    """CIS 2.4 and Security Hub IAM.4 ask that no root key exists; GetAccountSummary counts every key.
+    Prowler fails only active keys (credential report), so an inactive root key is FAIL here, PASS there."""
+    row = facts.credential_report.root
+    active = {f"access_key_{n}_active": row.values.get(f"access_key_{n}_active") for n in (1, 2)} if row else {}
+    if facts.summary.root_access_keys:
+        return [_root(facts, "FAIL", "root has an access key (AccountAccessKeysPresent = 1)",
+                      "delete it: as root, aws-harden's root-access-keys step does; or " + ROOT_CONSOLE
+                      + "Access keys > Delete", {"AccountAccessKeysPresent": 1, **active})]
+    return [_root(facts, "PASS", "root has no access key (AccountAccessKeysPresent = 0)",
+                  observed={"AccountAccessKeysPresent": 0, **active})]
+
+
+ROOT_USE_COLUMNS = ("password_last_used", "access_key_1_last_used_date", "access_key_2_last_used_date")
+
+
+def avoid_root_usage(facts: AccountFacts) -> list[Verdict]:
+    """Root's last use from the credential report: FAIL when it was at most ROOT_USE_DAYS whole days ago.
+
+    Prowler takes the first of the three columns that has a date; aws-harden takes the latest, so a root
+    key used today fails even when root's password was used long ago. check never generates a report
+    (GenerateCredentialReport is a write): without one, or with one too old to show recent use, MANUAL."""
+    report = facts.credential_report
+    generate = "run 'aws iam generate-credential-report' (or any Prowler scan does it), then check again"
+    if report.state != "present":
+        return [_root(facts, "MANUAL", f"no credential report to read root's last use from ({report.state}); "
+                      "check never makes one, that is a write", generate, {"credential_report": report.state})]
+    row = report.root
+    if row is None:
+        return [_root(facts, "MANUAL", "the credential report has no <root_account> row", generate)]
+    observed: dict[str, Any] = {c: row.values.get(c) for c in ROOT_USE_COLUMNS}
+    generated = report.generated.isoformat(timespec="seconds") if report.generated else None
+    observed["report_generated"] = generated
+    used = [d for d in (row.date(c) for c in ROOT_USE_COLUMNS) if d is not None]
+    if used:
+        last = max(used)
+        days = (facts.read_at - last).days
+        observed["days_since_last_use"] = days
+        if days <= ROOT_USE_DAYS:
+            return [_root(facts, "FAIL", f"root was used {days} day{'s' if days != 1 else ''} ago "
+                          f"({last.isoformat(timespec='seconds')})",
+                          "work as the IAM admin (its sign-in URL is in the signin-link step) and leave root "
+                          "unused; this passes once root has not been used for more than a day", observed)]
+    if report.generated is None or facts.read_at - report.generated > REPORT_FRESH:
+        return [_root(facts, "MANUAL", f"the credential report is from {generated}, older than 4 hours: root's "
+                      "use since then would not show", generate, observed)]
+    why = f"root last used {observed['days_since_last_use']} days ago" if used else "root not used in the report"
+    return [_root(facts, "PASS", why, observed=observed)]
+
+
+def _password(check: Callable[[Any], bool], passing: str, failing: Callable[[Any], str]) -> Evaluation:
+    def evaluate(facts: AccountFacts) -> list[Verdict]:
+        p = facts.password_policy
+        where = "" if p.present else "no password policy: IAM's default applies; "
+        ok = p.present and check(p)
+        return [Verdict(facts.account, "PASS" if ok else "FAIL", passing if ok else where + failing(p), p.observed(),
+                        "" if ok else "aws-harden's password-policy step sets it (never weakening a stricter value); "
+                        "or aws iam update-account-password-policy", region="global")]
+    return evaluate
+
+
+def user_mfa_console(facts: AccountFacts) -> list[Verdict]:
+    out = []
+    for user in facts.users:
+        observed = {"console_password": user.console, "mfa_devices": list(user.mfa_serials)}
+        if not user.console:
+            out.append(Verdict(user.name, "PASS", f"{user.name} has no console password", observed, arn=user.arn))
+        elif user.mfa_serials:
+            out.append(Verdict(user.name, "PASS", f"{user.name} has a console password and MFA", observed,
+                               arn=user.arn))
+        else:
+            out.append(Verdict(
+                user.name, "FAIL", f"{user.name} has a console password and no MFA", observed,
+                "enroll a device with the user at the terminal: aws-harden apply --only user-mfa (other users: "
+                "[user-mfa] other_users = true), or IAM console > Users > Security credentials > Assign MFA",
+                user.arn))
+    return out
+
+
+OTHERS_POLICIES = "aws-harden does not change other users' policies"
+
+
+def policies_only_through_groups(facts: AccountFacts) -> list[Verdict]:
+    """As Prowler: one FAIL per policy attached to or inline in a user (resource user/policy), one PASS per
+    user with none. No step changes a user's own policies, the admin's included: the fix is the operator's."""
+    out = []
+    for user in facts.users:
+        direct = [(p.name, f"aws iam detach-user-policy --user-name {user.name} --policy-arn {p.arn}")
+                  for p in user.attached_policies]
+        direct += [(p, f"aws iam delete-user-policy --user-name {user.name} --policy-name {p}")
+                   for p in user.inline_policies]
+        if not direct:
+            out.append(Verdict(user.name, "PASS", f"{user.name} has no policies of its own",
+                               {"attached": [], "inline": [], "groups": list(user.groups)}, arn=user.arn))
+        for policy, command in direct:
+            kind = "inline policy" if policy in user.inline_policies else "policy"
+            out.append(Verdict(
+                f"{user.name}/{policy}", "FAIL", f"{user.name} has the {kind} {policy} of its own",
+                {"attached": [p.arn for p in user.attached_policies], "inline": list(user.inline_policies),
+                 "groups": list(user.groups)},
+                f"{OTHERS_POLICIES}: grant it through a group instead (IAM console > User groups), then remove "
+                f"it from the user (IAM console > Users > {user.name} > Permissions, or `{command}`)",
+                user.arn))
+    return out
+
+
+def _regions(facts: AccountFacts, qualifies: Callable[[Trail], bool], what: str, fix: str) -> list[Verdict]:
+    """Per region as Prowler: PASS where a trail homed there, or a multi-region one, qualifies. A multi-region
+    trail covers every region (one PASS, 'all regions'); otherwise each region a trail is homed in or that this
+    run reads, and one FAIL for the regions no trail covers."""
+    covering = [t for t in facts.trails if t.multi_region and qualifies(t)]
+    if covering:
+        t = covering[0]
+        return [Verdict(t.name, "PASS", f"multi-region trail {t.name} {what}", _trail_observed(t), arn=t.arn,
+                        region="all regions")]
+    out = []
+    for t in facts.trails:
+        if t.is_logging is None:
+            out.append(Verdict(t.name, "MANUAL", f"trail {t.name}: status not readable ({t.status_error})",
+                               _trail_observed(t), arn=t.arn, region=t.home_region))
+    homes = sorted({t.home_region for t in facts.trails if not t.multi_region} | {facts.region})
+    for region in homes:
+        local = [t for t in facts.trails if t.home_region == region and not t.multi_region and qualifies(t)]
+        if local:
+            out.append(Verdict(local[0].name, "PASS", f"trail {local[0].name} {what} in {region}",
+                               _trail_observed(local[0]), arn=local[0].arn, region=region))
+        else:
+            out.append(Verdict(facts.account, "FAIL", f"no trail {what} in {region}",
+                               {"trails": [t.name for t in facts.trails]}, fix, region=region))
+    out.append(Verdict(facts.account, "FAIL", f"no multi-region trail {what}: other regions are not covered",
+                       {"trails": [t.name for t in facts.trails]}, fix, region="other regions"))
+    return out
+
+
+def _trail_observed(t: Trail) -> dict[str, Any]:
+    return {"trail": t.arn, "home_region": t.home_region, "multi_region": t.multi_region,
+            "is_logging": t.is_logging, "log_file_validation": t.log_file_validation,
+            "organization": t.organization, "management_events_read_write": t.logs_management_read_write,
+            "s3_bucket": t.s3_bucket}
+
+
+TRAIL_FIX = "aws-harden's cloudtrail step creates (or updates) one multi-region trail and starts it logging"
+
+
+def multi_region_logging(facts: AccountFacts) -> list[Verdict]:
+    """Prowler's cloudtrail_multi_region_enabled: every region has a logging trail (its own or a multi-region
+    one). Prowler reports the regions it scans; aws-harden reads one region, so without a multi-region trail it
+    also fails 'other regions', as a scan of every region does."""
+    return _regions(facts, lambda t: bool(t.is_logging), "is logging", TRAIL_FIX)
+
+
+def multi_region_management_events(facts: AccountFacts) -> list[Verdict]:
+    """Also read and write management events (CIS 4.1's audit procedure and Security Hub CloudTrail.1 ask
+    for them; Prowler's cloudtrail_multi_region_enabled does not look)."""
+    return _regions(facts, lambda t: bool(t.is_logging) and t.logs_management_read_write,
+                    "is logging read and write management events", TRAIL_FIX)
+
+
+def log_file_validation(facts: AccountFacts) -> list[Verdict]:
+    """One verdict per trail, every trail this region sees (as Prowler)."""
+    out = []
+    for t in facts.trails:
+        if t.log_file_validation:
+            out.append(Verdict(t.name, "PASS", f"trail {t.name} validates its log files", _trail_observed(t),
+                               arn=t.arn, region=t.home_region))
+        else:
+            out.append(Verdict(
+                t.name, "FAIL", f"trail {t.name} does not validate its log files", _trail_observed(t),
+                "aws-harden's cloudtrail step manages one trail (with validation); for this one: aws cloudtrail "
+                f"update-trail --name {t.arn} --enable-log-file-validation --region {t.home_region}",
+                t.arn, t.home_region))
+    return out
+
+
+def trail_bucket_not_public(facts: AccountFacts) -> list[Verdict]:
+    """One verdict per trail on its bucket, evaluated on the bucket itself (not on any step's status).
+
+    Prowler fails an ACL grant to AllUsers. aws-harden also fails a grant to AuthenticatedUsers (any AWS
+    account) and a policy GetBucketPolicyStatus calls public, unless the bucket's public access block
+    neutralises it (IgnorePublicAcls / RestrictPublicBuckets). A bucket of another account: MANUAL, as Prowler."""
+    out = []
+    for t in facts.trails:
+        name = t.s3_bucket or ""
+        bucket = facts.buckets.get(name)
+        if bucket is None or not bucket.in_account:
+            out.append(Verdict(t.name, "MANUAL", f"trail {t.name}'s bucket {name} is in another account or not "
+                               "listed here: check it there", {"s3_bucket": name}, arn=t.arn, region=t.home_region))
+            continue
+        if bucket.error is not None:
+            out.append(Verdict(t.name, "MANUAL", f"bucket {name} could not be read: {bucket.error}",
+                               {"s3_bucket": name}, arn=t.arn, region=t.home_region))
+            continue
+        problems = bucket_exposure(bucket)
+        observed = {"s3_bucket": name, "acl_grantees": list(bucket.acl_grantee_uris),
+                    "public_access_block": dict(bucket.public_access_block or {}),
+                    "policy_is_public": bucket.policy_is_public}
+        if problems:
+            out.append(Verdict(
+                t.name, "FAIL", f"trail {t.name}'s bucket {name} is public: {'; '.join(problems)}", observed,
+                f"block public access on it: aws s3api put-public-access-block --bucket {name} "
+                "--public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,"
+                "BlockPublicPolicy=true,RestrictPublicBuckets=true (the cloudtrail step does so on a bucket it makes)",
+                t.arn, t.home_region))
+        else:
+            out.append(Verdict(t.name, "PASS", f"trail {t.name}'s bucket {name} is not public", observed,
+                               arn=t.arn, region=t.home_region))
+    return out
+
+
+def bucket_exposure(bucket: BucketAccess) -> list[str]:
+    block = bucket.public_access_block or {}
+    problems = []
+    if not block.get("IgnorePublicAcls"):
+        problems += [f"its ACL grants {uri.rsplit('/', 1)[-1]}" for uri in bucket.acl_grantee_uris
+                     if uri.endswith(("/global/AllUsers", "/global/AuthenticatedUsers"))]
+    if bucket.policy_is_public and not block.get("RestrictPublicBuckets"):
+        problems.append("its bucket policy is public")
+    return problems
+
+
+# --- the table --------------------------------------------------------------------------------------
+PASSWORD_FIX_NEEDS = ("password policy",)
+
+CONTROLS: tuple[Control, ...] = (
+    Control("iam_no_root_access_key", "Root account has no active access keys", "critical", no_root_access_key,
+            ("account summary",), ("2.4",), ("1.3",), ("IAM.4",)),
+    Control("iam_root_mfa_enabled", "Root account has MFA enabled", "critical", root_mfa_enabled,
+            ("account summary",), ("2.5",), ("1.4",), ("IAM.9",)),
+    Control("iam_root_hardware_mfa_enabled", "Root account has a hardware MFA device enabled", "critical",
+            root_hardware_mfa_enabled, ("account summary", "virtual MFA devices"), ("2.6",), ("1.5",), ("IAM.6",)),
+    Control("iam_avoid_root_usage", "AWS account root user has not been used in the last day", "high",
+            avoid_root_usage, ("credential report",), ("2.7",), ("1.6",)),
+    Control("iam_password_policy_minimum_length_14", "IAM password policy requires passwords to be at least 14 "
+            "characters long", "medium",
+            _password(lambda p: p.minimum_length >= 14, "minimum length is 14 or more",
+                      lambda p: f"minimum length is {p.minimum_length}"),
+            PASSWORD_FIX_NEEDS, ("2.8",), ("1.7",), ("IAM.7", "IAM.15")),
+    Control("iam_password_policy_reuse_24", "IAM password policy prevents reuse of the last 24 passwords", "medium",
+            _password(lambda p: p.reuse_prevention == 24, "the last 24 passwords cannot be reused",
+                      lambda p: f"reuse prevention is {p.reuse_prevention or 'not set'}"),
+            PASSWORD_FIX_NEEDS, ("2.9",), ("1.8",), ("IAM.7", "IAM.16")),
+    Control("iam_password_policy_uppercase", "IAM password policy requires at least one uppercase letter", "medium",
+            _password(lambda p: p.require_uppercase, "an uppercase letter is required",
+                      lambda p: "no uppercase letter required"), PASSWORD_FIX_NEEDS, hub=("IAM.7",)),
+    Control("iam_password_policy_lowercase", "IAM password policy requires at least one lowercase letter", "low",
+            _password(lambda p: p.require_lowercase, "a lowercase letter is required",
+                      lambda p: "no lowercase letter required"), PASSWORD_FIX_NEEDS, hub=("IAM.7",)),
+    Control("iam_password_policy_number", "IAM password policy requires at least one number", "medium",
+            _password(lambda p: p.require_numbers, "a number is required", lambda p: "no number required"),
+            PASSWORD_FIX_NEEDS, hub=("IAM.7",)),
+    Control("iam_password_policy_symbol", "IAM password policy requires at least one symbol", "medium",
+            _password(lambda p: p.require_symbols, "a symbol is required", lambda p: "no symbol required"),
+            PASSWORD_FIX_NEEDS, hub=("IAM.7",)),
+    Control("iam_user_mfa_enabled_console_access", "IAM user has MFA enabled for console access or no console "
+            "password is set", "high", user_mfa_console, ("users",), ("2.10",), ("1.9",), ("IAM.5",)),
+    Control("iam_policy_attached_only_to_group_or_roles", "IAM user has no inline or attached policies", "low",
+            policies_only_through_groups, ("users",), ("2.13",), ("1.14",), ("IAM.2",)),
+    Control("cloudtrail_multi_region_enabled", "Region has at least one CloudTrail trail logging", "high",
+            multi_region_logging, ("trails",), ("4.1",), ("3.1",), ("CloudTrail.1",)),
+    Control("cloudtrail_multi_region_enabled_logging_management_events", "CloudTrail trail logs management events "
+            "for read and write operations", "low", multi_region_management_events, ("trails",), ("4.1",), ("3.1",),
+            ("CloudTrail.1",)),
+    Control("cloudtrail_log_file_validation_enabled", "CloudTrail trail has log file validation enabled", "medium",
+            log_file_validation, ("trails",), ("4.2",), ("3.2",), ("CloudTrail.4",)),
+    Control("cloudtrail_logs_s3_bucket_is_not_publicly_accessible", "CloudTrail trail S3 bucket is not publicly "
+            "accessible", "critical", trail_bucket_not_public, ("trails",), hub=("CloudTrail.6",)),
+)
+BY_ID: dict[str, Control] = {c.id: c for c in CONTROLS}
+
+
+def remediated_by(control_id: str, steps: Sequence[Any]) -> tuple[str, ...]:
+    return tuple(s.id for s in steps if control_id in s.remediates)
+
+
+def evaluate(facts: AccountFacts, steps: Sequence[Any]) -> list[ControlResult]:
+    """Every control on the whole account; `steps` (all known steps) say who remediates what."""
+    return [ControlResult(c, tuple(c.evaluate(facts)), remediated_by(c.id, steps)) for c in CONTROLS]
+
+
+def framework_counts(results: Sequence[ControlResult]) -> dict[str, dict[str, int]]:
+    """Per framework, its requirements by status: a requirement fails when any control carrying it fails."""
+    per: dict[str, dict[str, list[VerdictStatus]]] = {f: {} for f in FRAMEWORKS}
+    for r in results:
+        for framework, ids in r.control.ids.items():
+            for i in ids:
+                per[framework].setdefault(i, []).append(r.status)
+    return {f: {s: sum(1 for v in reqs.values() if worst(v) == s) for s in STATUSES} for f, reqs in per.items()}
+
+
+def requirement_statuses(results: Sequence[ControlResult]) -> dict[str, VerdictStatus]:
+    """'CIS AWS v7.0 2.6' -> its status, over every control carrying it."""
+    per: dict[str, list[VerdictStatus]] = {}
+    for r in results:
+        for label in r.control.requirements():
+            per.setdefault(label, []).append(r.status)
+    return {label: worst(s) for label, s in per.items()}
+
+
+def cis_summary(step: Any) -> str:
+    """'CIS v7.0 2.8, 2.9 · v5.0 1.7, 1.8' for the steps table: the CIS ids of what the step remediates."""
+    parts = []
+    for short, attr in (("v7.0", "cis7"), ("v5.0", "cis5")):
+        ids = sorted({i for c in CONTROLS if c.id in step.remediates for i in getattr(c, attr)},
+                     key=lambda i: [int(n) for n in i.split(".")])
+        if ids:
+            parts.append(f"{short} {', '.join(ids)}")
+    return ("CIS " + " · ".join(parts)) if parts else "—"
+
+
+# --- accepted exceptions ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class AcceptedException:
     """A deliberate deviation from a control: recorded with its reason, never hidden."""
 
     step_id: str
-    controls: tuple[Control, ...]
+    controls: tuple[Requirement, ...]
     resource_answer: tuple[str, str]  # (step id, question key) naming the resource it applies to
     reason: str
     extra_resources: tuple[str, ...] = ()  # other resource ids scanners report the same finding on
 
 
+def _cis(v7: str, v5: str, title: str) -> tuple[Requirement, Requirement]:
+    return Requirement(CIS7, v7, title), Requirement(CIS5, v5, title)
+
+
 ADMIN_GROUP_EXCEPTION = AcceptedException(
     step_id="admin-group",
     controls=(
-        *cis("2.14", "1.15", "Ensure IAM policies that allow full \"*:*\" administrative privileges are not attached"),
-        hub("IAM.1", "IAM policies should not allow full \"*\" administrative privileges"),
-        *prowler("iam_aws_attached_policy_no_administrative_privileges", "iam_group_administrator_access_policy"),
+        *_cis("2.14", "1.15", "Ensure IAM policies that allow full \"*:*\" administrative privileges are not attached"),
+        Requirement(SECURITY_HUB, "IAM.1", "IAM policies should not allow full \"*\" administrative privileges"),
+        Requirement(PROWLER, "iam_aws_attached_policy_no_administrative_privileges",
+                    "iam_aws_attached_policy_no_administrative_privileges"),
+        Requirement(PROWLER, "iam_group_administrator_access_policy", "iam_group_administrator_access_policy"),
     ),
     resource_answer=("admin-group", "name"),
     reason=(
@@ -130,34 +508,13 @@ ADMIN_GROUP_EXCEPTION = AcceptedException(
 EXCEPTIONS: tuple[AcceptedException, ...] = (ADMIN_GROUP_EXCEPTION,)
 
 
-def controls_for(step_id: str) -> tuple[Control, ...]:
-    return CONTROLS.get(step_id, ())
-
-
 def exceptions_for(step_id: str) -> tuple[AcceptedException, ...]:
     return tuple(e for e in EXCEPTIONS if e.step_id == step_id)
 
 
-def cis_summary(step_id: str) -> str:
-    """'CIS v7.0 2.8, 2.9 · v5.0 1.7, 1.8' for the steps table."""
-    parts = []
-    for framework, short in ((CIS7, "v7.0"), (CIS5, "v5.0")):
-        ids = [c.id for c in controls_for(step_id) if c.framework == framework]
-        if ids:
-            parts.append(f"{short} {', '.join(ids)}")
-    return ("CIS " + " · ".join(parts)) if parts else "—"
-
-
-# OCSF severity ids: 1 informational, 2 low, 3 medium, 4 high, 5 critical.
-SEVERITY: dict[str, int] = {
-    "admin-user": 3,
-    "admin-group": 3,
-    "root-access-keys": 5,
-    "password-policy": 3,
-    "signin-link": 1,
-    "user-mfa": 4,
-    "root-mfa": 5,
-    "cloudtrail": 4,
-    "billing-report": 2,
-    "budget-alarm": 2,
+# OCSF severity of a step's own finding-less records (reports keep a per-step severity for the step table).
+STEP_SEVERITY: dict[str, Severity] = {
+    "admin-user": "medium", "admin-group": "medium", "root-access-keys": "critical", "password-policy": "medium",
+    "signin-link": "informational", "user-mfa": "high", "root-mfa": "critical", "cloudtrail": "high",
+    "billing-report": "low", "budget-alarm": "low",
 }

@@ -240,6 +240,9 @@ class Step(ABC, Generic[StateT]):
     checks: ClassVar[str]
     # Every AWS write the step may send, as "service:Operation"; the write guard refuses the rest.
     writes: ClassVar[frozenset[str]]
+    # The controls (Prowler check ids, wizard/controls.py) this step brings to PASS on the whole account once
+    # it is compliant; check's exit code is 0 only when they pass. Every step module says it, even when empty.
+    remediates: ClassVar[tuple[str, ...]] = ()
 
     # Sandbox only: writes that stand in for an operator action done in the console (see sandbox_operator).
     sandbox_writes: ClassVar[frozenset[str]] = frozenset()

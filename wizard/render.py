@@ -17,6 +17,7 @@ from rich.text import Text
 from wizard.protocol import Action, Change, Finding, Status
 
 if TYPE_CHECKING:
+    from wizard.controls import ControlResult
     from wizard.engine import StepOutcome
 
 STATUS_LABEL = {
@@ -25,6 +26,7 @@ STATUS_LABEL = {
     Status.MANUAL: ("needs the operator", "yellow"),
     Status.ERROR: ("error", "bold red"),
 }
+CONTROL_STYLE = {"PASS": "green", "FAIL": "red", "MANUAL": "yellow"}
 ACTION_STYLE = {Action.CREATE: "green", Action.UPDATE: "yellow", Action.DELETE: "red", Action.OPERATOR: "cyan"}
 
 
@@ -145,6 +147,24 @@ class Ui:
             label, style = STATUS_LABEL[o.status]
             table.add_row(Text(o.step_id), Text(label, style=style), Text(o.reason))
         self.out.print(table)
+
+    def controls_summary(self, results: Sequence[ControlResult]) -> None:
+        """One line of counts, then every control that does not pass, with its failing resources."""
+        counts = Counter(r.status for r in results)
+        self.blank()
+        self.line(("Controls ", "bold"), f"(whole account, {len(results)}): ",
+                  (f"{counts['PASS']} PASS", "green"), " / ", (f"{counts['FAIL']} FAIL", "red"), " / ",
+                  (f"{counts['MANUAL']} MANUAL", "yellow"))
+        for r in results:
+            if r.status == "PASS":
+                continue
+            by = (f"aws-harden apply --only {','.join(r.remediated_by)}" if r.remediated_by
+                  else "no step remediates it")
+            self.line(("  " + r.status + " ", CONTROL_STYLE[r.status]), (r.control.id, "bold"), (f"  ({by})", "dim"))
+            for v in r.failures:
+                self.line("      ", v.resource, ": ", v.reason)
+                if v.fix and not r.remediated_by:
+                    self.line("        fix: ", (v.fix, "dim"))
 
     def summary(self, outcomes: Sequence[StepOutcome], outputs: Sequence[tuple[str, str]]) -> None:
         self.blank()

@@ -1,0 +1,509 @@
+"""Account facts: what the account is, as typed, frozen data, read once per run for every control.
+
+Controls (wizard/controls.py) are pure functions of these facts. The reads are the ones the steps send
+(same operations, same parameters), so in check and plan the read cache answers each of them once,
+whoever asks first. Everything is read at once (Aws.parallel): one round trip per level of dependency
+(list the users, then every user's five reads together), not one per user.
+
+A fact that cannot be read (AccessDenied, a trail of another account) is recorded in `unread` with the
+reason, never guessed: the controls that need it say MANUAL with that reason.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
+from urllib.parse import unquote
+
+from wizard.aws import Aws, Caller
+from wizard.errors import describe
+from wizard.reads import absent_is_none
+from wizard.retry import error_code
+
+T = TypeVar("T")
+
+ROOT_ROW = "<root_account>"  # the credential report's name for the root user
+ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
+AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
+
+
+# --- IAM ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AttachedPolicy:
+    name: str
+    arn: str
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    arn: str
+    login_profile: bool
+    password_reset_required: bool | None = None  # None without a login profile
+    mfa_serials: tuple[str, ...] = ()
+    attached_policies: tuple[AttachedPolicy, ...] = ()
+    inline_policies: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+    @property
+    def console(self) -> bool:
+        return self.login_profile
+
+
+@dataclass(frozen=True)
+class Group:
+    name: str
+    arn: str
+    members: tuple[str, ...] = ()
+    attached_policies: tuple[AttachedPolicy, ...] = ()
+    inline_policies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    arn: str
+    path: str
+    trust_policy: Mapping[str, Any]
+    attached_policies: tuple[AttachedPolicy, ...] = ()
+
+
+@dataclass(frozen=True)
+class PasswordPolicy:
+    """The account's password policy; `present` False means none is set and IAM's default applies
+    (the values below are that default, as Prowler assumes it: length 8, no character classes)."""
+
+    present: bool
+    minimum_length: int = 8
+    require_symbols: bool = False
+    require_numbers: bool = False
+    require_uppercase: bool = False
+    require_lowercase: bool = False
+    allow_users_to_change: bool = True
+    expire_passwords: bool = False
+    max_age: int | None = None
+    reuse_prevention: int | None = None
+    hard_expiry: bool | None = None
+
+    def observed(self) -> dict[str, Any]:
+        return {
+            "present": self.present, "MinimumPasswordLength": self.minimum_length,
+            "RequireSymbols": self.require_symbols, "RequireNumbers": self.require_numbers,
+            "RequireUppercaseCharacters": self.require_uppercase,
+            "RequireLowercaseCharacters": self.require_lowercase,
+            "PasswordReusePrevention": self.reuse_prevention, "MaxPasswordAge": self.max_age,
+        }
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    """GetAccountSummary's SummaryMap (root's MFA and keys are the `Account*` entries)."""
+
+    values: Mapping[str, int]
+
+    @property
+    def root_mfa(self) -> bool:
+        return bool(self.values.get("AccountMFAEnabled"))
+
+    @property
+    def root_access_keys(self) -> bool:
+        return bool(self.values.get("AccountAccessKeysPresent"))
+
+
+@dataclass(frozen=True)
+class VirtualMfaDevice:
+    serial: str
+    user_arn: str | None  # the user it is assigned to (root: arn:...:root)
+
+
+@dataclass(frozen=True)
+class CredentialRow:
+    """One row of the credential report, as AWS writes it (strings: "true", "N/A", ISO dates...)."""
+
+    values: Mapping[str, str]
+
+    @property
+    def user(self) -> str:
+        return self.values.get("user", "")
+
+    @property
+    def arn(self) -> str:
+        return self.values.get("arn", "")
+
+    def flag(self, column: str) -> bool:
+        return self.values.get(column, "").lower() == "true"
+
+    def date(self, column: str) -> datetime | None:
+        """The column as a UTC time; None for N/A, no_information, not_supported and the like."""
+        raw = self.values.get(column, "")
+        try:
+            value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class CredentialReport:
+    """GetCredentialReport. Only read: generating one (GenerateCredentialReport) is a write, so check
+    and plan never start one; `state` says why there is none."""
+
+    state: Literal["present", "absent", "expired", "in-progress"]
+    generated: datetime | None = None
+    rows: tuple[CredentialRow, ...] = ()
+
+    @property
+    def root(self) -> CredentialRow | None:
+        return next((r for r in self.rows if r.user == ROOT_ROW), None)
+
+
+# --- CloudTrail and its buckets -----------------------------------------------------------------
+@dataclass(frozen=True)
+class EventSelector:
+    read_write_type: str
+    include_management_events: bool
+    data_resources: tuple[Mapping[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class AdvancedEventSelector:
+    name: str | None
+    field_selectors: tuple[Mapping[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Trail:
+    name: str
+    arn: str
+    home_region: str
+    s3_bucket: str | None
+    multi_region: bool
+    organization: bool
+    global_events: bool
+    log_file_validation: bool
+    kms_key_id: str | None = None
+    log_group_arn: str | None = None
+    is_logging: bool | None = None  # None when the status could not be read (see status_error)
+    status_error: str | None = None
+    event_selectors: tuple[EventSelector, ...] = ()
+    advanced_selectors: tuple[AdvancedEventSelector, ...] = ()
+
+    @property
+    def account(self) -> str:
+        return self.arn.split(":")[4] if self.arn.count(":") >= 5 else ""
+
+    @property
+    def logs_management_read_write(self) -> bool:
+        """Management events, read and write, as Prowler's cloudtrail_multi_region_enabled_logging_
+        management_events reads them: a basic selector with ReadWriteType All and management events, or
+        an advanced selector named "Management events selector" that does not filter on readOnly. An
+        advanced selector of another name that selects eventCategory Management counts too (Prowler
+        requires the console's name; AWS logs the events whatever the name)."""
+        basic = any(s.read_write_type == "All" and s.include_management_events for s in self.event_selectors)
+        advanced = any(
+            (s.name == "Management events selector" or _management_category(s))
+            and all(f.get("Field") != "readOnly" for f in s.field_selectors)
+            for s in self.advanced_selectors
+        )
+        return basic or advanced
+
+
+def _management_category(selector: AdvancedEventSelector) -> bool:
+    return any(f.get("Field") == "eventCategory" and "Management" in (f.get("Equals") or ())
+               for f in selector.field_selectors)
+
+
+@dataclass(frozen=True)
+class BucketAccess:
+    """Who can reach a bucket: its ACL grantees, its policy, its public access block."""
+
+    name: str
+    in_account: bool  # listed by ListBuckets: a bucket of another account is not readable here
+    acl_grantee_uris: tuple[str, ...] = ()
+    public_access_block: Mapping[str, bool] | None = None
+    policy: Mapping[str, Any] | None = None
+    policy_is_public: bool | None = None  # GetBucketPolicyStatus; None without a policy
+    error: str | None = None
+
+
+# --- the whole account ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AccountFacts:
+    account: str
+    partition: str
+    region: str
+    read_at: datetime
+    users: tuple[User, ...] = ()
+    groups: tuple[Group, ...] = ()
+    roles: tuple[Role, ...] = ()
+    password_policy: PasswordPolicy = field(default_factory=lambda: PasswordPolicy(False))
+    summary: AccountSummary = field(default_factory=lambda: AccountSummary({}))
+    virtual_mfa_devices: tuple[VirtualMfaDevice, ...] = ()
+    credential_report: CredentialReport = field(default_factory=lambda: CredentialReport("absent"))
+    trails: tuple[Trail, ...] = ()
+    buckets: Mapping[str, BucketAccess] = field(default_factory=dict)
+    # fact name ("users", "trails", ...) -> why it could not be read; its field then holds the default.
+    unread: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def root_arn(self) -> str:
+        return f"arn:{self.partition}:iam::{self.account}:root"
+
+    def user(self, name: str) -> User | None:
+        return next((u for u in self.users if u.name == name), None)
+
+    def group(self, name: str) -> Group | None:
+        return next((g for g in self.groups if g.name == name), None)
+
+
+# --- readers ------------------------------------------------------------------------------------------
+def _pages(client: Any, operation: str, key: str, **params: Any) -> list[Any]:
+    return [item for page in client.get_paginator(operation).paginate(**params) for item in page[key]]
+
+
+def _attached(items: list[Mapping[str, Any]]) -> tuple[AttachedPolicy, ...]:
+    return tuple(AttachedPolicy(str(p["PolicyName"]), str(p["PolicyArn"])) for p in items)
+
+
+def _document(raw: Any) -> Mapping[str, Any]:
+    """A policy document: boto3 decodes IAM's URL-encoded JSON; a raw string is decoded here."""
+    if isinstance(raw, str):
+        decoded: Mapping[str, Any] = json.loads(unquote(raw))
+        return decoded
+    return dict(raw or {})
+
+
+def read_users(aws: Aws) -> tuple[User, ...]:
+    """Every IAM user with its login profile, MFA devices, policies and groups: five reads per user,
+    all users at once. The sandbox's stand-in root is not a user (ListUsers hides it)."""
+    iam = aws.client("iam")
+    listed = _pages(iam, "list_users", "Users")
+
+    def read(user: Mapping[str, Any]) -> User:
+        name = str(user["UserName"])
+        login, mfa, attached, inline, groups = aws.parallel(
+            lambda: absent_is_none(lambda: iam.get_login_profile(UserName=name)),
+            lambda: _pages(iam, "list_mfa_devices", "MFADevices", UserName=name),
+            lambda: _pages(iam, "list_attached_user_policies", "AttachedPolicies", UserName=name),
+            lambda: _pages(iam, "list_user_policies", "PolicyNames", UserName=name),
+            lambda: _pages(iam, "list_groups_for_user", "Groups", UserName=name),
+        )
+        profile = (login or {}).get("LoginProfile")
+        return User(
+            name=name,
+            arn=str(user["Arn"]),
+            login_profile=profile is not None,
+            password_reset_required=bool(profile.get("PasswordResetRequired")) if profile is not None else None,
+            mfa_serials=tuple(str(d["SerialNumber"]) for d in mfa),
+            attached_policies=_attached(attached),
+            inline_policies=tuple(str(p) for p in inline),
+            groups=tuple(str(g["GroupName"]) for g in groups),
+        )
+
+    return tuple(aws.parallel(*(lambda u=u: read(u) for u in listed)))
+
+
+def read_groups(aws: Aws) -> tuple[Group, ...]:
+    iam = aws.client("iam")
+    listed = _pages(iam, "list_groups", "Groups")
+
+    def read(group: Mapping[str, Any]) -> Group:
+        name = str(group["GroupName"])
+        members, attached, inline = aws.parallel(
+            lambda: _pages(iam, "get_group", "Users", GroupName=name),
+            lambda: _pages(iam, "list_attached_group_policies", "AttachedPolicies", GroupName=name),
+            lambda: _pages(iam, "list_group_policies", "PolicyNames", GroupName=name),
+        )
+        return Group(name, str(group["Arn"]), tuple(str(u["UserName"]) for u in members), _attached(attached),
+                     tuple(str(p) for p in inline))
+
+    return tuple(aws.parallel(*(lambda g=g: read(g) for g in listed)))
+
+
+def read_roles(aws: Aws) -> tuple[Role, ...]:
+    iam = aws.client("iam")
+    listed = _pages(iam, "list_roles", "Roles")
+
+    def read(role: Mapping[str, Any]) -> Role:
+        name = str(role["RoleName"])
+        attached = _pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=name)
+        return Role(name, str(role["Arn"]), str(role.get("Path", "/")),
+                    _document(role.get("AssumeRolePolicyDocument")), _attached(attached))
+
+    return tuple(aws.parallel(*(lambda r=r: read(r) for r in listed)))
+
+
+def read_password_policy(aws: Aws) -> PasswordPolicy:
+    found = absent_is_none(lambda: aws.client("iam").get_account_password_policy())
+    if found is None:
+        return PasswordPolicy(False)
+    p = found["PasswordPolicy"]
+    return PasswordPolicy(
+        present=True,
+        minimum_length=int(p.get("MinimumPasswordLength", 6)),
+        require_symbols=bool(p.get("RequireSymbols")),
+        require_numbers=bool(p.get("RequireNumbers")),
+        require_uppercase=bool(p.get("RequireUppercaseCharacters")),
+        require_lowercase=bool(p.get("RequireLowercaseCharacters")),
+        allow_users_to_change=bool(p.get("AllowUsersToChangePassword")),
+        expire_passwords=bool(p.get("ExpirePasswords")),
+        max_age=p.get("MaxPasswordAge"),
+        reuse_prevention=p.get("PasswordReusePrevention"),
+        hard_expiry=p.get("HardExpiry"),
+    )
+
+
+def read_summary(aws: Aws) -> AccountSummary:
+    summary = aws.client("iam").get_account_summary()["SummaryMap"]
+    return AccountSummary({str(k): int(v) for k, v in summary.items()})
+
+
+def read_virtual_mfa_devices(aws: Aws) -> tuple[VirtualMfaDevice, ...]:
+    """Assigned virtual devices (the same read root-mfa sends): root's shows whether it is virtual."""
+    devices = _pages(aws.client("iam"), "list_virtual_mfa_devices", "VirtualMFADevices", AssignmentStatus="Assigned")
+    return tuple(VirtualMfaDevice(str(d["SerialNumber"]), d.get("User", {}).get("Arn")) for d in devices)
+
+
+REPORT_STATES: dict[str, Literal["absent", "expired", "in-progress"]] = {
+    "ReportNotPresent": "absent", "ReportExpired": "expired", "ReportInProgress": "in-progress",
+}
+
+
+def read_credential_report(aws: Aws) -> CredentialReport:
+    try:
+        answer = aws.client("iam").get_credential_report()
+    except Exception as exc:
+        state = REPORT_STATES.get(error_code(exc) or "")
+        if state is None:
+            raise
+        return CredentialReport(state)
+    return parse_credential_report(answer["Content"], answer.get("GeneratedTime"))
+
+
+def parse_credential_report(content: bytes | str, generated: datetime | None) -> CredentialReport:
+    text = content.decode("utf-8") if isinstance(content, bytes) else content
+    rows = tuple(CredentialRow(dict(row)) for row in csv.DictReader(io.StringIO(text)))
+    if generated is not None and generated.tzinfo is None:
+        generated = generated.replace(tzinfo=UTC)
+    return CredentialReport("present", generated, rows)
+
+
+def read_trails(aws: Aws) -> tuple[Trail, ...]:
+    """Every trail this region sees (shadow copies of multi-region and organization trails included),
+    with its status and selectors read in its home region, as the cloudtrail step reads them."""
+    listed = aws.client("cloudtrail").describe_trails(includeShadowTrails=True)["trailList"]
+    unique: dict[str, Mapping[str, Any]] = {}
+    for t in listed:
+        unique.setdefault(str(t["TrailARN"]), t)
+    return tuple(aws.parallel(*(lambda t=t: read_trail(aws, t) for t in unique.values())))
+
+
+def read_trail(aws: Aws, t: Mapping[str, Any]) -> Trail:
+    home = str(t.get("HomeRegion") or aws.region)
+    client = aws.client("cloudtrail", home)
+    arn = str(t["TrailARN"])
+
+    def guarded(call: Callable[[], T]) -> T | Exception:
+        try:
+            return call()
+        except Exception as exc:  # e.g. an organization trail seen from a member account
+            return exc
+
+    status, selectors = aws.parallel(
+        lambda: guarded(lambda: client.get_trail_status(Name=arn)),
+        lambda: guarded(lambda: client.get_event_selectors(TrailName=arn)),
+    )
+    failed = next((r for r in (status, selectors) if isinstance(r, Exception)), None)
+    picked = {} if isinstance(selectors, Exception) else selectors
+    return Trail(
+        name=str(t["Name"]),
+        arn=arn,
+        home_region=home,
+        s3_bucket=t.get("S3BucketName"),
+        multi_region=bool(t.get("IsMultiRegionTrail")),
+        organization=bool(t.get("IsOrganizationTrail")),
+        global_events=bool(t.get("IncludeGlobalServiceEvents")),
+        log_file_validation=bool(t.get("LogFileValidationEnabled")),
+        kms_key_id=t.get("KmsKeyId"),
+        log_group_arn=t.get("CloudWatchLogsLogGroupArn"),
+        is_logging=None if isinstance(status, Exception) else bool(status.get("IsLogging")),
+        status_error=describe(failed) if failed is not None else None,
+        event_selectors=tuple(
+            EventSelector(str(s.get("ReadWriteType", "All")), bool(s.get("IncludeManagementEvents", True)),
+                          tuple(s.get("DataResources") or ()))
+            for s in picked.get("EventSelectors") or ()
+        ),
+        advanced_selectors=tuple(
+            AdvancedEventSelector(s.get("Name"), tuple(s.get("FieldSelectors") or ()))
+            for s in picked.get("AdvancedEventSelectors") or ()
+        ),
+    )
+
+
+def read_bucket_access(aws: Aws, name: str) -> BucketAccess:
+    s3 = aws.client("s3")
+    listed = s3.list_buckets(Prefix=name)["Buckets"]  # the cloudtrail step's ownership read, shared
+    if not any(b["Name"] == name for b in listed):
+        return BucketAccess(name, in_account=False)
+    acl, pab, policy, status = aws.parallel(
+        lambda: s3.get_bucket_acl(Bucket=name),
+        lambda: absent_is_none(lambda: s3.get_public_access_block(Bucket=name),
+                               ("NoSuchPublicAccessBlockConfiguration",)),
+        lambda: absent_is_none(lambda: s3.get_bucket_policy(Bucket=name), ("NoSuchBucketPolicy",)),
+        lambda: absent_is_none(lambda: s3.get_bucket_policy_status(Bucket=name), ("NoSuchBucketPolicy",)),
+    )
+    return BucketAccess(
+        name=name,
+        in_account=True,
+        acl_grantee_uris=tuple(str(g["Grantee"]["URI"]) for g in acl.get("Grants", []) if g["Grantee"].get("URI")),
+        public_access_block=(pab or {}).get("PublicAccessBlockConfiguration"),
+        policy=json.loads(policy["Policy"]) if policy else None,
+        policy_is_public=bool(status["PolicyStatus"].get("IsPublic")) if status else None,
+    )
+
+
+def read_facts(aws: Aws, caller: Caller, now: datetime | None = None) -> AccountFacts:
+    """All facts at once. A fact that fails to read is left at its default and named in `unread`."""
+    unread: dict[str, str] = {}
+
+    def attempt(name: str, call: Callable[[], T], default: T) -> Callable[[], T]:
+        def run() -> T:
+            try:
+                return call()
+            except Exception as exc:
+                unread[name] = describe(exc)
+                return default
+        return run
+
+    def bucket(name: str) -> BucketAccess:
+        try:
+            return read_bucket_access(aws, name)
+        except Exception as exc:
+            return BucketAccess(name, in_account=True, error=describe(exc))
+
+    def trails_and_buckets() -> tuple[tuple[Trail, ...], dict[str, BucketAccess]]:
+        none: tuple[Trail, ...] = ()
+        trails = attempt("trails", lambda: read_trails(aws), none)()
+        names = sorted({t.s3_bucket for t in trails if t.s3_bucket})
+        return trails, {b.name: b for b in aws.parallel(*(lambda n=n: bucket(n) for n in names))}
+
+    users, groups, roles, policy, summary, devices, report, (trails, buckets) = aws.parallel(
+        attempt("users", lambda: read_users(aws), ()),
+        attempt("groups", lambda: read_groups(aws), ()),
+        attempt("roles", lambda: read_roles(aws), ()),
+        attempt("password policy", lambda: read_password_policy(aws), PasswordPolicy(False)),
+        attempt("account summary", lambda: read_summary(aws), AccountSummary({})),
+        attempt("virtual MFA devices", lambda: read_virtual_mfa_devices(aws), ()),
+        attempt("credential report", lambda: read_credential_report(aws), CredentialReport("absent")),
+        trails_and_buckets,
+    )
+    return AccountFacts(
+        account=caller.account, partition=caller.partition, region=aws.region, read_at=now or datetime.now(UTC),
+        users=users, groups=groups, roles=roles, password_policy=policy, summary=summary,
+        virtual_mfa_devices=devices, credential_report=report, trails=trails, buckets=buckets, unread=dict(unread),
+    )
