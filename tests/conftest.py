@@ -13,7 +13,7 @@ from typing import Any
 import keyring
 import pytest
 
-from tests import leak_guard
+from tests import leak_guard, schema_guard
 from wizard.aws import Aws, isolated_session
 from wizard.cli import Environment, main
 from wizard.prompts import ScriptedPrompter
@@ -70,6 +70,15 @@ def no_secret_leaks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
     finally:
         guard.uninstall()
     leak_guard.check(guard, request.node, tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def json_output_schema(monkeypatch: pytest.MonkeyPatch) -> Iterator[schema_guard.SchemaGuard]:
+    """Every test, automatically: whatever the program prints with --output json matches the shipped schema."""
+    guard = schema_guard.SchemaGuard()
+    guard.install(monkeypatch)
+    yield guard
+    assert not guard.errors, "--output json does not match wizard/report-schema.json:\n" + "\n".join(guard.errors)
 
 
 @dataclass

@@ -42,7 +42,7 @@ def test_check_json_is_one_object_on_stdout(account: Account) -> None:
     assert payload["caller"]["arn"] == "arn:aws:iam::123456789012:root"
     assert [s["id"] for s in payload["steps"]] == ["admin-user", "admin-group"]
     assert {s["status"] for s in payload["steps"]} == {"noncompliant"}
-    assert payload["schema_version"] == 2
+    assert payload["schema_version"] == 3
 
 
 def test_plan_json_marks_secrets_sensitive(account: Account) -> None:
@@ -169,7 +169,11 @@ def test_steps_lists_every_step_and_says_which_are_not_built() -> None:
         assert step_id in result.out
     if steps.not_built():
         assert "not built yet" in result.out
-    assert "v7.0 2.7" in result.out and "IAM.4" in result.out
+    assert "v7.0 2.4" in result.out and "IAM.4" in result.out and "iam_no_root_access_key" in result.out
+    # Controls no step brings to PASS are listed too: check evaluates and reports them.
+    others = result.out.split("controls no step remediates")[1]
+    assert "iam_avoid_root_usage" in others and "iam_root_hardware_mfa_enabled" in others
+    assert "iam_no_root_access_key" not in others
 
 
 def test_version_and_help_exit_0(capsys: pytest.CaptureFixture[str]) -> None:

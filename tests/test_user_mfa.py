@@ -310,7 +310,10 @@ def test_other_console_users_are_listed_for_the_operator_unless_enrolled_here(ac
     assert [(c["action"], c["key"], c["resource"]) for c in step["changes"]] == [
         ("!", "user-enrolls", 'MFA for "bob"')
     ]
-    assert "ci-bot" not in result.out and "aws-harden-sandbox-root" not in result.out
+    assert "ci-bot" not in json.dumps(step) and "aws-harden-sandbox-root" not in result.out
+    # The control is about the whole account: one verdict per user, the user without a console included.
+    (control,) = [c for c in json.loads(result.out)["controls"] if c["id"] == "iam_user_mfa_enabled_console_access"]
+    assert {r["id"]: r["status"] for r in control["resources"]} == {"admin": "PASS", "bob": "FAIL", "ci-bot": "PASS"}
 
 
 def test_enforcement_is_refused_while_a_member_lacks_mfa(account: Account, tmp_path: Path) -> None:

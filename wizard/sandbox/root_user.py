@@ -3,8 +3,10 @@
 One hidden IAM user on a reserved path stands for root: its access keys are root's keys, its MFA
 devices root's MFA. The patch makes GetCallerIdentity answer `arn:aws:iam::ACCOUNT:root` for those
 keys, makes GetAccountSummary's AccountAccessKeysPresent / AccountMFAEnabled report them (moto
-hard-codes both to 0), and hides the user from ListUsers. Written for moto 5.2 (pinned in
-pyproject.toml); tests/test_sandbox_root.py shows each patched behaviour.
+hard-codes both to 0), hides the user from ListUsers, and gives the credential report the
+`<root_account>` row AWS writes (moto has none) instead of the hidden user's row, with the time the
+report was generated (moto answers a fixed 2015 date). Written for moto 5.2 (pinned in pyproject.toml);
+tests/test_sandbox.py shows each patched behaviour.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ def install() -> None:
     global _installed
     if _installed:
         return
+    from moto.core.utils import utcnow
     from moto.iam.models import AccountSummary, IAMBackend, iam_backends
+    from moto.iam.responses import IamResponse
     from moto.sts.models import STSBackend
 
     original_identity = STSBackend.get_caller_identity
@@ -60,10 +64,48 @@ def install() -> None:
     def list_users(self: Any, path_prefix: str | None, marker: str | None, max_items: int | None) -> Any:
         return [u for u in original_list_users(self, path_prefix, marker, max_items) if not is_root(u)]
 
+    original_generate = IAMBackend.generate_report
+
+    def generate_report(self: Any) -> None:
+        if not self.credential_report:
+            self.aws_harden_report_time = utcnow()
+        original_generate(self)
+
+    def get_credential_report(self: Any) -> str:
+        report: str = original_report(self)
+        header, *rows = report.splitlines(keepends=True)
+        root = root_user(self)
+        kept = [row for row in rows if root is None or not row.startswith(f"{root.name},")]
+        return header + (root_row(root, self.account_id, self.partition) if root is not None else "") + "".join(kept)
+
+    original_report = IAMBackend.get_credential_report
+
+    def credential_report_response(self: Any) -> Any:
+        generated = getattr(self.backend, "aws_harden_report_time", None)
+        result: Any = original_response(self)
+        if generated is not None:
+            result.result["GeneratedTime"] = generated.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return result
+
+    original_response = IamResponse.get_credential_report
+
     STSBackend.get_caller_identity = get_caller_identity  # type: ignore[method-assign]
+    IAMBackend.generate_report = generate_report  # type: ignore[method-assign]
+    IAMBackend.get_credential_report = get_credential_report  # type: ignore[method-assign]
+    IamResponse.get_credential_report = credential_report_response  # type: ignore[method-assign]
     AccountSummary.summary_map = property(summary_map)  # type: ignore[assignment, method-assign]
     IAMBackend.list_users = list_users  # type: ignore[method-assign]
     _installed = True
+
+
+def root_row(root: Any, account: str, partition: str) -> str:
+    """The hidden user's row as AWS writes root's (IAM User Guide, "Getting credential reports"): user
+    `<root_account>`, the root ARN, and not_supported for the password's enabled / changed / next-rotation
+    columns; its last sign-in is no_information (nobody signs in to the sandbox's console)."""
+    fields = root.to_csv().rstrip("\n").split(",")
+    fields[0], fields[1] = "<root_account>", f"arn:{partition}:iam::{account}:root"
+    fields[3], fields[4], fields[5], fields[6] = "not_supported", "no_information", "not_supported", "not_supported"
+    return ",".join(fields) + "\n"
 
 
 def create_root(iam_client: Any) -> tuple[str, str]:
