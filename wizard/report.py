@@ -206,11 +206,10 @@ CSS = (
     "code{overflow-wrap:anywhere;word-break:break-word}"
     "pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f6f6;padding:.5em;margin:.3em 0;"
     "font-size:.85em;max-width:100%}"
-    "details{margin:.3em 0}"
     ".pass{color:#060;font-weight:bold}.fail,.error{color:#a00;font-weight:bold}.manual{color:#a60;font-weight:bold}"
     ".exception{color:#555}section{margin-bottom:1.5em}"
-    "@media print{body{max-width:none;padding:0;font-size:10pt}details{display:block}details>*{display:block}"
-    "section,tr{break-inside:avoid}a{color:inherit}}"
+    "@media print{body{max-width:none;padding:0;font-size:10pt}pre{background:none;border:1px solid #ccc}"
+    "tr{break-inside:avoid}h2,h3{break-after:avoid}a{color:inherit;text-decoration:none}}"
 )
 
 
@@ -241,8 +240,7 @@ def html_report(report: dict[str, Any]) -> str:
         rows = "".join(
             f"<tr><td><code>{e(r['id'])}</code></td><td>{status(r['status'])}</td><td>{e(r['reason'])}"
             + (f"<br><i>Fix:</i> {e(r['fix'])}" if r["fix"] and r["status"] != "PASS" else "")
-            + (f"<details><summary>observed</summary><pre>{e(json.dumps(r['evidence'], indent=2, default=str))}"
-               "</pre></details>" if r["evidence"] else "")
+            + (f"<pre>{e(json.dumps(r['evidence'], default=str))}</pre>" if r["evidence"] else "")
             + "</td></tr>"
             for r in c["resources"]
         ) or "<tr><td colspan=3>No resource to check.</td></tr>"
@@ -251,7 +249,7 @@ def html_report(report: dict[str, Any]) -> str:
         sections.append(
             f"<section id='{e(c['id'])}'><h3><code>{e(c['id'])}</code>: {e(c['title'])}</h3>"
             f"<p>{status(c['status'])} ({e(c['severity'])}) · {e(', '.join(c['requirements']))}. {by}</p>"
-            "<table><colgroup><col style='width:22%'><col style='width:10%'><col></colgroup>"
+            "<table><colgroup><col style='width:22%'><col style='width:11%'><col></colgroup>"
             f"<tr><th>resource</th><th>status</th><th>reason and evidence</th></tr>{rows}</table></section>"
         )
     exceptions = "".join(
@@ -284,13 +282,13 @@ def html_report(report: dict[str, Any]) -> str:
         f"<table><tr><th>framework</th><th>requirements PASS</th><th>FAIL</th><th>MANUAL</th></tr>{frameworks}"
         "</table>"
         + (f"<p>Not passing:</p><ul>{failing}</ul>" if failing else "")
-        + "</section><section><h2>Controls</h2><table><colgroup><col style='width:30%'><col style='width:8%'>"
+        + "</section><section><h2>Controls</h2><table><colgroup><col style='width:28%'><col style='width:11%'>"
         "<col style='width:9%'><col style='width:9%'><col style='width:9%'><col style='width:14%'><col></colgroup>"
         "<tr><th>control</th><th>status</th><th>severity</th><th>CIS v7.0</th><th>CIS v5.0</th>"
         f"<th>Security Hub</th><th>remediated by</th></tr>{overview}</table></section>"
         + "".join(sections)
         + f"<section><h2>Accepted exceptions</h2><ul>{exceptions}</ul></section>"
-        "<section><h2>Steps</h2><table><colgroup><col style='width:20%'><col style='width:10%'><col>"
+        "<section><h2>Steps</h2><table><colgroup><col style='width:20%'><col style='width:11%'><col>"
         "<col style='width:25%'></colgroup><tr><th>step</th><th>status</th><th>why</th><th>remediates</th></tr>"
         f"{steps}</table></section></body></html>\n"
     )

@@ -37,7 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from wizard.controls import CONTROLS, PROWLER, SECURITY_HUB, worst  # noqa: E402
+from wizard.controls import CONTROLS, PROWLER, SECURITY_HUB, worst
 
 PROWLER_VERSION = "5.46.0"
 DEFAULT_VENV = Path.home() / ".cache" / "aws-harden" / "prowler-venv"
@@ -215,9 +215,21 @@ def other_admin(world: World) -> None:
     iam.attach_user_policy(UserName="ops", PolicyArn=ADMIN_ACCESS)
 
 
+def weak_trail(world: World) -> None:
+    """Half-hardened, plus an old single-region trail without log file validation whose bucket's ACL lets
+    everyone read (AllUsers)."""
+    world.apply(HALF)
+    s3 = world.setup("s3")
+    s3.create_bucket(Bucket="old-public-trail-logs")
+    s3.put_bucket_ownership_controls(Bucket="old-public-trail-logs",
+                                     OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]})
+    s3.put_bucket_acl(Bucket="old-public-trail-logs", ACL="public-read")
+    world.setup("cloudtrail").create_trail(Name="legacy", S3BucketName="old-public-trail-logs")
+
+
 STATES: dict[str, Callable[[World], None]] = {
     "fresh": fresh, "half-hardened": half_hardened, "hardened": hardened, "virtual-root-mfa": virtual_root_mfa,
-    "other-admin": other_admin,
+    "other-admin": other_admin, "weak-trail": weak_trail,
 }
 
 
