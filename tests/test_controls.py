@@ -234,3 +234,16 @@ def test_each_control_carries_its_own_ids_and_frameworks_count_requirements() ->
     # CIS v7.0 2.4-2.10, 2.13, 4.1, 4.2: ten requirements; 4.1 is carried by two controls, counted once.
     assert sum(counts["CIS AWS v7.0"].values()) == 10
     assert sum(counts["Prowler"].values()) == len(CONTROLS)
+
+
+def test_check_exit_code_counts_the_controls_the_selected_steps_remediate() -> None:
+    from wizard.cli import exit_code_for
+    from wizard.engine import StepOutcome
+    from wizard.protocol import Status
+
+    results = evaluate(facts(), STEPS)  # root has no MFA, no trail, no password policy...
+    for step_id, expected in (("root-mfa", 2), ("signin-link", 0)):
+        selected = [s for s in STEPS if s.id == step_id]
+        compliant = [StepOutcome(step_id, "title", Status.COMPLIANT, "compliant")]
+        assert exit_code_for("check", compliant, results, selected) == expected, step_id
+    assert exit_code_for("plan", [StepOutcome("root-mfa", "t", Status.COMPLIANT, "c")], results, STEPS) == 0

@@ -384,7 +384,7 @@ def bucket_exposure(bucket: BucketAccess) -> list[str]:
 
 
 # --- the table --------------------------------------------------------------------------------------
-PASSWORD_FIX_NEEDS = ("password policy",)
+PASSWORD_NEEDS = ("password policy",)
 
 CONTROLS: tuple[Control, ...] = (
     Control("iam_no_root_access_key", "Root account has no active access keys", "critical", no_root_access_key,
@@ -399,23 +399,23 @@ CONTROLS: tuple[Control, ...] = (
             "characters long", "medium",
             _password(lambda p: p.minimum_length >= 14, "minimum length is 14 or more",
                       lambda p: f"minimum length is {p.minimum_length}"),
-            PASSWORD_FIX_NEEDS, ("2.8",), ("1.7",), ("IAM.7", "IAM.15")),
+            PASSWORD_NEEDS, ("2.8",), ("1.7",), ("IAM.7", "IAM.15")),
     Control("iam_password_policy_reuse_24", "IAM password policy prevents reuse of the last 24 passwords", "medium",
             _password(lambda p: p.reuse_prevention == 24, "the last 24 passwords cannot be reused",
                       lambda p: f"reuse prevention is {p.reuse_prevention or 'not set'}"),
-            PASSWORD_FIX_NEEDS, ("2.9",), ("1.8",), ("IAM.7", "IAM.16")),
+            PASSWORD_NEEDS, ("2.9",), ("1.8",), ("IAM.7", "IAM.16")),
     Control("iam_password_policy_uppercase", "IAM password policy requires at least one uppercase letter", "medium",
             _password(lambda p: p.require_uppercase, "an uppercase letter is required",
-                      lambda p: "no uppercase letter required"), PASSWORD_FIX_NEEDS, hub=("IAM.7",)),
+                      lambda p: "no uppercase letter required"), PASSWORD_NEEDS, hub=("IAM.7",)),
     Control("iam_password_policy_lowercase", "IAM password policy requires at least one lowercase letter", "low",
             _password(lambda p: p.require_lowercase, "a lowercase letter is required",
-                      lambda p: "no lowercase letter required"), PASSWORD_FIX_NEEDS, hub=("IAM.7",)),
+                      lambda p: "no lowercase letter required"), PASSWORD_NEEDS, hub=("IAM.7",)),
     Control("iam_password_policy_number", "IAM password policy requires at least one number", "medium",
             _password(lambda p: p.require_numbers, "a number is required", lambda p: "no number required"),
-            PASSWORD_FIX_NEEDS, hub=("IAM.7",)),
+            PASSWORD_NEEDS, hub=("IAM.7",)),
     Control("iam_password_policy_symbol", "IAM password policy requires at least one symbol", "medium",
             _password(lambda p: p.require_symbols, "a symbol is required", lambda p: "no symbol required"),
-            PASSWORD_FIX_NEEDS, hub=("IAM.7",)),
+            PASSWORD_NEEDS, hub=("IAM.7",)),
     Control("iam_user_mfa_enabled_console_access", "IAM user has MFA enabled for console access or no console "
             "password is set", "high", user_mfa_console, ("users",), ("2.10",), ("1.9",), ("IAM.5",)),
     Control("iam_policy_attached_only_to_group_or_roles", "IAM user has no inline or attached policies", "low",
