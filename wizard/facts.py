@@ -266,6 +266,14 @@ def _pages(client: Any, operation: str, key: str, **params: Any) -> list[Any]:
     return [item for page in client.get_paginator(operation).paginate(**params) for item in page[key]]
 
 
+def _captured(call: Callable[[], T]) -> T | Exception:
+    """The result, or the exception it raised, for reads that may fail on their own."""
+    try:
+        return call()
+    except Exception as exc:
+        return exc
+
+
 def _attached(items: list[Mapping[str, Any]]) -> tuple[AttachedPolicy, ...]:
     return tuple(AttachedPolicy(str(p["PolicyName"]), str(p["PolicyArn"])) for p in items)
 
@@ -393,14 +401,18 @@ def parse_credential_report(content: bytes | str, generated: datetime | None) ->
     return CredentialReport("present", generated, rows)
 
 
-def read_trails(aws: Aws) -> tuple[Trail, ...]:
-    """Every trail this region sees (shadow copies of multi-region and organization trails included),
-    with its status and selectors read in its home region, as the cloudtrail step reads them."""
+def list_trails(aws: Aws) -> list[Mapping[str, Any]]:
+    """Every trail this region sees (shadow copies of multi-region and organization trails included), once."""
     listed = aws.client("cloudtrail").describe_trails(includeShadowTrails=True)["trailList"]
     unique: dict[str, Mapping[str, Any]] = {}
     for t in listed:
         unique.setdefault(str(t["TrailARN"]), t)
-    return tuple(aws.parallel(*(lambda t=t: read_trail(aws, t) for t in unique.values())))
+    return list(unique.values())
+
+
+def read_trails(aws: Aws) -> tuple[Trail, ...]:
+    """The trails with their status and selectors, read in each home region as the cloudtrail step reads them."""
+    return tuple(aws.parallel(*(lambda t=t: read_trail(aws, t) for t in list_trails(aws))))
 
 
 def read_trail(aws: Aws, t: Mapping[str, Any]) -> Trail:
@@ -408,15 +420,9 @@ def read_trail(aws: Aws, t: Mapping[str, Any]) -> Trail:
     client = aws.client("cloudtrail", home)
     arn = str(t["TrailARN"])
 
-    def guarded(call: Callable[[], T]) -> T | Exception:
-        try:
-            return call()
-        except Exception as exc:  # e.g. an organization trail seen from a member account
-            return exc
-
-    status, selectors = aws.parallel(
-        lambda: guarded(lambda: client.get_trail_status(Name=arn)),
-        lambda: guarded(lambda: client.get_event_selectors(TrailName=arn)),
+    status, selectors = aws.parallel(  # either may fail, e.g. for an organization trail seen from a member
+        lambda: _captured(lambda: client.get_trail_status(Name=arn)),
+        lambda: _captured(lambda: client.get_event_selectors(TrailName=arn)),
     )
     failed = next((r for r in (status, selectors) if isinstance(r, Exception)), None)
     picked = {} if isinstance(selectors, Exception) else selectors
@@ -446,17 +452,23 @@ def read_trail(aws: Aws, t: Mapping[str, Any]) -> Trail:
 
 
 def read_bucket_access(aws: Aws, name: str) -> BucketAccess:
+    """All five reads at once (one round trip): whether the account lists the bucket, and who can reach it.
+    The four about access fail for a bucket of another account; then only "not in this account" counts."""
     s3 = aws.client("s3")
-    listed = s3.list_buckets(Prefix=name)["Buckets"]  # the cloudtrail step's ownership read, shared
+    listed, acl, pab, policy, status = aws.parallel(
+        lambda: s3.list_buckets(Prefix=name)["Buckets"],  # the cloudtrail step's ownership read, shared
+        lambda: _captured(lambda: s3.get_bucket_acl(Bucket=name)),
+        lambda: _captured(lambda: absent_is_none(lambda: s3.get_public_access_block(Bucket=name),
+                                                 ("NoSuchPublicAccessBlockConfiguration",))),
+        lambda: _captured(lambda: absent_is_none(lambda: s3.get_bucket_policy(Bucket=name), ("NoSuchBucketPolicy",))),
+        lambda: _captured(lambda: absent_is_none(lambda: s3.get_bucket_policy_status(Bucket=name),
+                                                 ("NoSuchBucketPolicy",))),
+    )
     if not any(b["Name"] == name for b in listed):
         return BucketAccess(name, in_account=False)
-    acl, pab, policy, status = aws.parallel(
-        lambda: s3.get_bucket_acl(Bucket=name),
-        lambda: absent_is_none(lambda: s3.get_public_access_block(Bucket=name),
-                               ("NoSuchPublicAccessBlockConfiguration",)),
-        lambda: absent_is_none(lambda: s3.get_bucket_policy(Bucket=name), ("NoSuchBucketPolicy",)),
-        lambda: absent_is_none(lambda: s3.get_bucket_policy_status(Bucket=name), ("NoSuchBucketPolicy",)),
-    )
+    failed = next((r for r in (acl, pab, policy, status) if isinstance(r, Exception)), None)
+    if failed is not None:
+        raise failed
     return BucketAccess(
         name=name,
         in_account=True,
@@ -487,10 +499,15 @@ def read_facts(aws: Aws, caller: Caller, now: datetime | None = None) -> Account
             return BucketAccess(name, in_account=True, error=describe(exc))
 
     def trails_and_buckets() -> tuple[tuple[Trail, ...], dict[str, BucketAccess]]:
-        none: tuple[Trail, ...] = ()
-        trails = attempt("trails", lambda: read_trails(aws), none)()
-        names = sorted({t.s3_bucket for t in trails if t.s3_bucket})
-        return trails, {b.name: b for b in aws.parallel(*(lambda n=n: bucket(n) for n in names))}
+        """Listed once; then every trail's status and selectors and every bucket's access, all at once."""
+        try:
+            listed = list_trails(aws)
+        except Exception as exc:
+            unread["trails"] = describe(exc)
+            return (), {}
+        names = sorted({str(t["S3BucketName"]) for t in listed if t.get("S3BucketName")})
+        found = aws.parallel(*(lambda t=t: read_trail(aws, t) for t in listed), *(lambda n=n: bucket(n) for n in names))
+        return tuple(found[:len(listed)]), {b.name: b for b in found[len(listed):]}
 
     users, groups, roles, policy, summary, devices, report, (trails, buckets) = aws.parallel(
         attempt("users", lambda: read_users(aws), ()),
