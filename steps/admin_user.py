@@ -286,6 +286,7 @@ class AdminUser(Step[AdminUserState]):
             with_backoff(lambda: iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"]))
             raise
         ctx.output(f"access key id of {name}", str(key["AccessKeyId"]))
+        ctx.output(f"access key of {name}", "usable in about 10 s (IAM takes a moment to make a new key work)")
 
 
 STEP = AdminUser()

@@ -31,7 +31,7 @@ from wizard.protocol import (
     StepContext,
 )
 from wizard.reads import absent_is_none
-from wizard.retry import error_code
+from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
 
 CUR2_TABLE = "COST_AND_USAGE_REPORT"
 EXPORT, LEGACY = "data export", "legacy CUR"
@@ -433,13 +433,14 @@ class BillingReport(Step[BillingState]):
                            FieldChange("resource_ids", None, True), FieldChange("format", None, output),
                            FieldChange("destination", None,
                                        f"s3://{bucket.name}/{prefix} ({bucket.region})")),
-                   params={"export": export_definition(name, bucket.name, prefix, bucket.region, output)})
+                   params={"export": export_definition(name, bucket.name, prefix, bucket.region, output),
+                           "fresh_policy": any(c.key == "bucket-policy" for c in changes)})
         )
         return changes
 
     def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
         if change.key == "create-export":
-            self._create_export(aws, change.params["export"])
+            self._create_export(aws, change.params["export"], bool(change.params.get("fresh_policy")))
             return
         bucket, region = str(change.params["bucket"]), str(change.params["region"])
         s3 = aws.client("s3", region)
@@ -475,7 +476,7 @@ class BillingReport(Step[BillingState]):
             raise ValueError(f"unknown change {change.key}")
 
     @staticmethod
-    def _create_export(aws: Aws, export: Mapping[str, Any]) -> None:
+    def _create_export(aws: Aws, export: Mapping[str, Any], fresh_policy: bool) -> None:
         client = aws.client("bcm-data-exports", BILLING_REGION)
         existing = {
             ref["ExportName"]
@@ -484,7 +485,12 @@ class BillingReport(Step[BillingState]):
         }
         if export["Name"] in existing:  # a re-run after the create went through but the run did not finish
             return
-        client.create_export(Export=dict(export), ResourceTags=TAGS)
+        # A bucket policy written a moment ago may not be in effect yet ("Bucket configurations have an eventual
+        # consistency model", Amazon S3 User Guide, "Amazon S3 data consistency model"), and Data Exports then
+        # refuses the bucket (ValidationException): retried for about 15 s, only right after the policy was put.
+        retry = TRANSIENT_CODES | {"ValidationException"} if fresh_policy else TRANSIENT_CODES
+        with_backoff(lambda: client.create_export(Export=dict(export), ResourceTags=TAGS), retry_codes=retry,
+                     attempts=5, first_delay=1.0)
 
 
 STEP = BillingReport()

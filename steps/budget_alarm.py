@@ -37,12 +37,29 @@ BUDGET_TYPE = "COST"
 MAX_AMOUNT = Decimal("1000000000")
 MAX_EMAILS = 10  # AWS Budgets: at most 10 email subscribers per notification
 EMAIL_RE = re.compile(r"^[^@\s,;<>\"']+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
-BUDGET_NAME_RE = re.compile(r"^[^:\\]{1,100}$")
+# botocore's Budgets model, shape BudgetName: 1 to 100 characters, pattern
+# ^(?![^:\\]*/action/|(?i).*<script>.*</script>.*)[^:\\]+$ ("The : and \ characters, and the "/action/"
+# substring, aren't allowed in BudgetName").
+BUDGET_NAME_RE = re.compile(r"^(?![^:\\]*/action/|(?i:.*<script>.*</script>.*))[^:\\]{1,100}$")
 # The changes that send an email address; a new budget needs one too, so none is created without alarms.
 NEEDS_EMAILS = frozenset({"create-budget", "create-notification", "add-subscriber"})
 ASKED_AT_APPLY = "(asked at apply)"
 # Fields DescribeBudget returns that UpdateBudget must not be sent back.
 READ_ONLY_BUDGET_FIELDS = ("CalculatedSpend", "LastUpdatedTime", "HealthStatus")
+# UpdateBudget takes "only one set of filter and metric selections ... Either FilterExpression and Metrics or
+# CostFilters and CostTypes, not both or a different combination" (botocore's Budgets model, UpdateBudget).
+FILTER_SETS = (("FilterExpression", "Metrics"), ("CostFilters", "CostTypes"))
+
+
+def filter_set_in_use(budget: Mapping[str, Any]) -> tuple[str, str]:
+    """Which of the two sets a budget read back uses: the one holding its filter; without a filter, the one
+    holding its cost settings (CostTypes say more than Metrics when both are there)."""
+    new, old = FILTER_SETS
+    if budget.get("FilterExpression"):
+        return new
+    if budget.get("CostFilters") or budget.get("CostTypes"):
+        return old
+    return new if budget.get("Metrics") else old
 
 
 @dataclass(frozen=True, order=True)
@@ -144,7 +161,7 @@ def budget_name_problem(value: AnswerValue) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return "a budget name is required"
     if not BUDGET_NAME_RE.match(value):
-        return "at most 100 characters, without ':' or '\\'"
+        return "at most 100 characters, without ':', '\\', '/action/' or a <script> tag"
     return None
 
 
@@ -423,6 +440,9 @@ class BudgetAlarm(Step[BudgetState]):
             # the limit, period and type (filters, cost types, period dates) must stay as it is.
             current = dict(budgets.describe_budget(AccountId=account, BudgetName=name)["Budget"])
             for key in (*READ_ONLY_BUDGET_FIELDS, "PlannedBudgetLimits", "AutoAdjustData"):
+                current.pop(key, None)
+            kept = filter_set_in_use(current)
+            for key in (k for pair in FILTER_SETS if pair != kept for k in pair):
                 current.pop(key, None)
             current.update(
                 BudgetLimit={"Amount": str(change.params["amount"]), "Unit": CURRENCY},

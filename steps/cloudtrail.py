@@ -24,6 +24,8 @@ from steps.cloudtrail_state import (
     read_bucket,
     read_key,
     read_logs,
+    read_regions,
+    read_role,
     read_rule,
     read_topic,
     read_trails,
@@ -37,6 +39,10 @@ from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
 
 TAGS = [{"Key": "created-by", "Value": "aws-harden"}]
 KEY_DESCRIPTION = "aws-harden: encrypts CloudTrail log files"
+ROLE_DESCRIPTIONS = {
+    docs.LOGS_ROLE: "aws-harden: lets CloudTrail deliver to CloudWatch Logs",
+    docs.FORWARD_ROLE: "aws-harden: lets EventBridge forward root sign-ins to us-east-1",
+}
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 TRAIL_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{1,126})[A-Za-z0-9]$")
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -164,13 +170,23 @@ class CloudTrail(Step[CloudTrailState]):
         # existed yet, alongside the trails, so check usually waits for two round trips here, not four;
         # anything the guess got wrong is read once the trail is known.
         guess = self._reads(aws, ctx, Mode.CREATE, None, ctx.region)
-        trails, *early = aws.parallel(lambda: read_trails(aws), *(lambda f=f: _outcome(f) for f in guess.values()))
+        trails, *early = aws.parallel(
+            lambda: read_trails(aws, account), *(lambda f=f: _outcome(f) for f in guess.values())
+        )
         known = dict(zip(guess, early, strict=True))
         mode, trail = choose(trails, trail_name, account)
         home = trail.home_region if trail is not None else ctx.region
         needed = self._reads(aws, ctx, mode, trail, home)
         late = [k for k in needed if k not in known]
         known.update(zip(late, aws.parallel(*(lambda f=needed[k]: _outcome(f) for k in late)), strict=True))
+        regions: tuple[str, ...] = _value(known[("regions",)]) if ("regions",) in needed else ()
+        forwarding = [
+            (("rule", r, docs.FORWARD_RULE.name), functools.partial(read_rule, aws, r, docs.FORWARD_RULE.name))
+            for r in rule_regions(docs.FORWARD_RULE, home, regions)
+        ]  # one more round trip: which regions is known only now
+        known.update(zip([k for k, _ in forwarding], aws.parallel(*(lambda f=f: _outcome(f) for _, f in forwarding)),
+                         strict=True))
+        needed.update(forwarding)
 
         found_bucket = None
         for k in needed:
@@ -186,8 +202,10 @@ class CloudTrail(Step[CloudTrailState]):
         logs = next((v for k, v in values.items() if k[0] == "logs"), None)
         topics = tuple(v for k, v in values.items() if k[0] == "topic")
         rules = tuple(v for k, v in values.items() if k[0] == "rule")
+        forward_role = values.get(("forward-role",))
         return CloudTrailState(
-            account, partition, ctx.region, trail_name, trails, found_bucket, found_key, topics, rules, logs
+            account, partition, ctx.region, trail_name, trails, found_bucket, found_key, topics, rules, logs,
+            regions, forward_role,
         )
 
     def _reads(
@@ -205,17 +223,21 @@ class CloudTrail(Step[CloudTrailState]):
             reads[("bucket", bucket, home)] = lambda: read_bucket(aws, bucket, account, home)
         if ctx.answer("kms") and mode in (Mode.OWN, Mode.CREATE):
             reads[("key", home)] = lambda: read_key(aws, home)
-        if ctx.answer("metric_filters"):
-            where = self._logs_location(mode, trail, account, home)
-            if where is not None:
-                region, group = where
-                reads[("logs", region, group)] = lambda: read_logs(aws, region, group)
+        where = self._logs_location(mode, trail, account, home) if ctx.answer("metric_filters") else None
+        if where is not None:
+            region, group = where
+            reads[("logs", region, group)] = lambda: read_logs(aws, region, group)
         if ctx.answer("alerts_email"):
             for r in alert_regions(home):
                 reads[("topic", r)] = functools.partial(read_topic, aws, r, topic_arn(partition, r, account))
             for spec in docs.RULES:
                 for r in rule_regions(spec, home):
                     reads[("rule", r, spec.name)] = functools.partial(read_rule, aws, r, spec.name)
+            if where is None:  # no CIS metric filter sees other regions' root sign-ins: forward them
+                reads[("regions",)] = functools.partial(read_regions, aws, partition)
+                reads[("forward-role",)] = functools.partial(
+                    read_role, aws, docs.FORWARD_ROLE, docs.FORWARD_ROLE_POLICY
+                )
         return reads
 
     @staticmethod
@@ -346,30 +368,32 @@ class CloudTrail(Step[CloudTrailState]):
             if error_code(exc) != "ResourceAlreadyExistsException":
                 raise
 
-    def _apply_logs_role(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+    def _apply_role(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        """Either role of the step (CloudTrail's to CloudWatch Logs, EventBridge's to forward events)."""
         iam = aws.client("iam")
         if p.get("update"):
-            with_backoff(lambda: iam.update_assume_role_policy(RoleName=docs.LOGS_ROLE, PolicyDocument=p["trust"]))
+            with_backoff(lambda: iam.update_assume_role_policy(RoleName=p["role"], PolicyDocument=p["trust"]))
             return
         try:
             with_backoff(lambda: iam.create_role(
-                RoleName=docs.LOGS_ROLE,
+                RoleName=p["role"],
                 AssumeRolePolicyDocument=p["trust"],
-                Description="aws-harden: lets CloudTrail deliver to CloudWatch Logs",
+                Description=ROLE_DESCRIPTIONS[p["role"]],
                 Tags=TAGS,
             ))
         except Exception as exc:
             if error_code(exc) != "EntityAlreadyExists":
                 raise
 
-    def _apply_logs_role_policy(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+    def _apply_role_policy(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
         iam = aws.client("iam")
         with_backoff(
-            lambda: iam.put_role_policy(
-                RoleName=docs.LOGS_ROLE, PolicyName=docs.LOGS_ROLE_POLICY, PolicyDocument=p["policy"]
-            ),
+            lambda: iam.put_role_policy(RoleName=p["role"], PolicyName=p["policy_name"], PolicyDocument=p["policy"]),
             retry_codes=TRANSIENT_CODES | {"NoSuchEntity"},
         )
+
+    _apply_logs_role = _apply_forward_role = _apply_role
+    _apply_logs_role_policy = _apply_forward_role_policy = _apply_role_policy
 
     # the trail
     def _trail_settings(self, aws: Aws, p: Any) -> dict[str, Any]:
@@ -414,7 +438,7 @@ class CloudTrail(Step[CloudTrailState]):
 
     def _apply_event_selectors(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
         aws.client("cloudtrail", p["region"]).put_event_selectors(
-            TrailName=p["arn"], EventSelectors=json.loads(p["selectors"])
+            TrailName=p["arn"], **{p.get("kind", "EventSelectors"): json.loads(p["selectors"])}
         )
 
     # alerts
@@ -440,10 +464,32 @@ class CloudTrail(Step[CloudTrailState]):
         aws.client("events", p["region"]).put_rule(
             Name=p["rule"],
             EventPattern=p["pattern"],
-            State="ENABLED",
+            State=p.get("state", docs.ENABLED),
             Description=p["description"],
             Tags=TAGS,
         )
+
+    def _apply_forward_rules(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
+        """The forwarding rule and its target in each region that lacks them, the regions at once."""
+        iam = aws.client("iam")
+        role = with_backoff(lambda: iam.get_role(RoleName=p["role"]), retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})
+        role_arn = role["Role"]["Arn"]
+
+        def forward(work: Any) -> None:
+            events = aws.client("events", work["region"])
+            if work["rule"]:
+                events.put_rule(Name=p["rule"], EventPattern=p["pattern"], State=p["state"],
+                                Description=p["description"], Tags=TAGS)
+            if work["target"]:
+                failed = events.put_targets(
+                    Rule=p["rule"], Targets=[{"Id": docs.FORWARD_TARGET_ID, "Arn": p["bus"], "RoleArn": role_arn}]
+                )
+                if failed.get("FailedEntryCount"):
+                    entry = failed["FailedEntries"][0]
+                    raise WizardError(f"PutTargets in {work['region']} failed: {entry.get('ErrorCode')}: "
+                                      f"{entry.get('ErrorMessage')}")
+
+        aws.parallel(*(functools.partial(forward, w) for w in p["work"]))
 
     def _apply_rule_target(self, aws: Aws, p: Any, ctx: ApplyContext) -> None:
         aws.client("events", p["region"]).put_targets(

@@ -14,10 +14,17 @@ from steps.cloudtrail_state import (
     CloudTrailState,
     Key,
     Logs,
+    Role,
+    Rule,
     Trail,
+    advanced_records_all,
     alert_regions,
+    basic_records_all,
+    is_management_selector,
     rule_regions,
+    topic_arn,
 )
+from wizard.aws import GLOBAL_REGION
 from wizard.protocol import KNOWN_AFTER_APPLY, Action, Change, FieldChange, Finding, StepContext
 
 
@@ -38,7 +45,9 @@ def choose(trails: Sequence[Trail], trail_name: str, account: str) -> tuple[Mode
         return Mode.ADOPTED, own_first[0]
     mine = [t for t in trails if t.account == account]
     if mine:
-        closest = max(mine, key=lambda t: (t.multi_region, t.global_events, t.validation, t.logging))
+        closest = max(
+            mine, key=lambda t: (t.multi_region, t.global_events, t.validation, t.logging, t.management_all)
+        )
         return Mode.CLOSE, closest
     return Mode.CREATE, None
 
@@ -51,18 +60,23 @@ def yes_no(value: bool) -> str:
 def findings(state: CloudTrailState, ctx: StepContext) -> list[Finding]:
     found: list[Finding] = []
     for t in state.trails:
+        status = (
+            f"logging {yes_no(t.logging)}"
+            if t.readable
+            else "logging and event selectors read in the management account"
+        )
         found.append(
             Finding(
                 f"trail {t.name} (home {t.home_region}{', organization trail' if t.organization else ''}"
                 f"{'' if t.account == state.account else f', account {t.account}'}): "
                 f"multi-region {yes_no(t.multi_region)}, global service events {yes_no(t.global_events)}, "
-                f"log file validation {yes_no(t.validation)}, logging {yes_no(t.logging)}",
+                f"log file validation {yes_no(t.validation)}, {status}",
                 observed={
                     "arn": t.arn,
                     "multi_region": t.multi_region,
                     "global_events": t.global_events,
                     "validation": t.validation,
-                    "logging": t.logging,
+                    "logging": t.logging if t.readable else None,
                     "organization": t.organization,
                 },
             )
@@ -70,7 +84,17 @@ def findings(state: CloudTrailState, ctx: StepContext) -> list[Finding]:
     mode, trail = choose(state.trails, state.trail_name, state.account)
     if not state.trails:
         found.append(Finding("no trail: only the last 90 days of management events are kept (event history)"))
-    if mode is Mode.ADOPTED and trail is not None:
+    if mode is Mode.ADOPTED and trail is not None and trail.org_managed:
+        found.append(
+            Finding(
+                f"organization trail {trail.name} of the management account {trail.account} covers this account: "
+                "it is managed there (its logging status and event selectors are read in the management "
+                "account; a member account may not read or change them), so it counts here and the wizard "
+                "neither changes nor duplicates it",
+                observed={"arn": trail.arn, "org_managed": True, "readable": trail.readable},
+            )
+        )
+    elif mode is Mode.ADOPTED and trail is not None:
         found.append(
             Finding(
                 f"trail {trail.name} already satisfies this step; no new trail is created",
@@ -92,6 +116,21 @@ def findings(state: CloudTrailState, ctx: StepContext) -> list[Finding]:
             Finding(
                 f"trail {trail.name} does not record all management events (read and write)",
                 severity="warning",
+            )
+        )
+        if mode in (Mode.OWN, Mode.CLOSE) and not trail.advanced_selectors and fixed_basic(trail.selectors) is None:
+            found.append(
+                Finding(
+                    f"trail {trail.name} has five event selectors, none of which can take management events "
+                    "without changing what data events it records: add management events in the console",
+                    severity="warning",
+                )
+            )
+    if trail is not None and trail.excluded_sources:
+        found.append(
+            Finding(
+                f"trail {trail.name} leaves out management events from {', '.join(trail.excluded_sources)}",
+                observed={"excluded_sources": list(trail.excluded_sources)},
             )
         )
     if mode is Mode.OWN and trail is not None and state.bucket is None:
@@ -119,6 +158,8 @@ def findings(state: CloudTrailState, ctx: StepContext) -> list[Finding]:
                 severity="warning",
             )
         )
+    if email:
+        found.append(sign_in_coverage(state, trail.home_region if trail is not None else ctx.region))
     if ctx.answer("metric_filters") and not ctx.answer("alerts_email"):
         found.append(
             Finding(
@@ -134,13 +175,13 @@ def plan_cloudtrail(state: CloudTrailState, ctx: StepContext) -> list[Change]:
     home = trail.home_region if trail is not None else ctx.region
     kms = bool(ctx.answer("kms")) and mode in (Mode.OWN, Mode.CREATE)
     changes: list[Change] = []
-    if kms and state.key is not None:
-        changes += plan_key(state.key, state, home)
     arn = (
         trail.arn
         if trail is not None
         else docs.trail_arn(state.partition, home, state.account, state.trail_name)
     )
+    if kms and state.key is not None:
+        changes += plan_key(state.key, state, home, arn)
     if state.bucket is not None:
         changes += plan_bucket(state.bucket, state, arn, kms, home, int(ctx.answer("retention_days") or 0))
     manage_logs = state.logs is not None and state.logs.group == docs.LOG_GROUP and mode is not Mode.ADOPTED
@@ -158,8 +199,11 @@ def plan_cloudtrail(state: CloudTrailState, ctx: StepContext) -> list[Change]:
     return changes
 
 
-def plan_key(key: Key, state: CloudTrailState, home: str) -> list[Change]:
-    policy = docs.key_policy(state.partition, state.account, home)
+BUCKET_KEY_NOTE = "CloudTrail may kms:Decrypt, for this trail only (the bucket's S3 Bucket Key needs it)"
+
+
+def plan_key(key: Key, state: CloudTrailState, home: str, trail_arn: str) -> list[Change]:
+    policy = docs.key_policy(state.partition, state.account, home, trail_arn)
     resource = f'kms key "{KEY_ALIAS}" ({home})'
     if key.arn is None:
         return [
@@ -169,13 +213,21 @@ def plan_key(key: Key, state: CloudTrailState, home: str) -> list[Change]:
                 resource,
                 "create a KMS key for CloudTrail log files",
                 operations=("kms:CreateKey", "kms:CreateAlias"),
-                fields=(FieldChange("alias", None, KEY_ALIAS), FieldChange("arn", None, KNOWN_AFTER_APPLY)),
+                fields=(
+                    FieldChange("alias", None, KEY_ALIAS),
+                    FieldChange("arn", None, KNOWN_AFTER_APPLY),
+                    FieldChange("cloudtrail decrypt", None, BUCKET_KEY_NOTE),
+                ),
                 params={"region": home, "policy": json.dumps(policy)},
             ),
             rotation_change(home, resource, new_key=True),
         ]
     changes = []
-    if not docs.contains(key.policy, policy["Statement"]):
+    missing = _missing_sids(key.policy, policy["Statement"])
+    if missing:
+        fields = [FieldChange("statements", "without " + ", ".join(missing), "with CloudTrail's")]
+        if docs.DECRYPT_SID in missing:
+            fields.append(FieldChange("cloudtrail decrypt", None, BUCKET_KEY_NOTE))
         changes.append(
             Change(
                 Action.UPDATE,
@@ -183,13 +235,17 @@ def plan_key(key: Key, state: CloudTrailState, home: str) -> list[Change]:
                 f"policy of {resource}",
                 "let CloudTrail use the key",
                 operations=("kms:PutKeyPolicy",),
-                fields=(FieldChange("statements", "without CloudTrail's", "with CloudTrail's"),),
+                fields=tuple(fields),
                 params={"region": home, "statements": json.dumps(policy["Statement"])},
             )
         )
     if not key.rotation:
         changes.append(rotation_change(home, resource))
     return changes
+
+
+def _missing_sids(policy: Mapping[str, Any] | None, ours: Sequence[Mapping[str, Any]]) -> list[str]:
+    return [str(s["Sid"]) for s in ours if not docs.contains(policy, [s])]
 
 
 def rotation_change(home: str, resource: str, new_key: bool = False) -> Change:
@@ -211,7 +267,8 @@ def plan_bucket(
     base = {"bucket": bucket.name, "region": bucket.region}
     changes: list[Change] = []
 
-    def add(key: str, what: str, summary: str, operation: str, field: FieldChange, **params: Any) -> None:
+    def add(key: str, what: str, summary: str, operation: str, field: FieldChange, *more: FieldChange,
+            **params: Any) -> None:
         action = Action.CREATE if bucket.owner == "missing" or field.old is None else Action.UPDATE
         changes.append(
             Change(
@@ -220,7 +277,7 @@ def plan_bucket(
                 f"{what} of {res}",
                 summary,
                 operations=(operation,),
-                fields=(field,),
+                fields=(field, *more),
                 params={**base, **params},
             )
         )
@@ -267,6 +324,7 @@ def plan_bucket(
             f"encrypt new objects with {KEY_ALIAS}",
             "s3:PutBucketEncryption",
             FieldChange("encryption", algorithm, f"aws:kms ({KEY_ALIAS})"),
+            FieldChange("bucket key", None, "on: fewer KMS requests; the key policy lets CloudTrail decrypt"),
             kms=True,
             key_region=home,
         )
@@ -330,35 +388,14 @@ def plan_logs_delivery(logs: Logs, state: CloudTrailState) -> list[Change]:
                 params=base,
             )
         )
-    trust = docs.logs_trust_policy(state.partition, state.account)
-    role_res = f'iam role "{docs.LOGS_ROLE}"'
-    if logs.role_arn is None or not docs.same(logs.trust_policy, trust):
-        update = logs.role_arn is not None
-        changes.append(
-            Change(
-                Action.UPDATE if update else Action.CREATE,
-                "logs-role",
-                role_res,
-                "a role CloudTrail assumes to write to CloudWatch Logs",
-                operations=("iam:UpdateAssumeRolePolicy" if update else "iam:CreateRole",),
-                fields=(FieldChange("trusted", None, docs.CLOUDTRAIL),),
-                params={**base, "trust": json.dumps(trust), "update": update},
-            )
-        )
     policy = docs.logs_role_policy(
         docs.log_group_arn(state.partition, logs.region, state.account, logs.group)
     )
-    if not docs.same(logs.role_policy, policy):
-        changes.append(
-            Change(
-                Action.CREATE if logs.role_policy is None else Action.UPDATE,
-                "logs-role-policy",
-                f'policy "{docs.LOGS_ROLE_POLICY}" of {role_res}',
-                "allow writing to that log group only",
-                operations=("iam:PutRolePolicy",),
-                params={**base, "policy": json.dumps(policy)},
-            )
-        )
+    role = Role(docs.LOGS_ROLE, logs.role_arn, logs.trust_policy, logs.role_policy)
+    changes += plan_role(
+        role, "logs-role", "a role CloudTrail assumes to write to CloudWatch Logs", docs.logs_trust_policy(),
+        policy, docs.LOGS_ROLE_POLICY, "allow writing to that log group only", docs.CLOUDTRAIL, **base,
+    )
     return changes
 
 
@@ -382,6 +419,9 @@ def plan_trail(
         fields = [
             FieldChange("bucket", None, bucket),
             *(FieldChange(label, None, True) for _, _, label in TRAIL_FIELDS),
+            # "By default, trails created without specific event selectors will be configured to log all read
+            # and write management events" (botocore's CloudTrail model, EventSelector): nothing to send.
+            FieldChange("management events", None, "read and write (a new trail's default)"),
         ]
         if kms:
             fields.append(FieldChange("kms key", None, KEY_ALIAS))
@@ -407,7 +447,6 @@ def plan_trail(
                 fields=(FieldChange("logging", None, True),),
                 params={"region": home, "arn": arn},
             ),
-            selectors_change(res, home, arn, (), Action.CREATE),
         ]
     res = f'cloudtrail trail "{trail.name}" ({home})'
     changes: list[Change] = []
@@ -450,24 +489,75 @@ def plan_trail(
                 params={"region": home, "arn": trail.arn},
             )
         )
-    if not trail.management_all and not trail.advanced_selectors:
-        changes.append(selectors_change(res, home, trail.arn, trail.selectors, Action.UPDATE))
+    if not trail.management_all:
+        change = selectors_change(res, home, trail)
+        if change is not None:
+            changes.append(change)
     return changes
 
 
-def selectors_change(
-    res: str, home: str, arn: str, current: Sequence[Mapping[str, Any]], action: Action
-) -> Change:
-    """Management events, read and write, said explicitly: the default, but moto's new trails have none."""
-    selectors = [*current, {"ReadWriteType": "All", "IncludeManagementEvents": True}]
+def fixed_basic(selectors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]] | None:
+    """The basic selectors, changed as little as possible to record all management events, read and write.
+
+    An existing management selector is changed in place rather than a second one added (a trail takes at most
+    five); a selector with data resources keeps its read/write setting (that would change which data events it
+    records). None when five selectors leave no room."""
+    out = [dict(s) for s in selectors]
+    if any(basic_records_all(s) for s in out):
+        return out
+    for s in out:
+        if s.get("IncludeManagementEvents", True) and not s.get("DataResources"):
+            s["ReadWriteType"] = "All"
+            return out
+    for s in out:
+        if not s.get("IncludeManagementEvents", True) and not s.get("DataResources"):
+            s.update(IncludeManagementEvents=True, ReadWriteType="All")
+            return out
+    if len(out) < MAX_BASIC_SELECTORS:
+        return [*out, {"ReadWriteType": "All", "IncludeManagementEvents": True}]
+    return None
+
+
+MAX_BASIC_SELECTORS = 5  # "You can configure up to five event selectors for a trail" (botocore, EventSelector)
+MANAGEMENT_SELECTOR = {
+    "Name": f"Management events, read and write ({docs.PREFIX})",
+    "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}],
+}
+
+
+def fixed_advanced(selectors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The advanced selectors recording all management events: a read-only or write-only management selector
+    loses its readOnly condition (in place); without one that can, a management selector is added."""
+    out = [dict(s) for s in selectors]
+    if any(advanced_records_all(s) for s in out):
+        return out
+    for i, s in enumerate(out):
+        if is_management_selector(s):
+            widened = {**s, "FieldSelectors": [f for f in s["FieldSelectors"] if f.get("Field") != "readOnly"]}
+            if advanced_records_all(widened):
+                out[i] = widened
+                return out
+    return [*out, dict(MANAGEMENT_SELECTOR)]
+
+
+def selectors_change(res: str, home: str, trail: Trail) -> Change | None:
+    """Management events, read and write, on an existing trail: its own kind of selectors, fixed in place."""
+    if trail.advanced_selectors:
+        kind, selectors = "AdvancedEventSelectors", fixed_advanced(trail.advanced)
+    else:
+        kind, fixed = "EventSelectors", fixed_basic(trail.selectors)
+        if fixed is None:
+            return None
+        selectors = fixed
     return Change(
-        action,
+        Action.UPDATE,
         "event-selectors",
         f"event selectors of {res}",
         "record all management events, read and write",
         operations=("cloudtrail:PutEventSelectors",),
-        fields=(FieldChange("management events", "partial" if current else None, "read and write"),),
-        params={"region": home, "arn": arn, "selectors": json.dumps(selectors)},
+        fields=(FieldChange("management events", "partial" if trail.selectors or trail.advanced else None,
+                            "read and write"),),
+        params={"region": home, "arn": trail.arn, "kind": kind, "selectors": json.dumps(selectors)},
     )
 
 
@@ -522,8 +612,10 @@ def plan_alerts(state: CloudTrailState, home: str, email: str) -> list[Change]:
             if rule is None:
                 continue
             res = f'eventbridge rule "{spec.name}" ({region})'
-            arn = docs_topic_arn(state, region)
-            if rule.pattern is None or not docs.same(rule.pattern, spec.pattern) or not rule.enabled:
+            arn = topic_arn(state.partition, region, state.account)
+            if needs_put_rule(rule, spec):
+                fields = () if spec.state_ok(rule.state) or rule.pattern is None else (
+                    FieldChange("state", rule.state, spec.state),)
                 changes.append(
                     Change(
                         Action.CREATE if rule.pattern is None else Action.UPDATE,
@@ -531,11 +623,13 @@ def plan_alerts(state: CloudTrailState, home: str, email: str) -> list[Change]:
                         res,
                         f"alert: {spec.description.lower()}",
                         operations=("events:PutRule",),
+                        fields=fields,
                         params={
                             "region": region,
                             "rule": spec.name,
                             "pattern": json.dumps(spec.pattern),
                             "description": spec.description,
+                            "state": spec.state,
                         },
                     )
                 )
@@ -550,18 +644,103 @@ def plan_alerts(state: CloudTrailState, home: str, email: str) -> list[Change]:
                         params={"region": region, "rule": spec.name, "topic": arn},
                     )
                 )
+    return changes + plan_forwarding(state, rules)
+
+
+def needs_put_rule(rule: Rule, spec: docs.RuleSpec) -> bool:
+    return rule.pattern is None or not docs.same(rule.pattern, spec.pattern) or not spec.state_ok(rule.state)
+
+
+def plan_role(role: Role, key: str, summary: str, trust: Mapping[str, Any], policy: Mapping[str, Any],
+              policy_name: str, policy_summary: str, trusted: str, **params: Any) -> list[Change]:
+    """A role the step makes, trusted by one service, with one inline policy: what is missing of it."""
+    changes: list[Change] = []
+    res = f'iam role "{role.name}"'
+    base = {**params, "role": role.name, "policy_name": policy_name}
+    if role.arn is None or not docs.same(role.trust_policy, trust):
+        update = role.arn is not None
+        changes.append(
+            Change(
+                Action.UPDATE if update else Action.CREATE,
+                key,
+                res,
+                summary,
+                operations=("iam:UpdateAssumeRolePolicy" if update else "iam:CreateRole",),
+                fields=(FieldChange("trusted", None, trusted),),
+                params={**base, "trust": json.dumps(trust), "update": update},
+            )
+        )
+    if not docs.same(role.policy, policy):
+        changes.append(
+            Change(
+                Action.CREATE if role.policy is None else Action.UPDATE,
+                f"{key}-policy",
+                f'policy "{policy_name}" of {res}',
+                policy_summary,
+                operations=("iam:PutRolePolicy",),
+                params={**base, "policy": json.dumps(policy)},
+            )
+        )
     return changes
 
 
-def docs_topic_arn(state: CloudTrailState, region: str) -> str:
-    from steps.cloudtrail_state import topic_arn
+def plan_forwarding(state: CloudTrailState, rules: Mapping[tuple[str, str], Rule]) -> list[Change]:
+    """Root console sign-ins through other regions' console endpoints, forwarded to us-east-1's default bus
+    (only when no CIS metric filter on a multi-region trail's log group sees them already)."""
+    role = state.forward_role
+    if role is None:
+        return []
+    spec = docs.FORWARD_RULE
+    bus = docs.default_bus_arn(state.partition, GLOBAL_REGION, state.account)
+    changes = plan_role(
+        role, "forward-role", "a role EventBridge assumes to forward events to us-east-1",
+        docs.forward_trust_policy(), docs.forward_role_policy(bus), docs.FORWARD_ROLE_POLICY,
+        "allow events:PutEvents on us-east-1's default event bus only", "events.amazonaws.com",
+    )
+    work: list[dict[str, Any]] = []
+    for region in rule_regions(spec, GLOBAL_REGION, state.regions):
+        rule = rules.get((spec.name, region)) or Rule(spec.name, region, None, None)
+        put_rule = needs_put_rule(rule, spec)
+        put_target = bus not in rule.targets or (role.arn is not None and rule.target_roles.get(bus) != role.arn)
+        if put_rule or put_target:
+            work.append({"region": region, "rule": put_rule, "target": put_target, "new": rule.pattern is None})
+    if work:
+        regions = [str(w["region"]) for w in work]
+        new = all(w["new"] for w in work)
+        changes.append(
+            Change(
+                Action.CREATE if new else Action.UPDATE,
+                "forward-rules",
+                f'eventbridge rule "{spec.name}" in {len(regions)} region{"s" if len(regions) != 1 else ""}',
+                f"forward root console sign-ins from {', '.join(regions)} to us-east-1's default event bus, "
+                f"where {docs.RULES[0].name} emails them",
+                operations=("events:PutRule", "events:PutTargets"),
+                fields=(FieldChange("regions", None if new else "not all", ", ".join(regions)),),
+                params={"work": work, "bus": bus, "rule": spec.name, "pattern": json.dumps(spec.pattern),
+                        "description": spec.description, "state": spec.state, "role": role.name},
+            )
+        )
+    return changes
 
-    return topic_arn(state.partition, region, state.account)
+
+def sign_in_coverage(state: CloudTrailState, home: str) -> Finding:
+    """Which mechanism covers root console sign-ins in which region (the plan says it as well as the result)."""
+    first = f"root console sign-in alerts: rule {docs.RULES[0].name} in us-east-1 (the global sign-in endpoint)"
+    if state.logs is not None:
+        text = (f"{first}; every other region's console endpoint through the CIS metric filter "
+                f"{docs.ROOT_USAGE} on the multi-region trail's log group {state.logs.group} ({state.logs.region})")
+        observed: dict[str, Any] = {"us-east-1": "rule", "other regions": f"metric filter {docs.ROOT_USAGE}"}
+    else:
+        others = rule_regions(docs.FORWARD_RULE, home, state.regions)
+        text = (f"{first}; rule {docs.FORWARD_RULE.name} forwards them from the {len(others)} other enabled "
+                f"regions: {', '.join(others) or 'none'}")
+        observed = {"us-east-1": "rule", "forwarded from": list(others)}
+    return Finding(text, observed=observed)
 
 
 def plan_metric_filters(logs: Logs, state: CloudTrailState, notify: bool) -> list[Change]:
     changes: list[Change] = []
-    actions = [docs_topic_arn(state, logs.region)] if notify else []
+    actions = [topic_arn(state.partition, logs.region, state.account)] if notify else []
     for spec in docs.METRIC_FILTERS:
         transformations = [
             {"metricName": spec.name, "metricNamespace": docs.METRIC_NAMESPACE, "metricValue": "1"}
@@ -608,7 +787,7 @@ def plan_metric_filters(logs: Logs, state: CloudTrailState, notify: bool) -> lis
                     params={
                         "region": logs.region,
                         "settings": json.dumps(settings),
-                        "description": f"aws-harden (CIS): {spec.description}",
+                        "description": f"aws-harden (CIS {spec.cis}): {spec.description}",
                     },
                 )
             )

@@ -11,6 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from steps.cloudtrail_metrics import METRIC_FILTERS, METRIC_NAMESPACE, ROOT_USAGE, MetricFilterSpec
+
+__all__ = ["METRIC_FILTERS", "METRIC_NAMESPACE", "ROOT_USAGE", "MetricFilterSpec"]
+
 PREFIX = "aws-harden"
 ACL_CHECK_SID = "AWSCloudTrailAclCheck20150319"
 WRITE_SID = "AWSCloudTrailWrite20150319"
@@ -133,8 +137,18 @@ def retention_rule(days: int) -> dict[str, Any]:
 
 
 # --- KMS ------------------------------------------------------------------------------------
-def key_policy(partition: str, account: str, region: str) -> dict[str, Any]:
-    """AWS's documented key policy for CloudTrail: encrypt for this account's trails, decrypt in it."""
+DECRYPT_SID = "Allow CloudTrail to decrypt a trail"
+
+
+def key_policy(partition: str, account: str, region: str, trail: str) -> dict[str, Any]:
+    """AWS's documented key policy for CloudTrail: encrypt for this account's trails, decrypt in it.
+
+    CloudTrail User Guide, "Configure AWS KMS key policies for CloudTrail"
+    (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/create-kms-key-policy-for-cloudtrail.html).
+    The log bucket uses an S3 Bucket Key, and then "kms:Decrypt permissions are required to create or update a
+    trail with SSE-KMS encryption enabled": the guide's "Allow CloudTrail to decrypt a trail" statement, kept to
+    this trail with aws:SourceArn (the guide's best practice for every CloudTrail statement).
+    """
     trails = f"arn:{partition}:cloudtrail:*:{account}:trail/*"
     return {
         "Version": "2012-10-17",
@@ -164,6 +178,14 @@ def key_policy(partition: str, account: str, region: str) -> dict[str, Any]:
                 "Principal": {"Service": CLOUDTRAIL},
                 "Action": "kms:DescribeKey",
                 "Resource": "*",
+            },
+            {
+                "Sid": DECRYPT_SID,
+                "Effect": "Allow",
+                "Principal": {"Service": CLOUDTRAIL},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceArn": trail}},
             },
             {
                 "Sid": "Allow principals in the account to decrypt log files",
@@ -207,6 +229,7 @@ def topic_statements(partition: str, region: str, account: str, topic_arn: str) 
 
 
 API_CALL = "AWS API Call via CloudTrail"
+SIGN_IN = "AWS Console Sign In via CloudTrail"
 IAM_POLICY_EVENTS = (
     "DeleteGroupPolicy", "DeleteRolePolicy", "DeleteUserPolicy", "PutGroupPolicy", "PutRolePolicy",
     "PutUserPolicy", "CreatePolicy", "DeletePolicy", "CreatePolicyVersion", "DeletePolicyVersion",
@@ -214,6 +237,12 @@ IAM_POLICY_EVENTS = (
     "AttachGroupPolicy", "DetachGroupPolicy",
 )  # fmt: skip
 CLOUDTRAIL_CHANGE_EVENTS = ("StopLogging", "DeleteTrail", "UpdateTrail", "PutEventSelectors")
+# EventBridge rule states (botocore's RuleState). ENABLED matches every event "except for Amazon Web Services
+# management events delivered through CloudTrail" that are read-only; ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS
+# matches those too (EventBridge User Guide, "Receiving read-only management events from AWS services",
+# https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail-management.html).
+ENABLED = "ENABLED"
+ENABLED_ALL_MANAGEMENT = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
 
 
 @dataclass(frozen=True)
@@ -224,23 +253,23 @@ class RuleSpec:
     # "global": us-east-1, where IAM and console sign-in events land; "home": the trail's home region;
     # "both": each of them.
     where: str
+    state: str = ENABLED
+
+    def state_ok(self, state: str | None) -> bool:
+        """The state read back does what this rule needs (all management events include the rest)."""
+        return state == self.state or (self.state == ENABLED and state == ENABLED_ALL_MANAGEMENT)
 
 
+ROOT_SIGN_IN = {"detail-type": [SIGN_IN], "detail": {"userIdentity": {"type": ["Root"]}}}
 RULES: tuple[RuleSpec, ...] = (
-    RuleSpec(
-        f"{PREFIX}-root-console-sign-in",
-        "The root user signed in to the console",
-        {
-            "detail-type": ["AWS Console Sign In via CloudTrail"],
-            "detail": {"userIdentity": {"type": ["Root"]}},
-        },
-        "global",
-    ),
+    RuleSpec(f"{PREFIX}-root-console-sign-in", "The root user signed in to the console", ROOT_SIGN_IN, "global"),
     RuleSpec(
         f"{PREFIX}-root-api-activity",
         "The root user called an AWS API",
         {"detail-type": [API_CALL], "detail": {"userIdentity": {"type": ["Root"]}}},
         "both",
+        # root's Get/List/Describe calls are read-only management events: without this state none alerts
+        state=ENABLED_ALL_MANAGEMENT,
     ),
     RuleSpec(
         f"{PREFIX}-cloudtrail-changes",
@@ -264,51 +293,48 @@ RULES: tuple[RuleSpec, ...] = (
     ),
 )
 
+# Root console sign-ins in the other regions. A sign-in through a regional console endpoint is logged in that
+# region (IAM User Guide, "Logging IAM and AWS STS API calls with AWS CloudTrail", "Logging user sign-in
+# events"), and its EventBridge event goes to that region's default bus only. An EventBridge rule cannot target
+# an SNS topic in another region; it can target another region's event bus, with a role allowed
+# events:PutEvents on it (EventBridge User Guide, "Sending and receiving events between AWS Regions",
+# https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-cross-region.html). So each other enabled region
+# gets a rule forwarding root sign-ins to us-east-1's default bus, where the root-console-sign-in rule
+# emails them.
+FORWARD_RULE = RuleSpec(
+    f"{PREFIX}-forward-root-sign-in",
+    "Forward root console sign-ins to us-east-1, where aws-harden-root-console-sign-in emails them",
+    ROOT_SIGN_IN,
+    "others",
+)
+FORWARD_ROLE = f"{PREFIX}-events-forward-to-us-east-1"
+FORWARD_ROLE_POLICY = "put-events-on-us-east-1-default-bus"
+FORWARD_TARGET_ID = "us-east-1-default-bus"
+
+
+def default_bus_arn(partition: str, region: str, account: str) -> str:
+    return f"arn:{partition}:events:{region}:{account}:event-bus/default"
+
+
+def forward_trust_policy() -> dict[str, Any]:
+    """EventBridge assumes the role to put the event on the other region's bus."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+
+
+def forward_role_policy(bus_arn: str) -> dict[str, Any]:
+    """Only events:PutEvents, only on us-east-1's default bus (the guide's example role policy)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "events:PutEvents", "Resource": bus_arn}],
+    }
+
 
 # --- CloudWatch Logs (CIS metric filters) ---------------------------------------------------
-@dataclass(frozen=True)
-class MetricFilterSpec:
-    name: str
-    pattern: str
-    description: str
-
-
-METRIC_NAMESPACE = "aws-harden/CloudTrail"
-METRIC_FILTERS: tuple[MetricFilterSpec, ...] = (
-    MetricFilterSpec(
-        "RootAccountUsage",
-        '{ $.userIdentity.type = "Root" && $.userIdentity.invokedBy NOT EXISTS '
-        '&& $.eventType != "AwsServiceEvent" }',
-        "the root user was used",
-    ),
-    MetricFilterSpec(
-        "UnauthorizedAPICalls",
-        '{ ($.errorCode = "*UnauthorizedOperation") || ($.errorCode = "AccessDenied*") '
-        '&& ($.sourceIPAddress != "delivery.logs.amazonaws.com") && ($.eventName != "HeadBucket") }',
-        "API calls were refused",
-    ),
-    MetricFilterSpec(
-        "ConsoleSignInWithoutMFA",
-        '{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") '
-        '&& ($.userIdentity.type = "IAMUser") && ($.responseElements.ConsoleLogin = "Success") }',
-        "an IAM user signed in to the console without MFA",
-    ),
-    MetricFilterSpec(
-        "IAMPolicyChanges",
-        "{ "
-        + " || ".join(f"($.eventName = {e})" for e in IAM_POLICY_EVENTS if e != "SetDefaultPolicyVersion")
-        + " }",
-        "an IAM policy changed",
-    ),
-    MetricFilterSpec(
-        "CloudTrailChanges",
-        "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) "
-        "|| ($.eventName = StartLogging) || ($.eventName = StopLogging) }",
-        "a CloudTrail trail was created, changed, started, stopped or deleted",
-    ),
-)
-
-
 def alarm_settings(metric: str, actions: Sequence[str]) -> dict[str, Any]:
     """The CloudWatch alarm fields the wizard sets and reads back (one event in 5 minutes is enough)."""
     return {
@@ -335,16 +361,15 @@ def log_group_arn(partition: str, region: str, account: str, group: str) -> str:
     return f"arn:{partition}:logs:{region}:{account}:log-group:{group}:*"
 
 
-def logs_trust_policy(partition: str, account: str) -> dict[str, Any]:
+def logs_trust_policy() -> dict[str, Any]:
+    """AWS's documented trust policy for the CloudTrail-to-CloudWatch Logs role, as the guide writes it: no
+    condition (CloudTrail User Guide, "Sending events to CloudWatch Logs", creating the role with the AWS CLI,
+    https://docs.aws.amazon.com/awscloudtrail/latest/userguide/send-cloudtrail-events-to-cloudwatch-logs.html).
+    No AWS source shows which condition keys CloudTrail sends when it assumes the role, so none is required."""
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": CLOUDTRAIL},
-                "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-            }
+            {"Effect": "Allow", "Principal": {"Service": CLOUDTRAIL}, "Action": "sts:AssumeRole"}
         ],
     }
 

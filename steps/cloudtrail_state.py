@@ -7,7 +7,7 @@ so a second apply finds nothing to do.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
@@ -43,11 +43,22 @@ class Trail:
     kms_key: str | None = None
     log_group_arn: str | None = None
     logs_role_arn: str | None = None
+    advanced: tuple[Mapping[str, Any], ...] = ()
+    # An organization trail of another account (the management account): a member account sees it in
+    # DescribeTrails, may be refused its status and event selectors, and may never change it.
+    org_managed: bool = False
+    readable: bool = True  # False: GetTrailStatus / GetEventSelectors refused it (logging and selectors unknown)
+    excluded_sources: tuple[str, ...] = ()  # management event sources the selectors leave out
 
     @property
     def qualifies(self) -> bool:
-        """CIS 3.1/3.2: multi-region, global service events, validated log files, and logging now."""
-        return self.multi_region and self.global_events and self.validation and self.logging
+        """CIS v5.0 3.1/3.2 (v7.0 4.1/4.2): multi-region, global service events, validated log files, logging,
+        recording read and write management events. An organization trail whose status this member account
+        may not read is taken as its management account keeps it: that is where it is read and changed."""
+        shape = self.multi_region and self.global_events and self.validation
+        if self.org_managed and not self.readable:
+            return shape
+        return shape and self.logging and self.management_all
 
 
 @dataclass(frozen=True)
@@ -86,8 +97,19 @@ class Rule:
     name: str
     region: str
     pattern: Mapping[str, Any] | None
-    enabled: bool
+    state: str | None
     targets: tuple[str, ...] = ()
+    target_roles: Mapping[str, str] = field(default_factory=dict)  # target ARN -> the role it is sent with
+
+
+@dataclass(frozen=True)
+class Role:
+    """An IAM role the step makes (CloudTrail's to CloudWatch Logs, EventBridge's to forward events)."""
+
+    name: str
+    arn: str | None = None
+    trust_policy: Mapping[str, Any] | None = None
+    policy: Mapping[str, Any] | None = None  # its inline policy of the step's name
 
 
 @dataclass(frozen=True)
@@ -114,6 +136,9 @@ class CloudTrailState:
     topics: tuple[Topic, ...] = ()
     rules: tuple[Rule, ...] = ()
     logs: Logs | None = None
+    # Enabled regions (read only when root sign-ins must be forwarded from them) and the forwarding role.
+    regions: tuple[str, ...] = ()
+    forward_role: Role | None = None
 
     def named(self) -> Trail | None:
         """The wizard's own trail (the answer's name, in this account), if it exists."""
@@ -121,26 +146,42 @@ class CloudTrailState:
 
 
 # --- trails -----------------------------------------------------------------------------------
-def read_trails(aws: Aws) -> tuple[Trail, ...]:
+def read_trails(aws: Aws, account: str) -> tuple[Trail, ...]:
     listed = aws.client("cloudtrail").describe_trails(includeShadowTrails=True)["trailList"]
     unique: dict[str, Mapping[str, Any]] = {}
     for t in listed:
         unique.setdefault(t["TrailARN"], t)  # shadow copies repeat a trail
-    return tuple(aws.parallel(*(lambda t=t: read_trail(aws, t) for t in unique.values())))
+    return tuple(aws.parallel(*(lambda t=t: read_trail(aws, t, account) for t in unique.values())))
 
 
-def read_trail(aws: Aws, t: Mapping[str, Any]) -> Trail:
+# What a member account may be told when it asks for another account's organization trail (botocore's
+# GetTrailStatus / GetEventSelectors errors): the trail is then counted as its management account keeps it.
+REFUSED_FOREIGN = {
+    "TrailNotFoundException", "CloudTrailARNInvalidException", "OperationNotPermittedException",
+    "UnsupportedOperationException", "AccessDenied", "AccessDeniedException",
+}  # fmt: skip
+
+
+def read_trail(aws: Aws, t: Mapping[str, Any], caller_account: str) -> Trail:
     home = t.get("HomeRegion") or aws.region
     client = aws.client("cloudtrail", home)  # status and selectors answer only in the home region
-    status, selectors = aws.parallel(
-        lambda: client.get_trail_status(Name=t["TrailARN"]),
-        lambda: client.get_event_selectors(TrailName=t["TrailARN"]),
-    )
-    basic = tuple(selectors.get("EventSelectors") or ())
-    advanced = bool(selectors.get("AdvancedEventSelectors"))
-    management_all = advanced or any(
-        s.get("IncludeManagementEvents", True) and s.get("ReadWriteType", "All") == "All" for s in basic
-    )
+    owner = t["TrailARN"].split(":")[4]
+    foreign = owner != caller_account
+    org_managed = foreign and bool(t.get("IsOrganizationTrail"))
+    if foreign:
+        status, selectors = aws.parallel(
+            lambda: absent_on(REFUSED_FOREIGN, lambda: client.get_trail_status(Name=t["TrailARN"])),
+            lambda: absent_on(REFUSED_FOREIGN, lambda: client.get_event_selectors(TrailName=t["TrailARN"])),
+        )
+    else:
+        status, selectors = aws.parallel(
+            lambda: client.get_trail_status(Name=t["TrailARN"]),
+            lambda: client.get_event_selectors(TrailName=t["TrailARN"]),
+        )
+    readable = status is not None and selectors is not None
+    basic = tuple((selectors or {}).get("EventSelectors") or ())
+    advanced = tuple((selectors or {}).get("AdvancedEventSelectors") or ())
+    management_all = records_all_management(basic, advanced) if readable else True
     return Trail(
         name=t["Name"],
         arn=t["TrailARN"],
@@ -149,16 +190,75 @@ def read_trail(aws: Aws, t: Mapping[str, Any]) -> Trail:
         multi_region=bool(t.get("IsMultiRegionTrail")),
         global_events=bool(t.get("IncludeGlobalServiceEvents")),
         validation=bool(t.get("LogFileValidationEnabled")),
-        logging=bool(status.get("IsLogging")),
+        logging=bool((status or {}).get("IsLogging")),
         organization=bool(t.get("IsOrganizationTrail")),
-        account=t["TrailARN"].split(":")[4],
+        account=owner,
         management_all=management_all,
-        advanced_selectors=advanced,
+        advanced_selectors=bool(advanced),
         selectors=basic,
         kms_key=t.get("KmsKeyId"),
         log_group_arn=t.get("CloudWatchLogsLogGroupArn"),
         logs_role_arn=t.get("CloudWatchLogsRoleArn"),
+        advanced=advanced,
+        org_managed=org_managed,
+        readable=readable,
+        excluded_sources=excluded_sources(basic, advanced),
     )
+
+
+# --- event selectors ----------------------------------------------------------------------------
+# Basic selectors (botocore's EventSelector): IncludeManagementEvents (default true) and ReadWriteType (default
+# All) say what management events a selector records; "if the event matches any event selector, the trail
+# processes and logs the event". Advanced selectors (CloudTrail API Reference, AdvancedEventSelector): the
+# fields for management events are eventCategory (required, Equals Management), eventSource and readOnly.
+# A trail records all management events, read and write, when one selector does; management events from a
+# source left out (ExcludeManagementEventSources, or eventSource NotEquals) still count, as in CIS's audit
+# ("IncludeManagementEvents set to true and ReadWriteType set to All"), and are reported.
+def basic_records_all(selector: Mapping[str, Any]) -> bool:
+    return bool(selector.get("IncludeManagementEvents", True)) and selector.get("ReadWriteType", "All") == "All"
+
+
+def is_management_selector(selector: Mapping[str, Any]) -> bool:
+    return any(
+        f.get("Field") == "eventCategory" and list(f.get("Equals") or []) == ["Management"]
+        for f in selector.get("FieldSelectors") or []
+    )
+
+
+def advanced_records_all(selector: Mapping[str, Any]) -> bool:
+    """A management selector whose only other conditions leave event sources out (NotEquals and the like)."""
+    if not is_management_selector(selector):
+        return False
+    for f in selector.get("FieldSelectors") or []:
+        field_name = f.get("Field")
+        if field_name == "eventCategory":
+            if set(f) - {"Field", "Equals"}:
+                return False
+        elif field_name == "eventSource":
+            if set(f) - {"Field", "NotEquals", "NotStartsWith", "NotEndsWith"}:
+                return False
+        else:  # readOnly (read-only or write-only) or anything else narrows it
+            return False
+    return True
+
+
+def records_all_management(basic: Sequence[Mapping[str, Any]], advanced: Sequence[Mapping[str, Any]]) -> bool:
+    if advanced:
+        return any(advanced_records_all(s) for s in advanced)
+    return any(basic_records_all(s) for s in basic)
+
+
+def excluded_sources(basic: Sequence[Mapping[str, Any]], advanced: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    found: list[str] = []
+    for s in basic:
+        if basic_records_all(s):
+            found += s.get("ExcludeManagementEventSources") or []
+    for s in advanced:
+        if advanced_records_all(s):
+            for f in s.get("FieldSelectors") or []:
+                if f.get("Field") == "eventSource":
+                    found += f.get("NotEquals") or []
+    return tuple(dict.fromkeys(found))
 
 
 # --- the bucket -------------------------------------------------------------------------------
@@ -284,11 +384,35 @@ def read_rule(aws: Aws, region: str, name: str) -> Rule:
         lambda: absent_on(missing, lambda: events.list_targets_by_rule(Rule=name)["Targets"]),
     )
     if described is None:
-        return Rule(name, region, None, False)
+        return Rule(name, region, None, None)
     targets = tuple(t["Arn"] for t in listed or [])
+    roles = {t["Arn"]: t["RoleArn"] for t in listed or [] if t.get("RoleArn")}
     pattern = described.get("EventPattern")
-    return Rule(
-        name, region, json.loads(pattern) if pattern else None, described.get("State") == "ENABLED", targets
+    return Rule(name, region, json.loads(pattern) if pattern else None, described.get("State"), targets, roles)
+
+
+def read_regions(aws: Aws, partition: str) -> tuple[str, ...]:
+    """The regions enabled in this account (DescribeRegions without AllRegions lists only those), that
+    EventBridge serves in the caller's partition."""
+    answered = aws.client("ec2", GLOBAL_REGION).describe_regions()["Regions"]
+    served = set(aws.session.get_available_regions("events", partition_name=partition))
+    enabled = (r["RegionName"] for r in answered if r.get("OptInStatus", "opt-in-not-required") != "not-opted-in")
+    return tuple(sorted(r for r in enabled if r in served))
+
+
+def read_role(aws: Aws, name: str, policy_name: str) -> Role:
+    iam = aws.client("iam")
+    role, inline = aws.parallel(
+        lambda: absent_on({"NoSuchEntity"}, lambda: iam.get_role(RoleName=name)),
+        lambda: absent_on({"NoSuchEntity"}, lambda: iam.get_role_policy(RoleName=name, PolicyName=policy_name)),
+    )
+    if role is None:
+        return Role(name)
+    return Role(
+        name,
+        role["Role"]["Arn"],
+        decoded(role["Role"].get("AssumeRolePolicyDocument")),
+        decoded(inline["PolicyDocument"]) if inline else None,
     )
 
 
@@ -296,14 +420,15 @@ def alert_regions(home: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((GLOBAL_REGION, home)))
 
 
-def rule_regions(spec: docs.RuleSpec, home: str) -> tuple[str, ...]:
+def rule_regions(spec: docs.RuleSpec, home: str, regions: Sequence[str] = ()) -> tuple[str, ...]:
+    if spec.where == "others":
+        return tuple(r for r in regions if r != GLOBAL_REGION)
     return {"global": (GLOBAL_REGION,), "home": (home,), "both": alert_regions(home)}[spec.where]
 
 
 # --- CloudWatch Logs --------------------------------------------------------------------------
 def read_logs(aws: Aws, region: str, group: str) -> Logs:
     logs = aws.client("logs", region)
-    iam = aws.client("iam")
     cloudwatch = aws.client("cloudwatch", region)
     names = [docs.alarm_settings(f.name, [])["AlarmName"] for f in docs.METRIC_FILTERS]
 
@@ -311,26 +436,21 @@ def read_logs(aws: Aws, region: str, group: str) -> Logs:
         pages = logs.get_paginator("describe_metric_filters").paginate(logGroupName=group)
         return {f["filterName"]: f for page in pages for f in page["metricFilters"]}
 
-    found, role, inline, filters, alarms = aws.parallel(
+    found, role, filters, alarms = aws.parallel(
         lambda: logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"],
-        lambda: absent_on({"NoSuchEntity"}, lambda: iam.get_role(RoleName=docs.LOGS_ROLE)),
-        lambda: absent_on(
-            {"NoSuchEntity"},
-            lambda: iam.get_role_policy(RoleName=docs.LOGS_ROLE, PolicyName=docs.LOGS_ROLE_POLICY),
-        ),
+        lambda: read_role(aws, docs.LOGS_ROLE, docs.LOGS_ROLE_POLICY),
         lambda: absent_on({"ResourceNotFoundException"}, metric_filters),
         lambda: {a["AlarmName"]: a for a in cloudwatch.describe_alarms(AlarmNames=names)["MetricAlarms"]},
     )
     exists = any(g["logGroupName"] == group for g in found)
-    role_policy = inline["PolicyDocument"] if role is not None and inline else None
     filters = (filters or {}) if exists else {}
     return Logs(
         region=region,
         group=group,
         group_exists=exists,
-        role_arn=role["Role"]["Arn"] if role else None,
-        trust_policy=decoded(role["Role"].get("AssumeRolePolicyDocument")) if role else None,
-        role_policy=decoded(role_policy),
+        role_arn=role.arn,
+        trust_policy=role.trust_policy,
+        role_policy=role.policy,
         filters=filters,
         alarms=alarms,
     )

@@ -150,11 +150,12 @@ class Account:
 def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
     from moto import mock_aws
 
-    from wizard.sandbox import budgets_ext, managed_policies, root_user
+    from wizard.sandbox import budgets_ext, managed_policies, root_user, strict
     from wizard.sandbox.billing_standin import BillingStandIn
 
     root_user.install()
     budgets_ext.install()  # the Budgets calls moto 5.2 lacks, as in the sandbox
+    strict.install()  # moto refuses what AWS refuses, as in the sandbox (wizard/sandbox/strict.py)
     managed_policies.limit_to_used()
     # moto has no cur / bcm-data-exports and in-process would try the real endpoints: the sandbox's
     # stand-in answers them (a Stubber on a client, as in test_billing_report.py, still answers first).

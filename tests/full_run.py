@@ -29,6 +29,12 @@ from wizard.secrets import Secret, redact_aws_logs
 from wizard.write_guard import is_read
 
 ACCOUNT_ID = "123456789012"
+METRIC_NAMES = (
+    "UnauthorizedAPICalls", "ConsoleSignInWithoutMFA", "RootAccountUsage", "IAMPolicyChanges", "CloudTrailChanges",
+    "ConsoleAuthenticationFailures", "DisableOrDeleteKMSKeys", "S3BucketPolicyChanges", "AWSConfigChanges",
+    "SecurityGroupChanges", "NACLChanges", "NetworkGatewayChanges", "RouteTableChanges", "VPCChanges",
+    "OrganizationsChanges",
+)  # fmt: skip
 
 
 # What a clean full apply (with answers_file) leaves; a run after faults or Ctrl-C must leave exactly this.
@@ -45,10 +51,9 @@ CONVERGED = {
     "buckets": ["aws-harden-billing-123456789012", "aws-harden-cloudtrail-123456789012-us-east-1"],
     "trails": ["aws-harden-trail"],
     "log groups": ["/aws-harden/cloudtrail"],
-    "metric filters": ["CloudTrailChanges", "ConsoleSignInWithoutMFA", "IAMPolicyChanges", "RootAccountUsage",
-                       "UnauthorizedAPICalls"],
-    "alarms": ["aws-harden-CloudTrailChanges", "aws-harden-ConsoleSignInWithoutMFA", "aws-harden-IAMPolicyChanges",
-               "aws-harden-RootAccountUsage", "aws-harden-UnauthorizedAPICalls"],
+    # the fifteen CIS monitoring filters (v5.0 4.1-4.15 / v7.0 5.1-5.15), each with its alarm
+    "metric filters": sorted(METRIC_NAMES),
+    "alarms": sorted(f"aws-harden-{name}" for name in METRIC_NAMES),
     "topics": ["aws-harden-alerts"],
     "subscriptions": ["alerts@example.com"],
     "rules": ["aws-harden-cloudtrail-changes", "aws-harden-iam-policy-changes", "aws-harden-root-api-activity",

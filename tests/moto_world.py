@@ -43,11 +43,12 @@ class World:
     def __enter__(self) -> World:
         from moto import mock_aws
 
-        from wizard.sandbox import budgets_ext, managed_policies, root_user
+        from wizard.sandbox import budgets_ext, managed_policies, root_user, strict
         from wizard.sandbox.billing_standin import BillingStandIn
 
         root_user.install()
         budgets_ext.install()
+        strict.install()  # moto refuses what AWS refuses (wizard/sandbox/strict.py)
         managed_policies.limit_to_used()
         self.standin = BillingStandIn(ACCOUNT_ID)
         self._stack.enter_context(mock_aws(config={"iam": {"load_aws_managed_policies": True}}))

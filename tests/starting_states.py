@@ -282,11 +282,22 @@ def put_policy(s3: Any, bucket: str, policy: dict[str, Any] | None) -> None:
         s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
 
 
+def cloudtrail_may_write(bucket: str, trail_arn: str, policy: dict[str, Any] | None = None) -> dict[str, Any]:
+    """AWS's documented CloudTrail bucket policy for the trail, merged under `policy`'s statements: CreateTrail
+    refuses a bucket without it (the strict world checks, as AWS does)."""
+    from steps import cloudtrail_policies as docs
+
+    documented = docs.bucket_statements("aws", bucket, ACCOUNT, trail_arn)[:2]
+    return docs.merged({"Version": "2012-10-17", "Statement": documented}, docs.statements(policy))
+
+
 def arrange_trails(s: Trails, c: Clients) -> None:
     for t in s.trails:
         bucket = f"trail-logs-{t.name}"
         c.s3.create_bucket(Bucket=bucket)
-        put_policy(c.s3, bucket, bucket_policy(bucket, True, t.wrong_policy))
+        arn = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/{t.name}"
+        # An old write statement (no aws:SourceArn) still lets CloudTrail write: the trail could be made with it.
+        put_policy(c.s3, bucket, cloudtrail_may_write(bucket, arn, bucket_policy(bucket, True, t.wrong_policy)))
         c.cloudtrail.create_trail(Name=t.name, S3BucketName=bucket, IsMultiRegionTrail=t.multi_region,
                                   IncludeGlobalServiceEvents=t.global_events, EnableLogFileValidation=t.validation)
         if t.logging:

@@ -146,6 +146,25 @@ def test_same_name_other_amount_and_threshold_is_an_update_not_a_replacement(
     assert code == 0 and writes == []
 
 
+def test_an_update_sends_only_the_filter_set_the_budget_uses(budgets: Any, tmp_path: Path) -> None:
+    """AWS takes FilterExpression and Metrics or CostFilters and CostTypes, never both (botocore, UpdateBudget);
+    echoing DescribeBudget's answer sent both (moto's adds CostTypes, as AWS may): the strict world refuses."""
+    expression = {"Dimensions": {"Key": "SERVICE", "Values": ["Amazon Elastic Compute Cloud - Compute"]}}
+    budgets.create_budget(AccountId=ACCOUNT, Budget={
+        "BudgetName": "aws-harden-monthly", "BudgetLimit": {"Amount": "50", "Unit": "USD"}, "TimeUnit": "MONTHLY",
+        "BudgetType": "COST", "FilterExpression": expression, "Metrics": ["AmortizedCost"],
+    })  # fmt: skip
+    described = budgets.describe_budget(AccountId=ACCOUNT, BudgetName="aws-harden-monthly")["Budget"]
+    assert "CostTypes" in described and "FilterExpression" in described  # both sets come back
+    file = answers(tmp_path, '[budget-alarm]\namount = 20\nemails = "me@example.com"\n')
+    code, writes, text = run(["apply", "--yes", "--only", "budget-alarm", "--answers", file])
+    assert code == 0, text
+    assert writes[0] == "budgets:UpdateBudget"
+    budget = budgets.describe_budget(AccountId=ACCOUNT, BudgetName="aws-harden-monthly")["Budget"]
+    assert budget["BudgetLimit"] == {"Amount": "20", "Unit": "USD"}
+    assert (budget["FilterExpression"], budget["Metrics"]) == (expression, ["AmortizedCost"])  # kept
+
+
 def test_check_without_answers_accepts_the_existing_amount_and_any_email(
     budgets: Any, tmp_path: Path
 ) -> None:
@@ -188,6 +207,7 @@ def test_apply_without_email_stops_before_any_write(budgets: Any, tmp_path: Path
         ('emails = ""', "at least one email address"),
         ('emails = "x@example.com,X@example.com"', "listed twice"),
         ('name = "a:b"', "without ':'"),
+        ('name = "team/action/monthly"', "'/action/'"),  # botocore's BudgetName pattern (issue 12)
     ],
 )
 def test_bad_answers_are_refused_before_anything_runs(tmp_path: Path, body: str, reason: str) -> None:

@@ -15,6 +15,7 @@ from steps.cloudtrail import STEP, bucket_problem, email_problem, retention_prob
 from steps.cloudtrail_plan import Mode, choose, plan_bucket
 from steps.cloudtrail_state import Bucket, CloudTrailState, Trail
 from tests.conftest import Account, run_cli
+from tests.starting_states import cloudtrail_may_write
 from tests.test_idempotence import run_observed
 from wizard.aws import Caller
 from wizard.cli import Environment, main
@@ -26,8 +27,8 @@ TRAIL_ARN = f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/aws-harden-trail"
 DEFAULT_WRITES = [
     "s3:CreateBucket", "s3:PutPublicAccessBlock", "s3:PutBucketOwnershipControls", "s3:PutBucketEncryption",
     "s3:PutBucketVersioning", "s3:PutBucketPolicy",
-    "cloudtrail:CreateTrail", "cloudtrail:StartLogging", "cloudtrail:PutEventSelectors",
-]  # fmt: skip
+    "cloudtrail:CreateTrail", "cloudtrail:StartLogging",
+]  # fmt: skip (a new trail records all management events by default: no PutEventSelectors)
 
 
 def plan_json(*extra: str) -> tuple[int, dict[str, Any]]:
@@ -45,6 +46,14 @@ def answers(tmp_path: Path, body: str) -> str:
     return str(path)
 
 
+def applied(tmp_path: Path, body: str) -> str:
+    """`apply --yes --only cloudtrail` with these answers, which must succeed; the answers file, for more runs."""
+    file = answers(tmp_path, body)
+    code, _, text = run_observed(["apply", "--yes", "--only", "cloudtrail", "--answers", file])
+    assert code == 0, text
+    return file
+
+
 def make_trail(
     account: Account,
     name: str = "existing",
@@ -58,6 +67,8 @@ def make_trail(
     bucket = f"{name}-logs-{region}"
     location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
     s3.create_bucket(Bucket=bucket, **location)
+    arn = f"arn:aws:cloudtrail:{region}:{ACCOUNT}:trail/{name}"
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(cloudtrail_may_write(bucket, arn)))
     cloudtrail = account.raw("cloudtrail", region)
     arn: str = cloudtrail.create_trail(
         Name=name, S3BucketName=bucket, IsMultiRegionTrail=multi_region,
@@ -151,7 +162,7 @@ def test_updating_a_close_trail_needs_the_operators_agreement(account: Account) 
 def test_fresh_account_four_runs_and_the_bucket_reads_back_locked_down(account: Account) -> None:
     code, writes, text = run_observed(["plan", "--only", "cloudtrail"])
     assert code == 2 and writes == []
-    assert "Plan: 9 to add, 0 to change" in text
+    assert "Plan: 8 to add, 0 to change" in text
     code, writes, text = run_observed(["apply", "--yes", "--only", "cloudtrail"])
     assert code == 0, text
     assert writes == DEFAULT_WRITES
@@ -193,9 +204,10 @@ def test_every_option_applied_then_a_second_apply_sends_nothing(account: Account
         "kms:PutKeyPolicy",
         "iam:UpdateAssumeRolePolicy",
         "cloudtrail:UpdateTrail",
+        "cloudtrail:PutEventSelectors",
     }
     assert (
-        writes.count("events:PutRule") == len(docs.RULES) and writes.count("cloudwatch:PutMetricAlarm") == 5
+        writes.count("events:PutRule") == len(docs.RULES) and writes.count("cloudwatch:PutMetricAlarm") == 15
     )
     code, writes, text = run_observed(["apply", "--yes", "--only", "cloudtrail", "--answers", file])
     assert code == 0 and writes == [], text
@@ -219,7 +231,7 @@ def test_every_option_applied_then_a_second_apply_sends_nothing(account: Account
     subscriptions = account.raw("sns").list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
     assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", "ops@example.com")]
     alarms = account.raw("cloudwatch").describe_alarms(AlarmNamePrefix="aws-harden-")["MetricAlarms"]
-    assert len(alarms) == 5 and all(a["AlarmActions"] == [topic] for a in alarms)
+    assert len(alarms) == 15 and all(a["AlarmActions"] == [topic] for a in alarms)
 
 
 def test_alerts_outside_us_east_1_go_to_both_regions(account: Account, tmp_path: Path) -> None:
@@ -298,7 +310,7 @@ def test_a_run_that_failed_midway_is_completed_by_the_next(account: Account) -> 
     assert "CreateTrail failed: InternalFailure" in out.getvalue()
     code, writes, text = run_observed(["apply", "--yes", "--only", "cloudtrail"])
     assert code == 0, text
-    assert writes == ["cloudtrail:CreateTrail", "cloudtrail:StartLogging", "cloudtrail:PutEventSelectors"]
+    assert writes == ["cloudtrail:CreateTrail", "cloudtrail:StartLogging"]
 
 
 # --- plan output ----------------------------------------------------------------------------------
@@ -319,7 +331,7 @@ def test_fresh_plan_lists_bucket_settings_as_separate_changes(account: Account) 
     assert keys(step) == [
         ("+", "bucket"), ("+", "bucket-public-access-block"), ("+", "bucket-ownership"),
         ("+", "bucket-encryption"), ("+", "bucket-versioning"), ("+", "bucket-policy"),
-        ("+", "trail"), ("+", "start-logging"), ("+", "event-selectors"),
+        ("+", "trail"), ("+", "start-logging"),
     ]  # fmt: skip
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.conftest import Account
+from tests.starting_states import cloudtrail_may_write
 from wizard.facts import read_facts
 from wizard.sandbox.root_user import ROOT_NAME, assign_root_mfa
 from wizard.secrets import redact_aws_logs
@@ -33,6 +34,8 @@ def test_facts_describe_the_whole_account(account: Account) -> None:
     iam.update_account_password_policy(MinimumPasswordLength=20, PasswordReusePrevention=24, RequireSymbols=True)
     assign_root_mfa(iam)
     s3.create_bucket(Bucket="trail-logs")
+    trail_arn = "arn:aws:cloudtrail:us-east-1:123456789012:trail/main"
+    s3.put_bucket_policy(Bucket="trail-logs", Policy=json.dumps(cloudtrail_may_write("trail-logs", trail_arn)))
     cloudtrail.create_trail(Name="main", S3BucketName="trail-logs", IsMultiRegionTrail=True,
                             EnableLogFileValidation=True)
     cloudtrail.start_logging(Name="main")
@@ -56,7 +59,8 @@ def test_facts_describe_the_whole_account(account: Account) -> None:
     assert any(d.serial.endswith(":mfa/root-account-mfa-device") for d in facts.virtual_mfa_devices)
     (trail,) = facts.trails
     assert trail.multi_region and trail.is_logging and trail.log_file_validation and trail.logs_management_read_write
-    assert facts.buckets["trail-logs"].in_account and facts.buckets["trail-logs"].policy is None
+    bucket = facts.buckets["trail-logs"]
+    assert bucket.in_account and bucket.policy is not None and not bucket.policy_is_public
     assert facts.credential_report.state == "present" and facts.credential_report.root is not None
 
 

@@ -17,7 +17,7 @@ leaves (nothing twice).
 
 Faults are made at the wire (botocore before-send, the service's own error format), so botocore parses
 and retries them as it would AWS's answers; its retry delays are recorded, not slept (conftest `waits`).
-A write a step sends several times (four EventBridge rules, five metric filters) is faulted at its first
+A write a step sends several times (four EventBridge rules, fifteen metric filters) is faulted at its first
 occurrence: the later ones take the same code path.
 """
 
@@ -76,8 +76,7 @@ WRITES = [
     ("cloudtrail", "iam:CreateRole"),
     ("cloudtrail", "iam:PutRolePolicy"),
     ("cloudtrail", "cloudtrail:CreateTrail"),
-    ("cloudtrail", "cloudtrail:StartLogging"),
-    ("cloudtrail", "cloudtrail:PutEventSelectors"),
+    ("cloudtrail", "cloudtrail:StartLogging"),  # a new trail records all management events: no PutEventSelectors
     ("cloudtrail", "sns:CreateTopic"),
     ("cloudtrail", "sns:SetTopicAttributes"),
     ("cloudtrail", "sns:Subscribe"),

@@ -115,7 +115,7 @@ def test_person_walks_the_whole_first_day_in_the_sandbox(tmp_path: Path) -> None
         child.send(ENTER)
     child.expect("CloudWatch Logs with the CIS metric filters")
     child.send("n")
-    child.expect(r"Apply 9 changes for cloudtrail\?")
+    child.expect(r"Apply 8 changes for cloudtrail\?")
     child.send("y")
     child.expect("S3 bucket for the cost and usage data")
     for _ in range(4):

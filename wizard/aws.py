@@ -88,13 +88,13 @@ class Aws:
         redact_aws_logs()
 
     def parallel(self, *calls: Callable[[], Any]) -> list[Any]:
-        """Run independent reads at once (clients are thread-safe); results in order, first error raised."""
+        """Run independent calls at once (clients are thread-safe); results in order, first error raised."""
         if len(calls) <= 1:
             return [call() for call in calls]
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=min(8, len(calls))) as pool:
-            futures = [pool.submit(call) for call in calls]
+            futures = [pool.submit(self.guard.carrying(call)) for call in calls]  # writes a change declared too
             return [f.result() for f in futures]
 
     @property

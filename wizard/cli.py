@@ -211,10 +211,13 @@ def start_sandbox(args: argparse.Namespace, env: Environment, ui: Ui) -> Any:
     from wizard.journal import state_dir
 
     try:
+        import moto.server  # noqa: F401  (the extra; wizard.sandbox itself imports it only when it starts)
+
         from wizard.sandbox import Sandbox
     except ImportError as exc:  # moto is an extra
         raise WizardError(
-            f"the sandbox needs moto ({exc.name} is missing): pip install 'aws-harden[sandbox]'"
+            f"the sandbox needs the 'sandbox' extra ({exc.name or 'moto'} is not installed): "
+            "pip install 'aws-harden[sandbox]', or with pipx: pipx install 'aws-harden[sandbox]'"
         ) from None
     if args.profile or args.endpoint_url:
         raise WizardError("--sandbox cannot be combined with --profile or --endpoint-url")

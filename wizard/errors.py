@@ -56,6 +56,43 @@ THROTTLE_CODES = {
 }
 
 
+def web_page(text: str) -> str | None:
+    """An HTML page where an AWS answer should be (a proxy, a captive portal, a wrong --endpoint-url): its
+    title, cleaned to printable text ("" when it has none); None when the text is not a web page."""
+    import re
+
+    lowered = text.lower()
+    if "<html" not in lowered and "<!doctype html" not in lowered:
+        return None
+    found = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    raw = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", found.group(1)) if found else ""  # no terminal escapes
+    title = " ".join("".join(c if c.isprintable() else " " for c in raw).split())
+    return title[:80]
+
+
+def _parsed_body(message: str) -> str:
+    """botocore's ResponseParserError quotes the body as a bytes literal: the text it stands for."""
+    import ast
+
+    start = message.find("b'") if "b'" in message else message.find('b"')
+    if start < 0:
+        return message
+    try:
+        body = ast.literal_eval(message[start:].strip())
+    except (ValueError, SyntaxError):
+        return message
+    return body.decode("utf-8", "replace") if isinstance(body, bytes) else message
+
+
+def _web_page_line(operation: str, status: str, title: str) -> str:
+    answered = f"answered HTTP {status} with a web page" if status else "answered with a web page"
+    named = f" ('{title}')" if title else ""
+    return (
+        f"{operation}: the endpoint {answered}{named}, not an AWS response: a proxy or firewall may be in "
+        "the way, or --endpoint-url / AWS_ENDPOINT_URL points somewhere else"
+    )
+
+
 def describe(exc: BaseException) -> str:
     """One line, no traceback, for any exception that can reach the operator."""
     from botocore import exceptions as bx
@@ -67,6 +104,10 @@ def describe(exc: BaseException) -> str:
         code = str(err.get("Code", "Unknown"))
         message = str(err.get("Message", "")).strip().splitlines()[0] if err.get("Message") else ""
         op = exc.operation_name
+        page = web_page(str(err.get("Message", "")))
+        if page is not None:
+            status = code if code.isdigit() else str(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+            return _web_page_line(f"{op} failed", status, page)
         if code in EXPIRED_CODES:
             hint = "the credentials have expired; refresh them (aws sso login, or new keys) and run again"
         elif code in AUTH_CODES:
@@ -91,6 +132,11 @@ def describe(exc: BaseException) -> str:
         return f"AWS did not answer in time: {exc}"
     if isinstance(exc, bx.NoRegionError):
         return "no region: pass --region or set AWS_REGION"
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(exc, ResponseParserError) and (page := web_page(_parsed_body(str(exc)))) is not None:
+        operation = getattr(exc, "aws_operation", "") or "AWS"
+        return _web_page_line(f"{operation} failed", "", page)
     if isinstance(exc, bx.BotoCoreError):
         return str(exc)
     if isinstance(exc, OSError):

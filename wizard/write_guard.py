@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from wizard.errors import WriteRefused
 
+T = TypeVar("T")
 READ_PREFIXES = ("Get", "List", "Describe", "Head", "Lookup")
 # Named reads that do not start with a read verb. Keep this list short and justified.
 EXTRA_READS = frozenset[str]()
@@ -59,6 +60,18 @@ class WriteGuard:
             yield
         finally:
             self._local.allowed = previous
+
+    def carrying(self, call: Callable[[], T]) -> Callable[[], T]:
+        """The call, to run on another thread with the writes this thread may send (Aws.parallel)."""
+        allowed = self._allowed
+        if not allowed:
+            return call
+
+        def run() -> T:
+            with self.allowing(allowed):
+                return call()
+
+        return run
 
     @property
     def sent_writes(self) -> list[str]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wizard.sandbox import budgets_ext, managed_policies, root_user
+from wizard.sandbox import budgets_ext, managed_policies, root_user, strict
 from wizard.sandbox.billing_standin import BillingStandIn
 from wizard.sandbox.replay import WriteLog, seed_moto
 
@@ -53,6 +53,7 @@ class Sandbox:
 
         root_user.install()
         budgets_ext.install()
+        strict.install()  # refuse what AWS refuses (policies, rule states, budgets): see strict.py
         managed_policies.limit_to_used()
         moto_api_backend.reset()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
