@@ -41,6 +41,7 @@ class AdminGroup(Step[AdminGroupState]):
     title = "Admin group with administrator access"
     checks = "a group with AdministratorAccess exists and the admin user is a member"
     writes = frozenset({"iam:CreateGroup", "iam:AttachGroupPolicy", "iam:AddUserToGroup"})
+    reads = frozenset({"iam:GetGroup", "iam:ListAttachedGroupPolicies"})
 
     def questions(self) -> Sequence[Question]:
         return (

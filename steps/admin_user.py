@@ -47,11 +47,11 @@ class AdminUserState:
     profile: cli_profile.ProfileStatus | None = None
 
 
-PROFILE_RE = re.compile(r"^[\w.+@-]{1,64}$")
+PROFILE_RE = re.compile(r"[\w.+@-]{1,64}", re.ASCII)
 
 
 def profile_problem(value: AnswerValue) -> str | None:
-    if not isinstance(value, str) or not PROFILE_RE.match(value):
+    if not isinstance(value, str) or not PROFILE_RE.fullmatch(value):
         return "a profile name: letters, digits and . + @ _ -, at most 64"
     return None
 
@@ -79,6 +79,10 @@ class AdminUser(Step[AdminUserState]):
     writes = frozenset(
         {"iam:CreateUser", "iam:CreateLoginProfile", "iam:CreateAccessKey", "iam:DeleteAccessKey"}
     )
+    reads = frozenset({
+        "iam:GetAccountPasswordPolicy", "iam:GetLoginProfile", "iam:GetUser", "iam:ListAccessKeys",
+        "iam:ListAttachedUserPolicies", "iam:ListUserPolicies"
+    })
 
     def questions(self) -> Sequence[Question]:
         return (

@@ -35,6 +35,7 @@ class RootMfa(Step[RootMfaState]):
     title = "MFA on the root user"
     checks = "the root user has MFA (assigned in the console, verified here); reports whether it is virtual"
     writes = frozenset()
+    reads = frozenset({"iam:GetAccountSummary", "iam:ListVirtualMFADevices"})
     sandbox_writes = frozenset({"iam:CreateVirtualMFADevice", "iam:EnableMFADevice"})
 
     def inspect(self, aws: Aws, ctx: StepContext) -> RootMfaState:

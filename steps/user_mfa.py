@@ -144,6 +144,10 @@ class UserMfa(Step[UserMfaState]):
             "iam:PutGroupPolicy",
         }
     )
+    reads = frozenset({
+        "iam:GetGroup", "iam:GetGroupPolicy", "iam:GetLoginProfile", "iam:GetUser", "iam:ListMFADevices",
+        "iam:ListUsers", "iam:ListVirtualMFADevices"
+    })
 
     def questions(self) -> Sequence[Question]:
         return (

@@ -13,6 +13,7 @@ from typing import Any
 import keyring
 import pytest
 
+import steps
 from tests import leak_guard
 from wizard.aws import Aws, isolated_session
 from wizard.cli import Environment, main
@@ -125,9 +126,8 @@ class Account:
     region: str = "us-east-1"
 
     def aws(self, locked: bool = False, key: str | None = None) -> Aws:
-        guard = WriteGuard()
+        guard = WriteGuard(reads=steps.declared_reads())
         session = isolated_session(key or self.root_key, self.root_secret, self.region)
-        guard.install(session)
         if locked:
             guard.lock()
         return Aws(session, guard)

@@ -26,7 +26,6 @@ from wizard.engine import ENTER_CODES
 from wizard.journal import Journal, state_dir
 from wizard.sandbox.root_user import assign_root_mfa
 from wizard.secrets import Secret, redact_aws_logs
-from wizard.write_guard import is_read
 
 ACCOUNT_ID = "123456789012"
 
@@ -214,7 +213,7 @@ def apply(answers: Path, prompter: Any, tracker: Tracker, fault: Fault | None = 
         def client_hook(client: Any, service: str, region: str) -> None:
             def before_send(request: Any, event_name: str, **_: Any) -> Any:
                 operation = f"{client.meta.service_model.service_name}:{event_name.rsplit('.', 1)[-1]}"
-                if is_read(operation):
+                if aws.guard.is_read(operation):
                     return None
                 step, change = tracker.current or ("", "")
                 write = Write(step, change, operation)

@@ -244,13 +244,14 @@ def run_engine(
     prompter: Prompter | None,
     sandbox: Any,
 ) -> int:
+    import steps as step_registry
     from wizard.answers import AnswerBook
     from wizard.aws import Aws, build_session, known_region
     from wizard.engine import Engine, StepFailed
     from wizard.journal import Journal, state_dir
     from wizard.write_guard import WriteGuard
 
-    guard = WriteGuard()
+    guard = WriteGuard(reads=step_registry.declared_reads(known))
     read_only = args.command in ("plan", "check", "export")
     if read_only:
         guard.lock()
@@ -259,15 +260,15 @@ def run_engine(
         raise WizardError(f"unknown region '{region}'")
     if sandbox is not None:
         creds = sandbox.credentials()
-        session = build_session(None, region, guard, credentials={"key": creds.key, "secret": creds.secret})
+        session = build_session(None, region, credentials={"key": creds.key, "secret": creds.secret})
         aws = Aws(
             session, guard, endpoint_url=sandbox.endpoint_url, sandbox=True, client_hook=sandbox.hook_client,
-            read_cache=install_read_cache(session, read_only),
+            read_cache=read_cache_for(read_only),
         )
         journal_dir = sandbox.directory
     else:
-        session = build_session(args.profile, region, guard)
-        aws = Aws(session, guard, endpoint_url=args.endpoint_url, read_cache=install_read_cache(session, read_only))
+        session = build_session(args.profile, region)
+        aws = Aws(session, guard, endpoint_url=args.endpoint_url, read_cache=read_cache_for(read_only))
         journal_dir = state_dir()
     if env.observe_aws is not None:
         env.observe_aws(aws)
@@ -352,15 +353,13 @@ def export(
     return EXIT_OK
 
 
-def install_read_cache(session: Any, read_only: bool) -> Any:
+def read_cache_for(read_only: bool) -> Any:
     """In check and plan the account does not change during the run, so each distinct read is sent once."""
     if not read_only:
         return None
     from wizard.read_cache import ReadCache
 
-    cache = ReadCache()
-    cache.install(session)
-    return cache
+    return ReadCache()
 
 
 def exit_code_for(command: str, outcomes: Sequence[StepOutcome]) -> int:

@@ -22,7 +22,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def account_id(value: str) -> str:
-    if not re.fullmatch(r"\d{12}", value):
+    if not re.fullmatch(r"\d{12}", value, re.ASCII):
         raise argparse.ArgumentTypeError("an account id is 12 digits")
     return value
 

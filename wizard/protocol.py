@@ -240,6 +240,9 @@ class Step(ABC, Generic[StateT]):
     checks: ClassVar[str]
     # Every AWS write the step may send, as "service:Operation"; the write guard refuses the rest.
     writes: ClassVar[frozenset[str]]
+    # Every AWS read the step sends (inspect, apply and verify), as "service:Operation". The write guard lets
+    # the union of all steps' reads through in every mode and treats anything else as a write.
+    reads: ClassVar[frozenset[str]]
 
     # Sandbox only: writes that stand in for an operator action done in the console (see sandbox_operator).
     sandbox_writes: ClassVar[frozenset[str]] = frozenset()
@@ -268,8 +271,12 @@ class Step(ABC, Generic[StateT]):
         raise NotImplementedError(f"{self.id} has no sandbox stand-in for {change.key}")
 
 
-IAM_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
-IAM_GROUP_NAME_RE = re.compile(r"^[\w+=,.@-]{1,128}$")
+# Validators match the whole string (fullmatch: `$` would admit a trailing newline) in ASCII (re.ASCII: a
+# Unicode \w or \d admits look-alike letters and other scripts' digits that AWS refuses or that mislead).
+IAM_NAME_RE = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+IAM_GROUP_NAME_RE = re.compile(r"[\w+=,.@-]{1,128}", re.ASCII)
+# An email address SNS and Budgets accept, in ASCII: no spaces, quotes, control characters or commas.
+EMAIL_RE = re.compile(r"[A-Za-z0-9!#$%&*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", re.ASCII)
 
 
 def iam_name_problem(value: AnswerValue, limit: int = 64) -> str | None:
@@ -278,6 +285,6 @@ def iam_name_problem(value: AnswerValue, limit: int = 64) -> str | None:
         return "a name is required"
     if len(value) > limit:
         return f"at most {limit} characters"
-    if not IAM_GROUP_NAME_RE.match(value):
+    if not IAM_GROUP_NAME_RE.fullmatch(value):
         return "only letters, digits and + = , . @ _ - are allowed"
     return None

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from wizard.write_guard import is_read
+from wizard.write_guard import CALL_KIND
 
 SECRET_PARAMS = frozenset(
     {"Password", "NewPassword", "OldPassword", "AuthenticationCode1", "AuthenticationCode2", "SecretAccessKey"}
@@ -77,12 +77,12 @@ class WriteLog:
         access_key = client._request_signer._credentials.access_key  # the identity it was sent as
 
         def remember(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
-            if not is_read(model.name):
+            if context.get(CALL_KIND) == "write":  # what the write guard let through as a write
                 context["aws_harden_params"] = redact(dict(params))
                 seed_moto(self.count())
 
         def record(http_response: Any, parsed: Any, model: Any, context: dict[str, Any], **_: Any) -> None:
-            if is_read(model.name) or "aws_harden_params" not in context:
+            if "aws_harden_params" not in context:
                 return
             if http_response is not None and http_response.status_code < 300:
                 self.append(
