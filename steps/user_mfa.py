@@ -18,6 +18,7 @@ from urllib.parse import quote
 from wizard import totp
 from wizard.aws import Aws
 from wizard.protocol import (
+    NO_TERMINAL,
     Action,
     ApplyContext,
     Authenticator,
@@ -333,6 +334,8 @@ class UserMfa(Step[UserMfaState]):
                 "enrolling needs the person with the phone at a terminal "
                 "(run 'aws-harden apply' without --yes)"
             )
+        if not ctx.can_show_secrets():  # the seed is drawn as a QR code: never into a redirected stdout
+            raise ChangeSkipped(NO_TERMINAL)
         iam.get_user(UserName=user)  # a missing user fails here, before a device exists
         device = self._new_device(iam, user)
         serial = str(device["SerialNumber"])

@@ -74,6 +74,36 @@ def no_secret_leaks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
 
 
 @dataclass
+class Terminal:
+    """What the test's controlling terminal (/dev/tty) received: where the product shows a secret when its
+    stdout is redirected (a test's StringIO always is). `present = False`: there is no terminal at all."""
+
+    stream: io.StringIO = field(default_factory=io.StringIO)
+    present: bool = True
+
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def tty(monkeypatch: pytest.MonkeyPatch, no_secret_leaks: leak_guard.LeakGuard) -> Terminal:
+    """No test writes to the real /dev/tty: the product's opener gets this stand-in (watched for leaks)."""
+    import wizard.render
+
+    terminal = Terminal()
+    no_secret_leaks.watch_stream("the terminal (/dev/tty)", terminal.stream)
+
+    def open_terminal(out: Any) -> Any:
+        isatty = getattr(out, "isatty", None)
+        if callable(isatty) and isatty():
+            return out
+        return terminal.stream if terminal.present else None
+
+    monkeypatch.setattr(wizard.render, "open_terminal", open_terminal)
+    return terminal
+
+
+@dataclass
 class Waits:
     """The waits that were asked for instead of waited: the wizard's backoff, botocore's retry delays."""
 

@@ -90,6 +90,9 @@ class Environment:
     stdout: IO[str] = field(default_factory=lambda: sys.stdout)
     stderr: IO[str] = field(default_factory=lambda: sys.stderr)
     stdin_isatty: bool = field(default_factory=lambda: sys.stdin.isatty())
+    # Where secrets (QR codes, keys as text, a password shown once) may go, given stdout: see
+    # wizard.render.open_terminal (stdout if a terminal, else /dev/tty, else None). Tests stand in for it.
+    terminal: Callable[[IO[str]], IO[str] | None] | None = None
     prompter: Prompter | None = None
     width: int | None = None
     sandbox_keyring: bool = True
@@ -110,7 +113,9 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     try:
         args = build_parser().parse_args(argv)
     except UsageError as exc:
-        env.stderr.write(f"aws-harden: error: {exc} (see aws-harden --help)\n")
+        from wizard.printable import printable
+
+        env.stderr.write(f"aws-harden: error: {printable(exc)} (see aws-harden --help)\n")
         return EXIT_ERROR
     try:
         return run(args, env)
@@ -141,7 +146,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     from wizard.answers import load_answers_file, validate_answers
     from wizard.render import Ui
 
-    ui = Ui(out=env.stdout, err=env.stderr, width=env.width)
+    ui = Ui(out=env.stdout, err=env.stderr, width=env.width, terminal=env.terminal)
     known = step_registry.available()
     selected = select_steps(known, args.only)
     file_answers: dict[str, dict[str, Any]] = {}

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import IO
 
 from wizard.cli_profile import ENTRY
+from wizard.printable import printable
 from wizard.secrets import KEYRING_SERVICE, keyring_entry, read_from_keyring
 
 
@@ -41,7 +42,7 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str]) -> int:
     try:
         secret = read_from_keyring(entry)
     except Exception as exc:  # a locked or broken keyring: say so in one line
-        stderr.write(f"aws-harden credential-process: error: cannot read the OS keyring: {exc}\n")
+        stderr.write(f"aws-harden credential-process: error: cannot read the OS keyring: {printable(exc)}\n")
         return 1
     if secret is None:
         stderr.write(

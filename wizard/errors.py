@@ -57,7 +57,14 @@ THROTTLE_CODES = {
 
 
 def describe(exc: BaseException) -> str:
-    """One line, no traceback, for any exception that can reach the operator."""
+    """One line, no traceback, for any exception that can reach the operator; control characters escaped
+    (an AWS error message can quote a name from the account)."""
+    from wizard.printable import printable
+
+    return printable(_describe(exc))
+
+
+def _describe(exc: BaseException) -> str:
     from botocore import exceptions as bx
 
     if isinstance(exc, WizardError):

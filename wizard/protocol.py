@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from wizard.secrets import Secret
 
 SENSITIVE = "(sensitive value)"
+NO_TERMINAL = ("the QR code and the key are shown only on a terminal, and stdout is redirected with no terminal "
+               "to write to (/dev/tty): run 'aws-harden apply' in a terminal")
 KNOWN_AFTER_APPLY = "(known after apply)"
 
 
@@ -198,12 +200,18 @@ class ApplyContext(StepContext):
         record_output: Callable[[str, str], None],
         enroll: EnrollAuthenticator = _no_enrollment,
         interactive: bool = False,
+        terminal: Callable[[], bool] = lambda: False,
     ) -> None:
         super().__init__(base.step_id, base.caller, base.region, base._lookup, base.sandbox)
         self._keep_secret = keep_secret
         self._record_output = record_output
         self._enroll = enroll
         self.interactive = interactive
+        self._terminal = terminal
+
+    def can_show_secrets(self) -> bool:
+        """Whether a terminal can show the operator a secret (a QR code, a key): never a redirected stdout."""
+        return self._terminal()
 
     def keep_secret(self, entry: str, description: str, secret: Secret) -> str:
         """Store a secret where the operator chose (keyring); returns where. Raises Aborted if refused."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from wizard import __version__
 from wizard.controls import SEVERITY, controls_for, exceptions_for
+from wizard.printable import printable
 
 if TYPE_CHECKING:
     from wizard.aws import Caller
@@ -79,7 +80,8 @@ def _evidence(step: dict[str, Any]) -> list[str]:
 
 def markdown(report: dict[str, Any]) -> str:
     def cell(value: object) -> str:
-        return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("`", "'").replace("\n", " ")
+        text = printable(value).replace("\\", "\\\\").replace("|", "\\|").replace("`", "'")
+        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # no raw HTML in Markdown
 
     out = [
         f"# AWS account hardening evidence: {cell(report['account'])}",
@@ -115,7 +117,9 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def html_report(report: dict[str, Any]) -> str:
-    e = html.escape
+    def e(value: object) -> str:
+        return html.escape(printable(value))
+
     rows = []
     for step in report["steps"]:
         controls = "<br>".join(e(f"{c['framework']} {c['id']}") for c in step["controls"]) or "—"
