@@ -175,6 +175,11 @@ class AdminUser(Step[AdminUserState]):
                 "written by aws-harden for this user; it is left alone (choose another with [admin-user] "
                 "cli_profile)",
                 severity="warning", observed={"profile": state.profile.name, "path": state.profile.path}))
+        if state.profile is not None and state.profile.state == "unreadable":
+            found.append(Finding(
+                f"the AWS config file {state.profile.path} does not parse as the AWS CLI reads it, so the "
+                f"profile {state.profile.name} is not written to it; fix the file and run again",
+                severity="warning", observed={"profile": state.profile.name, "path": state.profile.path}))
         return found
 
     def plan(self, state: AdminUserState, ctx: StepContext) -> list[Change]:

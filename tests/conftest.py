@@ -88,7 +88,7 @@ class Terminal:
 @pytest.fixture(autouse=True)
 def tty(monkeypatch: pytest.MonkeyPatch, no_secret_leaks: leak_guard.LeakGuard) -> Terminal:
     """No test writes to the real /dev/tty: the product's opener gets this stand-in (watched for leaks)."""
-    import wizard.render
+    import wizard.terminal
 
     terminal = Terminal()
     no_secret_leaks.watch_stream("the terminal (/dev/tty)", terminal.stream)
@@ -99,7 +99,7 @@ def tty(monkeypatch: pytest.MonkeyPatch, no_secret_leaks: leak_guard.LeakGuard) 
             return out
         return terminal.stream if terminal.present else None
 
-    monkeypatch.setattr(wizard.render, "open_terminal", open_terminal)
+    monkeypatch.setattr(wizard.terminal, "open_terminal", open_terminal)
     return terminal
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from wizard import __version__
-from wizard.errors import Interrupted, WizardError, describe
+from wizard.errors import Interrupted, Terminated, WizardError, describe
 
 if TYPE_CHECKING:
     from wizard.engine import StepOutcome
@@ -91,7 +92,7 @@ class Environment:
     stderr: IO[str] = field(default_factory=lambda: sys.stderr)
     stdin_isatty: bool = field(default_factory=lambda: sys.stdin.isatty())
     # Where secrets (QR codes, keys as text, a password shown once) may go, given stdout: see
-    # wizard.render.open_terminal (stdout if a terminal, else /dev/tty, else None). Tests stand in for it.
+    # wizard.terminal.open_terminal (stdout if a terminal, else /dev/tty, else None). Tests stand in for it.
     terminal: Callable[[IO[str]], IO[str] | None] | None = None
     prompter: Prompter | None = None
     width: int | None = None
@@ -104,7 +105,38 @@ class Environment:
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
+    with sigterm_as_interrupt():
+        return _main(argv, env)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM takes Ctrl-C's path (exit 130, the change in flight journaled "interrupted", a half-made MFA
+    device deleted) instead of killing the run mid-change. Only the main thread can install a handler."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum: int, frame: Any) -> None:
+        raise Terminated("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None, env: Environment | None) -> int:
+    from dataclasses import replace
+
+    from wizard.terminal import fit_stream
+
     env = env or Environment()
+    env = replace(env, stdout=fit_stream(env.stdout), stderr=fit_stream(env.stderr))  # an ASCII-only console
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["credential-process"]:
         from wizard.credential_process import run as credential_process
@@ -121,8 +153,10 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         return run(args, env)
     except KeyboardInterrupt as exc:
         where = f" during {exc.where}" if isinstance(exc, Interrupted) else ""
+        signal_name = " (SIGTERM)" if isinstance(exc, Terminated) or isinstance(exc.__context__, Terminated) else ""
         env.stderr.write(
-            f"\naws-harden: interrupted{where}; nothing more was changed. Run again to pick up where it stopped.\n"
+            f"\naws-harden: interrupted{signal_name}{where}; nothing more was changed. Run again to pick up where it "
+            "stopped.\n"
         )
         return EXIT_INTERRUPTED
     except EOFError:

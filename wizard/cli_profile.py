@@ -2,8 +2,10 @@
 so no secret is ever written to ~/.aws/credentials or any other file.
 
 The profile goes to the AWS config file ($AWS_CONFIG_FILE, else ~/.aws/config), appended; an existing
-profile of the same name that aws-harden did not write is never touched. In the sandbox it goes to a
-file in the sandbox's own directory instead, so a sandbox run never edits the real AWS configuration.
+profile of the same name that aws-harden did not write is never touched, nor a file botocore cannot parse.
+After the append the file is parsed again as botocore parses it, and restored byte for byte if it no
+longer parses or does not hold the profile. In the sandbox it goes to a file in the sandbox's own
+directory instead, so a sandbox run never edits the real AWS configuration.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from wizard.errors import WizardError
 from wizard.journal import state_dir
 
 ENTRY = "access-key"  # keyring entry <account>/<user>/access-key holds {"AccessKeyId", "SecretAccessKey"}
@@ -49,15 +52,24 @@ def is_ours(credential_process: str, account: str, user: str) -> bool:
 class ProfileStatus:
     name: str
     path: str
-    state: Literal["missing", "ours", "other"]
+    state: Literal["missing", "ours", "other", "unreadable"]
+
+
+def _parsed(path: Path) -> configparser.RawConfigParser:
+    """The file as botocore reads it (botocore.configloader: a strict RawConfigParser); raises on an error."""
+    parser = configparser.RawConfigParser()
+    with path.open(encoding="utf-8") as fh:
+        parser.read_file(fh)
+    return parser
 
 
 def read_status(path: Path, profile: str, account: str, user: str) -> ProfileStatus:
-    parser = configparser.RawConfigParser(strict=False)
+    if not path.exists():
+        return ProfileStatus(profile, str(path), "missing")
     try:
-        parser.read(path, encoding="utf-8")
-    except configparser.Error:
-        return ProfileStatus(profile, str(path), "other")  # unreadable: never rewrite it
+        parser = _parsed(path)
+    except (configparser.Error, UnicodeDecodeError, OSError):
+        return ProfileStatus(profile, str(path), "unreadable")  # botocore cannot read it: never touch it
     if not parser.has_section(section(profile)):
         return ProfileStatus(profile, str(path), "missing")
     process = parser.get(section(profile), "credential_process", fallback="")
@@ -65,11 +77,8 @@ def read_status(path: Path, profile: str, account: str, user: str) -> ProfileSta
     return ProfileStatus(profile, str(path), "ours" if ours else "other")
 
 
-def append_profile(path: Path, profile: str, account: str, user: str, region: str) -> None:
-    """Append the profile (creating the file 0600 in a 0700 directory when new); nothing else is rewritten."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    existing = path.read_text(encoding="utf-8") if path.exists() else ""
-    block = (
+def profile_block(existing: str, profile: str, account: str, user: str, region: str) -> str:
+    return (
         ("\n" if existing and not existing.endswith("\n") else "")
         + ("\n" if existing.strip() else "")
         + f"[{section(profile)}]\n"
@@ -77,6 +86,28 @@ def append_profile(path: Path, profile: str, account: str, user: str, region: st
         + f"credential_process = {command_for(account, user)}\n"
         + f"region = {region}\n"
     )
+
+
+def append_profile(path: Path, profile: str, account: str, user: str, region: str) -> None:
+    """Append the profile (creating the file 0600 in a 0700 directory when new); nothing else is rewritten.
+    If the file then does not parse, or does not hold the profile, it is put back as it was."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    previous = path.read_bytes() if path.exists() else None
+    existing = (previous or b"").decode("utf-8")
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     with os.fdopen(fd, "a", encoding="utf-8") as fh:
-        fh.write(block)
+        fh.write(profile_block(existing, profile, account, user, region))
+    try:
+        written = _parsed(path).get(section(profile), "credential_process", fallback="")
+        problem = None if is_ours(written, account, user) else f"no aws-harden profile {profile} in it"
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        problem = str(exc).splitlines()[0]
+    if problem is None:
+        return
+    if previous is None:
+        path.unlink()
+    else:
+        with path.open("wb") as fh:  # the same file (and link target) the append went to
+            fh.write(previous)
+    raise WizardError(f"the AWS config file {path} did not parse after adding the profile {profile} ({problem}); "
+                      "it was restored as it was")

@@ -17,7 +17,7 @@ from typing import Any
 from wizard import retry
 from wizard.answers import AnswerBook
 from wizard.aws import Aws
-from wizard.errors import Aborted, Interrupted, WizardError, describe
+from wizard.errors import Aborted, Interrupted, Terminated, WizardError, describe
 from wizard.journal import Journal
 from wizard.prompts import Prompter
 from wizard.protocol import (
@@ -454,6 +454,8 @@ class Engine:
                     if self._operator_done(step, change, ctx):
                         return True
                     self.sleep(POLL_INTERVAL)
+        except Terminated:
+            raise
         except KeyboardInterrupt:
             self.ui.line(("  stopped waiting", "yellow"))
             return False
@@ -584,6 +586,9 @@ class Engine:
         if self.journal is None:
             return
         unfinished = self.journal.unfinished()
+        if self.journal.skipped:
+            self.ui.warn(f"the journal {self.journal.path} has {self.journal.skipped} line"
+                         f"{'s' if self.journal.skipped > 1 else ''} that are not journal entries; skipped")
         for item in unfinished:
             self.ui.warn(
                 f"the last run stopped during {item.step}: {item.resource} ({item.time}); "

@@ -28,6 +28,11 @@ class Interrupted(KeyboardInterrupt):
         self.where = where
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a `kill`, a closing terminal session manager, a CI time-out): handled as Ctrl-C is, except that
+    it also ends a wait that Ctrl-C would only interrupt."""
+
+
 class WriteRefused(WizardError):
     """The write guard stopped a call before it was sent."""
 

@@ -15,8 +15,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from wizard import terminal as terminals
 from wizard.printable import printable
 from wizard.protocol import Action, Change, Finding, Status
+from wizard.terminal import can_encode, fit_stream
 
 if TYPE_CHECKING:
     from wizard.engine import StepOutcome
@@ -53,28 +55,6 @@ def qr_text(data: str, compact: bool = True) -> str:
     return buffer.getvalue()
 
 
-def open_terminal(out: IO[str]) -> IO[str] | None:
-    """Where a secret (a QR code, a key as text, a password shown once) may be shown: stdout when it is a
-    terminal, else the controlling terminal (/dev/tty, as ssh and gpg ask for passwords), else nowhere: a
-    secret never goes to a redirected stdout, a pipe or a log file."""
-    isatty = getattr(out, "isatty", None)
-    if callable(isatty) and isatty():
-        return out
-    try:
-        return open("/dev/tty", "w", errors="replace")  # the locale's encoding, as the terminal's
-    except OSError:
-        return None
-
-
-def can_encode(stream: IO[str], text: str) -> bool:
-    encoding = getattr(stream, "encoding", None) or "utf-8"
-    try:
-        text.encode(encoding)
-    except (UnicodeEncodeError, LookupError):
-        return False
-    return True
-
-
 class Ui:
     def __init__(
         self,
@@ -83,8 +63,8 @@ class Ui:
         width: int | None = None,
         terminal: Callable[[IO[str]], IO[str] | None] | None = None,
     ) -> None:
-        self.out = Console(file=out or sys.stdout, highlight=False, width=width, soft_wrap=False)
-        self.err = Console(file=err or sys.stderr, highlight=False, width=width, stderr=True)
+        self.out = Console(file=fit_stream(out or sys.stdout), highlight=False, width=width, soft_wrap=False)
+        self.err = Console(file=fit_stream(err or sys.stderr), highlight=False, width=width, stderr=True)
         self._open_terminal = terminal
         self._terminal: tuple[IO[str] | None] | None = None
 
@@ -92,7 +72,7 @@ class Ui:
     def terminal(self) -> IO[str] | None:
         """The terminal secrets are shown on (opened once, when first needed); None when there is none."""
         if self._terminal is None:
-            opener = self._open_terminal or open_terminal
+            opener = self._open_terminal or terminals.open_terminal
             self._terminal = (opener(self.out.file),)
         return self._terminal[0]
 
@@ -106,7 +86,7 @@ class Ui:
         if terminal is self.out.file:
             self.line(*parts)
             return
-        console = Console(file=terminal, highlight=False, width=self.out.width, soft_wrap=False)
+        console = Console(file=fit_stream(terminal), highlight=False, width=self.out.width, soft_wrap=False)
         console.print(Text.assemble(*((printable(p[0]), p[1]) if isinstance(p, tuple) else printable(p)
                                       for p in parts)))
         terminal.flush()
@@ -148,7 +128,8 @@ class Ui:
     @contextmanager
     def working(self, message: str) -> Iterator[None]:
         if self.out.is_terminal:
-            with self.out.status(Text(printable(message)), spinner="dots"):
+            spinner = "dots" if self.out.encoding.startswith("utf") else "line"  # braille needs Unicode
+            with self.out.status(Text(printable(message)), spinner=spinner):
                 yield
         else:
             yield
