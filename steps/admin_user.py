@@ -45,6 +45,7 @@ class AdminUserState:
     programmatic: bool = False
     access_keys: tuple[str, ...] = ()
     profile: cli_profile.ProfileStatus | None = None
+    mfa_serial: str | None = None  # the admin's MFA device that gives codes, for the profile (read when programmatic)
 
 
 PROFILE_RE = re.compile(r"[\w.+@-]{1,64}", re.ASCII)
@@ -81,7 +82,7 @@ class AdminUser(Step[AdminUserState]):
     )
     reads = frozenset({
         "iam:GetAccountPasswordPolicy", "iam:GetLoginProfile", "iam:GetUser", "iam:ListAccessKeys",
-        "iam:ListAttachedUserPolicies", "iam:ListUserPolicies"
+        "iam:ListAttachedUserPolicies", "iam:ListMFADevices", "iam:ListUserPolicies"
     })
 
     def questions(self) -> Sequence[Question]:
@@ -131,15 +132,17 @@ class AdminUser(Step[AdminUserState]):
             return tuple(item[key] if key else item for page in pages for item in page[field])
 
         # Independent reads at once: check's wall time follows the longest chain, not the number of calls.
-        login, attached, inline, keys = aws.parallel(
+        login, attached, inline, keys, devices = aws.parallel(
             lambda: absent_is_none(lambda: iam.get_login_profile(UserName=name)),
             lambda: collect("list_attached_user_policies", "AttachedPolicies", "PolicyArn"),
             lambda: collect("list_user_policies", "PolicyNames"),
             lambda: collect("list_access_keys", "AccessKeyMetadata", "AccessKeyId") if programmatic else (),
+            lambda: collect("list_mfa_devices", "MFADevices", "SerialNumber") if programmatic else (),
         )
         console = login is not None
+        serial = next((d for d in devices if ":u2f/" not in d), None)  # a passkey gives the CLI no code
         return AdminUserState(
-            name, True, user["Arn"], console, attached, inline, rules, programmatic, keys, profile
+            name, True, user["Arn"], console, attached, inline, rules, programmatic, keys, profile, serial
         )
 
     def findings(self, state: AdminUserState, ctx: StepContext) -> list[Finding]:
@@ -247,8 +250,11 @@ class AdminUser(Step[AdminUserState]):
                 fields=(
                     FieldChange("file", None, state.profile.path),
                     FieldChange("credential_process", None, f"aws-harden credential-process ({state.name})"),
+                    FieldChange("mfa", None, f"a code from {state.mfa_serial}, per session" if state.mfa_serial
+                                else "a code per session once the admin has an MFA device (found then)"),
                 ),
-                params={"name": state.name, "profile": state.profile.name, "path": state.profile.path},
+                params={"name": state.name, "profile": state.profile.name, "path": state.profile.path,
+                        "mfa_serial": state.mfa_serial or ""},
             ))
         return changes
 
@@ -277,7 +283,7 @@ class AdminUser(Step[AdminUserState]):
             return
         if change.key == "cli-profile":
             cli_profile.append_profile(Path(str(change.params["path"])), str(change.params["profile"]),
-                                       ctx.caller.account, name, ctx.region)
+                                       ctx.caller.account, name, ctx.region, str(change.params["mfa_serial"]) or None)
             return
         raise ValueError(f"unknown change {change.key}")
 

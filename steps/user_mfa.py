@@ -199,7 +199,21 @@ class UserMfa(Step[UserMfaState]):
                 )
             )
         found.extend(self._enforcement_findings(state, ctx))
+        found.extend(self._cli_hint(state, ctx))
         return found
+
+    @staticmethod
+    def _cli_hint(state: UserMfaState, ctx: StepContext) -> list[Finding]:
+        """How the admin runs the AWS CLI and this wizard from now on, with MFA (also in the summary)."""
+        admin = state.user(state.admin)
+        devices = [s for s in admin.mfa_serials if ":u2f/" not in s] if admin is not None else []
+        if not devices or not ctx.answer_of("admin-user", "programmatic_access"):
+            return []
+        profile = str(ctx.answer_of("admin-user", "cli_profile"))
+        how = (f"aws-harden check --profile {profile} (and aws --profile {profile}) asks on the terminal for a "
+               f"code from {devices[0]} once per session (12 hours), kept in the OS keyring")
+        return [Finding(f"{state.admin}'s AWS CLI profile {profile}: {how}", observed={"mfa_device": devices[0]},
+                        output=("next, as the admin on the command line", how))]
 
     def _enforcement_findings(self, state: UserMfaState, ctx: StepContext) -> list[Finding]:
         if state.enforcement is not None:

@@ -60,8 +60,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(autouse=True)
 def no_secret_leaks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
                     tmp_path: Path) -> Iterator[leak_guard.LeakGuard]:
-    """Every test, automatically: no secret the product made (password, secret access key, MFA seed)
-    appears in the program's output, pytest's captured output, the logs, or any file under tmp_path."""
+    """Every test, automatically: no secret the product made (password, secret access key, MFA seed, MFA
+    session token) appears in the program's output, pytest's captured output, the logs, or any file under tmp_path."""
     guard = leak_guard.LeakGuard()
     many_runs = request.node.get_closest_marker("many_runs") is not None or getattr(
         getattr(request.node, "obj", None), "is_hypothesis_test", False)

@@ -180,16 +180,17 @@ def memory_keyring() -> Any:
     return MemoryKeyring()
 
 
-# botocore logs request parameters and raw response bodies at DEBUG; these fields never reach a log.
+# botocore logs request parameters, headers and raw response bodies at DEBUG; these never reach a log.
 LOGGED_SECRET_FIELDS = (
     "Base32StringSeed|QRCodePNG|SecretAccessKey|Password|NewPassword|OldPassword"
-    "|AuthenticationCode1|AuthenticationCode2"
+    "|AuthenticationCode1|AuthenticationCode2|SessionToken|TokenCode|X-Amz-Security-Token"
 )
 _LOGGED_SECRET = re.compile(
     rf"(<(?P<tag>{LOGGED_SECRET_FIELDS})>)[^<]*(</(?P=tag)>)"  # XML (query protocol) bodies
-    # Python dicts and JSON:
-    rf"|(?P<key>['\"](?:{LOGGED_SECRET_FIELDS})['\"]\s*:\s*)(?P<q>['\"])(?:\\.|(?!(?P=q)).)*(?P=q)"
+    # Python dicts (values may be bytes: b'...') and JSON:
+    rf"|(?P<key>['\"](?:{LOGGED_SECRET_FIELDS})['\"]\s*:\s*)b?(?P<q>['\"])(?:\\.|(?!(?P=q)).)*(?P=q)"
     rf"|(?P<form>\b(?:{LOGGED_SECRET_FIELDS})=)[^&'\s]*"  # form-encoded request bodies
+    r"|(?P<header>(?im:^x-amz-security-token:))\S*"  # botocore.auth's canonical request
 )
 
 
@@ -198,6 +199,8 @@ def _redact_match(match: re.Match[str]) -> str:
         return f"{match.group(1)}{SENSITIVE}{match.group(3)}"
     if match.group("key"):
         return f"{match.group('key')}'{SENSITIVE}'"
+    if match.group("header"):
+        return f"{match.group('header')}{SENSITIVE}"
     return f"{match.group('form')}{SENSITIVE}"
 
 
@@ -214,7 +217,8 @@ class RedactSecrets(logging.Filter):
 
 def redact_aws_logs() -> None:
     """Install the filter on the botocore loggers that print bodies. Idempotent."""
-    for name in ("botocore.parsers", "botocore.endpoint", "botocore.httpsession", "botocore.awsrequest"):
+    for name in ("botocore.parsers", "botocore.endpoint", "botocore.httpsession", "botocore.awsrequest",
+                 "botocore.auth"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactSecrets) for f in logger.filters):
             logger.addFilter(RedactSecrets())

@@ -273,7 +273,7 @@ def _valid_code(backend: Any, user: Any | None, serial: str, code: str) -> bool:
         from wizard.sandbox.root_user import root_user
 
         user = root_user(backend)
-    if user is None or serial not in user.mfa_devices or not totp.CODE_RE.match(code or ""):
+    if user is None or serial not in user.mfa_devices or not totp.CODE_RE.fullmatch(code or ""):
         return False
     device = backend.virtual_mfa_devices.get(serial)
     if device is None:  # a hardware device: its codes cannot be computed here
