@@ -120,3 +120,26 @@ def test_check_through_the_profile_uses_an_mfa_session(
     again.close()
     assert again.exitstatus == 0, again.before
     assert "Enter MFA code" not in (again.before or "")  # the kept session, until it expires
+
+
+def test_an_mfa_protected_role_profile_asks_on_the_terminal(server: Sandbox, tmp_path: Path) -> None:
+    """role_arn + source_profile + mfa_serial, as the AWS CLI documents it: botocore asks for the code
+    itself (on the terminal) and sends sts:AssumeRole with it, outside the write guard."""
+    assert server.root is not None
+    config = tmp_path / "aws-config"
+    config.write_text(
+        f"[profile root-keys]\naws_access_key_id = {server.root.key}\naws_secret_access_key = {DUMMY_SECRET}\n"
+        "[profile ops]\nrole_arn = arn:aws:iam::123456789012:role/ops\nsource_profile = root-keys\n"
+        "mfa_serial = arn:aws:iam::123456789012:mfa/ops-person\nregion = us-east-1\n")
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "TERM": "xterm", "NO_COLOR": "1",
+           "AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+           "AWS_ENDPOINT_URL": server.endpoint_url, "AWS_HARDEN_STATE_DIR": str(tmp_path / "state")}
+    child = pexpect.spawn(str(PROGRAM), ["check", "--profile", "ops", "--only", "password-policy"], env=env,
+                          cwd=str(ROOT), encoding="utf-8", timeout=60, dimensions=(50, 200))
+    child.expect_exact("Enter MFA code for arn:aws:iam::123456789012:mfa/ops-person: ")
+    child.send("123456\r")  # moto's AssumeRole does not check the code; the point is the path it takes
+    child.expect(pexpect.EOF)
+    child.close()
+    output = child.before or ""
+    assert child.exitstatus == 2, output  # a fresh account's password policy: not compliant, and no error
+    assert "assumed-role/ops/" in output and "write guard refused" not in output

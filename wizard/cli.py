@@ -38,8 +38,9 @@ commands:
   steps   list the steps and the controls they cover
   export prowler-mutelist
           a Prowler mutelist for the deviations aws-harden makes on purpose (stdout)
-  credential-process --account ID --user NAME
-          for the AWS CLI profile aws-harden writes: prints the admin's key from the OS keyring
+  credential-process --account ID --user NAME [--mfa-serial ARN]
+          for the AWS CLI profile aws-harden writes: prints the admin's key from the OS keyring, or,
+          when the admin has an MFA device, an MFA session (the code is asked on the terminal)
 """
 
 EPILOG = """\
