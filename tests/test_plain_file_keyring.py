@@ -3,38 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
 
 from tests.conftest import Account, run_cli
-from wizard.secrets import is_plain_file, named_explicitly
+from wizard.secrets import is_plain_file, memory_keyring, named_explicitly
 
 NAME = "keyrings.alt.file.PlaintextKeyring"
 
 
-class PlaintextKeyring(KeyringBackend):
+def plaintext_keyring() -> Any:
     """Stands in for keyrings.alt's PlaintextKeyring (priority 0.5: keyring picks it by itself when nothing
-    better exists, e.g. on a headless server); it keeps entries in memory here, not in a file."""
-
-    priority = 0.5  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.entries.pop((service, username), None)
-
-
-PlaintextKeyring.__module__ = "keyrings.alt.file"
+    better exists, e.g. on a headless server); the memory keyring's code, under that backend's name."""
+    memory = type(memory_keyring())
+    cls = type("PlaintextKeyring", (memory,), {"priority": 0.5, "trusted": False, "__module__": "keyrings.alt.file"})
+    return cls()
 
 
 def has_login_profile(account: Account) -> bool:
@@ -46,7 +31,7 @@ def has_login_profile(account: Account) -> bool:
 
 
 def test_plain_file_backends_are_recognised(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    backend = PlaintextKeyring()
+    backend = plaintext_keyring()
     assert is_plain_file(backend) and not named_explicitly(backend)
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", NAME)
     assert named_explicitly(backend)
@@ -61,7 +46,7 @@ def test_plain_file_backends_are_recognised(monkeypatch: pytest.MonkeyPatch, tmp
 
 def test_an_auto_selected_plaintext_keyring_is_no_keyring(account: Account) -> None:
     """Under --yes: abort before a password exists, saying why."""
-    backend = PlaintextKeyring()
+    backend = plaintext_keyring()
     keyring.set_keyring(backend)
     result = run_cli(["apply", "--yes", "--only", "admin-user"], tty=False)
     assert result.code == 1, result.text
@@ -72,7 +57,7 @@ def test_an_auto_selected_plaintext_keyring_is_no_keyring(account: Account) -> N
 
 
 def test_an_auto_selected_plaintext_keyring_lets_the_operator_choose(account: Account) -> None:
-    keyring.set_keyring(PlaintextKeyring())
+    keyring.set_keyring(plaintext_keyring())
     result = run_cli(["apply", "--only", "admin-user"], answers=["admin", False, True, "Abort; set no password"])
     assert result.code == 1 and "aborted" in result.err
     assert not has_login_profile(account)
@@ -81,7 +66,7 @@ def test_an_auto_selected_plaintext_keyring_lets_the_operator_choose(account: Ac
 def test_a_plaintext_keyring_the_operator_named_is_used_with_a_warning(
     account: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    backend = PlaintextKeyring()
+    backend = plaintext_keyring()
     keyring.set_keyring(backend)
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", NAME)
     result = run_cli(["apply", "--yes", "--only", "admin-user"], tty=False)

@@ -22,12 +22,15 @@ LOOK_ALIKES = {"a": "\u0430", "e": "\u0435", "o": "\u043e", "c": "\u0441", "A": 
                "1": "\u0661", "2": "\u0662"}
 
 
-def account_id_problem(value: AnswerValue) -> str | None:
-    try:
-        credential_process.account_id(str(value))
-    except Exception as exc:
-        return str(exc)
-    return None
+def argument_problem(check: Callable[[str], str]) -> Callable[[AnswerValue], str | None]:
+    def problem(value: AnswerValue) -> str | None:
+        try:
+            check(str(value))
+        except Exception as exc:
+            return str(exc)
+        return None
+
+    return problem
 
 
 VALIDATORS: list[tuple[str, Callable[[AnswerValue], str | None], str]] = [
@@ -45,7 +48,10 @@ VALIDATORS: list[tuple[str, Callable[[AnswerValue], str | None], str]] = [
     ("budget name", budget_alarm.budget_name_problem, "aws-harden-monthly"),
     ("budget emails", budget_alarm.emails_problem, "ops@example.com"),
     ("MFA code", lambda v: totp.code_problem(str(v)), "123456"),
-    ("account id", account_id_problem, "123456789012"),
+    ("account id", argument_problem(credential_process.account_id), "123456789012"),
+    ("credential-process user", argument_problem(credential_process.user_name), "admin"),
+    ("credential-process MFA serial", argument_problem(credential_process.mfa_serial),
+     "arn:aws:iam::123456789012:mfa/admin"),
 ]
 
 

@@ -104,3 +104,23 @@ def test_guard_allows_only_inside_allowing() -> None:
     with pytest.raises(WriteRefused):
         guard.check("iam:CreateUser")
     assert guard.sent_writes == ["iam:CreateUser"]
+
+
+def test_a_stubbed_write_is_refused_before_the_stubber_answers(account: Account) -> None:
+    """The guard is on each step client from its creation, so a Stubber (or moto, or any hook) added later
+    cannot answer a write first; the credential lookup, on the session, is never guarded."""
+    from botocore.stub import Stubber
+
+    aws = account.aws(locked=True)
+    iam = aws.client("iam")
+    with Stubber(iam) as stubber:
+        stubber.add_response("create_user", {"User": {"Path": "/", "UserName": "x", "UserId": "AIDAEXAMPLE0000000000",
+                                                      "Arn": "arn:aws:iam::123456789012:user/x",
+                                                      "CreateDate": "2026-01-01T00:00:00Z"}})
+        with pytest.raises(WriteRefused, match="iam:CreateUser"):
+            iam.create_user(UserName="x")
+        assert len(stubber._queue) == 1  # the stubbed answer was never reached
+    assert aws.guard.refused_writes == ["iam:CreateUser"]
+    # The session itself carries no guard (botocore's credential providers make their clients from it).
+    aws.session.client("sts").get_session_token()
+    assert aws.guard.refused_writes == ["iam:CreateUser"]

@@ -47,6 +47,15 @@ def account_id(value: str) -> str:
     return value
 
 
+def user_name(value: str) -> str:
+    from wizard.protocol import iam_name_problem
+
+    problem = iam_name_problem(value, 64)
+    if problem:
+        raise argparse.ArgumentTypeError(f"an IAM user name: {problem}")
+    return value
+
+
 def mfa_serial(value: str) -> str:
     if not re.fullmatch(r"arn:aws[a-z-]*:iam::\d{12}:mfa/[\w+=,.@/-]{1,512}|[A-Z0-9]{9,64}", value, re.ASCII):
         raise argparse.ArgumentTypeError("an MFA device serial: arn:aws:iam::ACCOUNT:mfa/NAME, or a hardware serial")
@@ -71,7 +80,7 @@ def open_tty() -> Terminal | None:
 def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str]) -> int:
     parser = _Parser(prog=PROG, description="print the admin's credentials from the OS keyring for the AWS CLI")
     parser.add_argument("--account", required=True, type=account_id)
-    parser.add_argument("--user", required=True)
+    parser.add_argument("--user", required=True, type=user_name)
     parser.add_argument("--mfa-serial", type=mfa_serial, help="the admin's MFA device (default: found in IAM)")
     try:
         args = parser.parse_args(list(argv))
