@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from wizard.protocol import Step
+from wizard.write_guard import WIZARD_READS
 
 # Order matters: the admin exists before root's keys go, and root-access-keys' deletion of the key the
 # wizard runs on is deferred by the engine until every other selected step is verified.
@@ -51,3 +53,10 @@ def not_built() -> list[Missing]:
 
 def all_ids() -> list[str]:
     return [step_id for step_id, _ in STEP_MODULES]
+
+
+def declared_reads(steps: Sequence[Step[Any]] | None = None) -> frozenset[str]:
+    """What the write guard lets through as reads: every step's declared reads, the facts' and the wizard's own."""
+    from wizard.facts import FACT_READS  # the controls' facts: read in check and plan beside the steps
+
+    return frozenset().union(*(s.reads for s in (available() if steps is None else steps))) | WIZARD_READS | FACT_READS

@@ -42,6 +42,7 @@ class AdminGroup(Step[AdminGroupState]):
     remediates = ()  # grants admin through a group; no control checks that it exists
     checks = "a group with AdministratorAccess exists and the admin user is a member"
     writes = frozenset({"iam:CreateGroup", "iam:AttachGroupPolicy", "iam:AddUserToGroup"})
+    reads = frozenset({"iam:GetGroup", "iam:ListAttachedGroupPolicies"})
 
     def questions(self) -> Sequence[Question]:
         return (

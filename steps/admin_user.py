@@ -45,13 +45,14 @@ class AdminUserState:
     programmatic: bool = False
     access_keys: tuple[str, ...] = ()
     profile: cli_profile.ProfileStatus | None = None
+    mfa_serial: str | None = None  # the admin's MFA device that gives codes, for the profile (read when programmatic)
 
 
-PROFILE_RE = re.compile(r"^[\w.+@-]{1,64}$")
+PROFILE_RE = re.compile(r"[\w.+@-]{1,64}", re.ASCII)
 
 
 def profile_problem(value: AnswerValue) -> str | None:
-    if not isinstance(value, str) or not PROFILE_RE.match(value):
+    if not isinstance(value, str) or not PROFILE_RE.fullmatch(value):
         return "a profile name: letters, digits and . + @ _ -, at most 64"
     return None
 
@@ -80,6 +81,10 @@ class AdminUser(Step[AdminUserState]):
     writes = frozenset(
         {"iam:CreateUser", "iam:CreateLoginProfile", "iam:CreateAccessKey", "iam:DeleteAccessKey"}
     )
+    reads = frozenset({
+        "iam:GetAccountPasswordPolicy", "iam:GetLoginProfile", "iam:GetUser", "iam:ListAccessKeys",
+        "iam:ListAttachedUserPolicies", "iam:ListMFADevices", "iam:ListUserPolicies"
+    })
 
     def questions(self) -> Sequence[Question]:
         return (
@@ -128,15 +133,17 @@ class AdminUser(Step[AdminUserState]):
             return tuple(item[key] if key else item for page in pages for item in page[field])
 
         # Independent reads at once: check's wall time follows the longest chain, not the number of calls.
-        login, attached, inline, keys = aws.parallel(
+        login, attached, inline, keys, devices = aws.parallel(
             lambda: absent_is_none(lambda: iam.get_login_profile(UserName=name)),
             lambda: collect("list_attached_user_policies", "AttachedPolicies", "PolicyArn"),
             lambda: collect("list_user_policies", "PolicyNames"),
             lambda: collect("list_access_keys", "AccessKeyMetadata", "AccessKeyId") if programmatic else (),
+            lambda: collect("list_mfa_devices", "MFADevices", "SerialNumber") if programmatic else (),
         )
         console = login is not None
+        serial = next((d for d in devices if ":u2f/" not in d), None)  # a passkey gives the CLI no code
         return AdminUserState(
-            name, True, user["Arn"], console, attached, inline, rules, programmatic, keys, profile
+            name, True, user["Arn"], console, attached, inline, rules, programmatic, keys, profile, serial
         )
 
     def findings(self, state: AdminUserState, ctx: StepContext) -> list[Finding]:
@@ -171,6 +178,11 @@ class AdminUser(Step[AdminUserState]):
                 f"the AWS CLI profile {state.profile.name} in {state.profile.path} exists and was not "
                 "written by aws-harden for this user; it is left alone (choose another with [admin-user] "
                 "cli_profile)",
+                severity="warning", observed={"profile": state.profile.name, "path": state.profile.path}))
+        if state.profile is not None and state.profile.state == "unreadable":
+            found.append(Finding(
+                f"the AWS config file {state.profile.path} does not parse as the AWS CLI reads it, so the "
+                f"profile {state.profile.name} is not written to it; fix the file and run again",
                 severity="warning", observed={"profile": state.profile.name, "path": state.profile.path}))
         return found
 
@@ -239,8 +251,11 @@ class AdminUser(Step[AdminUserState]):
                 fields=(
                     FieldChange("file", None, state.profile.path),
                     FieldChange("credential_process", None, f"aws-harden credential-process ({state.name})"),
+                    FieldChange("mfa", None, f"a code from {state.mfa_serial}, per session" if state.mfa_serial
+                                else "a code per session once the admin has an MFA device (found then)"),
                 ),
-                params={"name": state.name, "profile": state.profile.name, "path": state.profile.path},
+                params={"name": state.name, "profile": state.profile.name, "path": state.profile.path,
+                        "mfa_serial": state.mfa_serial or ""},
             ))
         return changes
 
@@ -269,7 +284,7 @@ class AdminUser(Step[AdminUserState]):
             return
         if change.key == "cli-profile":
             cli_profile.append_profile(Path(str(change.params["path"])), str(change.params["profile"]),
-                                       ctx.caller.account, name, ctx.region)
+                                       ctx.caller.account, name, ctx.region, str(change.params["mfa_serial"]) or None)
             return
         raise ValueError(f"unknown change {change.key}")
 

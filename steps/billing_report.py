@@ -66,9 +66,9 @@ COLUMNS = (
 )
 BILLING_ACCESS_URL = "https://console.aws.amazon.com/billing/home#/account"
 FROM_RE = re.compile(r"\bFROM\s+([A-Za-z0-9_]+)", re.IGNORECASE)
-BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-EXPORT_NAME_RE = re.compile(r"^[0-9A-Za-z_-]{1,128}$")
-PREFIX_RE = re.compile(r"^[0-9A-Za-z!_.*'()/-]{1,256}$")
+BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", re.ASCII)
+EXPORT_NAME_RE = re.compile(r"[0-9A-Za-z_-]{1,128}", re.ASCII)
+PREFIX_RE = re.compile(r"[0-9A-Za-z!_.*'()/-]{1,256}", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ def bucket_problem(value: AnswerValue) -> str | None:
         return "a bucket name is text"
     if value == "":
         return None  # the dedicated default bucket
-    if not BUCKET_RE.match(value) or ".." in value or re.fullmatch(r"[0-9.]+", value):
+    if not BUCKET_RE.fullmatch(value) or ".." in value or re.fullmatch(r"[0-9.]+", value):
         return "3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit"
     if value.startswith(("xn--", "sthree-")) or value.endswith(("-s3alias", "--ol-s3")):
         return "that prefix or suffix is reserved by S3"
@@ -128,13 +128,13 @@ def bucket_problem(value: AnswerValue) -> str | None:
 
 
 def prefix_problem(value: AnswerValue) -> str | None:
-    if not isinstance(value, str) or not PREFIX_RE.match(value) or value.startswith("/") or value[-1] == "/":
+    if not isinstance(value, str) or not PREFIX_RE.fullmatch(value) or value.startswith("/") or value[-1] == "/":
         return "letters, digits and ! - _ . * ' ( ) /, not starting or ending with /"
     return None
 
 
 def export_name_problem(value: AnswerValue) -> str | None:
-    if not isinstance(value, str) or not EXPORT_NAME_RE.match(value):
+    if not isinstance(value, str) or not EXPORT_NAME_RE.fullmatch(value):
         return "1-128 letters, digits, - and _"
     return None
 
@@ -313,6 +313,10 @@ class BillingReport(Step[BillingState]):
             "bcm-data-exports:CreateExport",
         }
     )
+    reads = frozenset({
+        "bcm-data-exports:GetExport", "bcm-data-exports:ListExports", "cur:DescribeReportDefinitions",
+        "s3:GetBucketLocation", "s3:GetBucketPolicy", "s3:GetPublicAccessBlock", "s3:HeadBucket"
+    })
 
     def questions(self) -> Sequence[Question]:
         return (

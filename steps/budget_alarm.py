@@ -18,6 +18,7 @@ from typing import Any
 from wizard.aws import BILLING_REGION, Aws
 from wizard.errors import WizardError
 from wizard.protocol import (
+    EMAIL_RE,
     Action,
     AnswerValue,
     ApplyContext,
@@ -36,11 +37,11 @@ TIME_UNIT = "MONTHLY"
 BUDGET_TYPE = "COST"
 MAX_AMOUNT = Decimal("1000000000")
 MAX_EMAILS = 10  # AWS Budgets: at most 10 email subscribers per notification
-EMAIL_RE = re.compile(r"^[^@\s,;<>\"']+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 # botocore's Budgets model, shape BudgetName: 1 to 100 characters, pattern
 # ^(?![^:\\]*/action/|(?i).*<script>.*</script>.*)[^:\\]+$ ("The : and \ characters, and the "/action/"
-# substring, aren't allowed in BudgetName").
-BUDGET_NAME_RE = re.compile(r"^(?![^:\\]*/action/|(?i:.*<script>.*</script>.*))[^:\\]{1,100}$")
+# substring, aren't allowed in BudgetName"); narrowed to printable ASCII (a control character or a
+# look-alike letter would mislead whoever reads the name).
+BUDGET_NAME_RE = re.compile(r"(?![^:\\]*/action/|(?i:.*<script>.*</script>.*))[ -9;-\[\]-~]{1,100}", re.ASCII)
 # The changes that send an email address; a new budget needs one too, so none is created without alarms.
 NEEDS_EMAILS = frozenset({"create-budget", "create-notification", "add-subscriber"})
 ASKED_AT_APPLY = "(asked at apply)"
@@ -148,7 +149,7 @@ def emails_problem(value: AnswerValue) -> str | None:
         return "at least one email address is required (several: separate them with commas)"
     emails = parse_emails(value)
     for email in emails:
-        if len(email) > 254 or not EMAIL_RE.match(email):
+        if len(email) > 254 or not EMAIL_RE.fullmatch(email):
             return f"'{email}' is not a valid email address"
     if len({e.lower() for e in emails}) != len(emails):
         return "an email address is listed twice"
@@ -160,8 +161,8 @@ def emails_problem(value: AnswerValue) -> str | None:
 def budget_name_problem(value: AnswerValue) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return "a budget name is required"
-    if not BUDGET_NAME_RE.match(value):
-        return "at most 100 characters, without ':', '\\', '/action/' or a <script> tag"
+    if not BUDGET_NAME_RE.fullmatch(value):
+        return "at most 100 printable ASCII characters, without ':', '\\', '/action/' or a <script> tag"
     return None
 
 
@@ -188,6 +189,10 @@ class BudgetAlarm(Step[BudgetState]):
             "budgets:CreateSubscriber",
         }
     )
+    reads = frozenset({
+        "budgets:DescribeBudget", "budgets:DescribeBudgets", "budgets:DescribeNotificationsForBudget",
+        "budgets:DescribeSubscribersForNotification"
+    })
 
     def questions(self) -> Sequence[Question]:
         return (

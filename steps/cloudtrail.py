@@ -34,7 +34,7 @@ from steps.cloudtrail_state import (
 )
 from wizard.aws import GLOBAL_REGION, Aws
 from wizard.errors import WizardError
-from wizard.protocol import AnswerValue, ApplyContext, Change, Finding, Question, Step, StepContext
+from wizard.protocol import EMAIL_RE, AnswerValue, ApplyContext, Change, Finding, Question, Step, StepContext
 from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
 
 TAGS = [{"Key": "created-by", "Value": "aws-harden"}]
@@ -43,9 +43,8 @@ ROLE_DESCRIPTIONS = {
     docs.LOGS_ROLE: "aws-harden: lets CloudTrail deliver to CloudWatch Logs",
     docs.FORWARD_ROLE: "aws-harden: lets EventBridge forward root sign-ins to us-east-1",
 }
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
-TRAIL_NAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{1,126})[A-Za-z0-9]$")
-BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+TRAIL_NAME_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{1,126})[A-Za-z0-9]", re.ASCII)
+BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", re.ASCII)
 # CloudTrail checks the bucket policy, key policy and logs role as it creates or updates a trail; just
 # written, they can take seconds to be seen (IAM is eventually consistent).
 PROPAGATION_CODES = TRANSIENT_CODES | {
@@ -64,11 +63,11 @@ def bucket_problem(value: AnswerValue) -> str | None:
     """S3's naming rules; empty means the default name."""
     if value == "":
         return None
-    if not isinstance(value, str) or not BUCKET_RE.match(value):
+    if not isinstance(value, str) or not BUCKET_RE.fullmatch(value):
         return (
             "3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit"
         )
-    if ".." in value or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", value):
+    if ".." in value or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", value, re.ASCII):
         return "no two adjacent dots, and not an IP address"
     if value.startswith(("xn--", "sthree-", "amzn-s3-demo-")) or value.endswith(("-s3alias", "--ol-s3")):
         return "that prefix or suffix is reserved by S3"
@@ -76,7 +75,7 @@ def bucket_problem(value: AnswerValue) -> str | None:
 
 
 def trail_name_problem(value: AnswerValue) -> str | None:
-    if not isinstance(value, str) or not TRAIL_NAME_RE.match(value):
+    if not isinstance(value, str) or not TRAIL_NAME_RE.fullmatch(value):
         return "3 to 128 letters, digits, . _ -, starting and ending with a letter or digit"
     if re.search(r"[._-]{2}", value):
         return "no two adjacent . _ - characters"
@@ -84,7 +83,7 @@ def trail_name_problem(value: AnswerValue) -> str | None:
 
 
 def email_problem(value: AnswerValue) -> str | None:
-    if value == "" or (isinstance(value, str) and EMAIL_RE.match(value)):
+    if value == "" or (isinstance(value, str) and EMAIL_RE.fullmatch(value)):
         return None
     return "an email address like ops@example.com (empty: no alerts)"
 
@@ -118,6 +117,15 @@ class CloudTrail(Step[CloudTrailState]):
             "cloudwatch:PutMetricAlarm",
         }
     )  # fmt: skip
+    reads = frozenset({
+        "cloudtrail:DescribeTrails", "cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus",
+        "cloudwatch:DescribeAlarms", "ec2:DescribeRegions", "events:DescribeRule", "events:ListTargetsByRule", "iam:GetRole",
+        "iam:GetRolePolicy", "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListAliases",
+        "kms:ListKeys", "kms:ListResourceTags", "logs:DescribeLogGroups", "logs:DescribeMetricFilters",
+        "s3:GetBucketEncryption", "s3:GetBucketLifecycleConfiguration", "s3:GetBucketLocation",
+        "s3:GetBucketOwnershipControls", "s3:GetBucketPolicy", "s3:GetBucketVersioning", "s3:GetPublicAccessBlock",
+        "s3:HeadBucket", "s3:ListBuckets", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic"
+    })
 
     def questions(self) -> Sequence[Question]:
         return (

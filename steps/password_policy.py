@@ -111,6 +111,7 @@ class PasswordPolicy(Step[PasswordPolicyState]):
     )
     checks = "length >= 14, all four character classes, reuse prevention 24, users may change their password"
     writes = frozenset({"iam:UpdateAccountPasswordPolicy"})
+    reads = frozenset({"iam:GetAccountPasswordPolicy"})
 
     def questions(self) -> Sequence[Question]:
         return (

@@ -32,7 +32,7 @@ from wizard.reads import absent_is_none
 from wizard.retry import error_code, with_backoff
 
 CONFIRM_KEY = "confirm_delete_running_key"
-ACCESS_KEY_ID_RE = re.compile(r"^[A-Z0-9]{16,128}$")
+ACCESS_KEY_ID_RE = re.compile(r"[A-Z0-9]{16,128}", re.ASCII)
 CONSOLE_URL = "https://console.aws.amazon.com/iam/home#/security_credentials"
 CONSOLE_STEPS = (
     "1. Sign in to the AWS console as the root user (the account's email address and password).",
@@ -44,7 +44,7 @@ CONSOLE_STEPS = (
 
 
 def key_id_problem(value: AnswerValue) -> str | None:
-    if not isinstance(value, str) or not ACCESS_KEY_ID_RE.match(value):
+    if not isinstance(value, str) or not ACCESS_KEY_ID_RE.fullmatch(value):
         return "an access key id, e.g. AKIAIOSFODNN7EXAMPLE"
     return None
 
@@ -103,6 +103,10 @@ class RootAccessKeys(Step[RootKeysState]):
     remediates = ("iam_no_root_access_key",)
     checks = "the root user has no access keys (GetAccountSummary AccountAccessKeysPresent is 0)"
     writes = frozenset({"iam:UpdateAccessKey", "iam:DeleteAccessKey"})
+    reads = frozenset({
+        "iam:GetAccountSummary", "iam:GetLoginProfile", "iam:ListAccessKeys", "iam:ListAccountAliases",
+        "iam:ListAttachedGroupPolicies", "iam:ListAttachedUserPolicies", "iam:ListGroupsForUser"
+    })
 
     def questions(self) -> Sequence[Question]:
         return (

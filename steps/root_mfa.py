@@ -36,6 +36,7 @@ class RootMfa(Step[RootMfaState]):
     remediates = ("iam_root_mfa_enabled",)  # not iam_root_hardware_mfa_enabled: a virtual device satisfies this step
     checks = "the root user has MFA (assigned in the console, verified here); reports whether it is virtual"
     writes = frozenset()
+    reads = frozenset({"iam:GetAccountSummary", "iam:ListVirtualMFADevices"})
     sandbox_writes = frozenset({"iam:CreateVirtualMFADevice", "iam:EnableMFADevice"})
 
     def inspect(self, aws: Aws, ctx: StepContext) -> RootMfaState:

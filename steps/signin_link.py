@@ -23,7 +23,7 @@ from wizard.protocol import (
 from wizard.retry import error_code, with_backoff
 
 # AWS's own pattern for CreateAccountAlias (3-63 characters, no leading, trailing or double dash).
-ALIAS_RE = re.compile(r"^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$")
+ALIAS_RE = re.compile(r"[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]", re.ASCII)
 
 
 def alias_problem(value: AnswerValue) -> str | None:
@@ -32,7 +32,7 @@ def alias_problem(value: AnswerValue) -> str | None:
         return "expected text"
     if value == "":
         return None
-    if not ALIAS_RE.match(value):
+    if not ALIAS_RE.fullmatch(value):
         return (
             "3 to 63 characters: lowercase letters, digits and single dashes, "
             "starting and ending with a letter or digit"
@@ -66,6 +66,7 @@ class SigninLink(Step[SigninLinkState]):
     remediates = ()
     checks = "the account alias is the one asked for (if any); shows the IAM user sign-in URL"
     writes = frozenset({"iam:CreateAccountAlias"})
+    reads = frozenset({"iam:ListAccountAliases"})
 
     def questions(self) -> Sequence[Question]:
         return (

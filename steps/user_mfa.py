@@ -18,6 +18,7 @@ from urllib.parse import quote
 from wizard import totp
 from wizard.aws import Aws
 from wizard.protocol import (
+    NO_TERMINAL,
     Action,
     ApplyContext,
     Authenticator,
@@ -145,6 +146,10 @@ class UserMfa(Step[UserMfaState]):
             "iam:PutGroupPolicy",
         }
     )
+    reads = frozenset({
+        "iam:GetGroup", "iam:GetGroupPolicy", "iam:GetLoginProfile", "iam:GetUser", "iam:ListMFADevices",
+        "iam:ListUsers", "iam:ListVirtualMFADevices"
+    })
 
     def questions(self) -> Sequence[Question]:
         return (
@@ -195,7 +200,21 @@ class UserMfa(Step[UserMfaState]):
                 )
             )
         found.extend(self._enforcement_findings(state, ctx))
+        found.extend(self._cli_hint(state, ctx))
         return found
+
+    @staticmethod
+    def _cli_hint(state: UserMfaState, ctx: StepContext) -> list[Finding]:
+        """How the admin runs the AWS CLI and this wizard from now on, with MFA (also in the summary)."""
+        admin = state.user(state.admin)
+        devices = [s for s in admin.mfa_serials if ":u2f/" not in s] if admin is not None else []
+        if not devices or not ctx.answer_of("admin-user", "programmatic_access"):
+            return []
+        profile = str(ctx.answer_of("admin-user", "cli_profile"))
+        how = (f"aws-harden check --profile {profile} (and aws --profile {profile}) asks on the terminal for a "
+               f"code from {devices[0]} once per session (12 hours), kept in the OS keyring")
+        return [Finding(f"{state.admin}'s AWS CLI profile {profile}: {how}", observed={"mfa_device": devices[0]},
+                        output=("next, as the admin on the command line", how))]
 
     def _enforcement_findings(self, state: UserMfaState, ctx: StepContext) -> list[Finding]:
         if state.enforcement is not None:
@@ -330,6 +349,8 @@ class UserMfa(Step[UserMfaState]):
                 "enrolling needs the person with the phone at a terminal "
                 "(run 'aws-harden apply' without --yes)"
             )
+        if not ctx.can_show_secrets():  # the seed is drawn as a QR code: never into a redirected stdout
+            raise ChangeSkipped(NO_TERMINAL)
         iam.get_user(UserName=user)  # a missing user fails here, before a device exists
         device = self._new_device(iam, user)
         serial = str(device["SerialNumber"])

@@ -13,6 +13,7 @@ from typing import Any
 import keyring
 import pytest
 
+import steps
 from tests import leak_guard, schema_guard
 from wizard.aws import Aws, isolated_session
 from wizard.cli import Environment, main
@@ -59,8 +60,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(autouse=True)
 def no_secret_leaks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
                     tmp_path: Path) -> Iterator[leak_guard.LeakGuard]:
-    """Every test, automatically: no secret the product made (password, secret access key, MFA seed)
-    appears in the program's output, pytest's captured output, the logs, or any file under tmp_path."""
+    """Every test, automatically: no secret the product made (password, secret access key, MFA seed, MFA
+    session token) appears in the program's output, pytest's captured output, the logs, or any file under tmp_path."""
     guard = leak_guard.LeakGuard()
     many_runs = request.node.get_closest_marker("many_runs") is not None or getattr(
         getattr(request.node, "obj", None), "is_hypothesis_test", False)
@@ -79,6 +80,36 @@ def json_output_schema(monkeypatch: pytest.MonkeyPatch) -> Iterator[schema_guard
     guard.install(monkeypatch)
     yield guard
     assert not guard.errors, "--output json does not match wizard/report-schema.json:\n" + "\n".join(guard.errors)
+
+
+@dataclass
+class Terminal:
+    """What the test's controlling terminal (/dev/tty) received: where the product shows a secret when its
+    stdout is redirected (a test's StringIO always is). `present = False`: there is no terminal at all."""
+
+    stream: io.StringIO = field(default_factory=io.StringIO)
+    present: bool = True
+
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def tty(monkeypatch: pytest.MonkeyPatch, no_secret_leaks: leak_guard.LeakGuard) -> Terminal:
+    """No test writes to the real /dev/tty: the product's opener gets this stand-in (watched for leaks)."""
+    import wizard.terminal
+
+    terminal = Terminal()
+    no_secret_leaks.watch_stream("the terminal (/dev/tty)", terminal.stream)
+
+    def open_terminal(out: Any) -> Any:
+        isatty = getattr(out, "isatty", None)
+        if callable(isatty) and isatty():
+            return out
+        return terminal.stream if terminal.present else None
+
+    monkeypatch.setattr(wizard.terminal, "open_terminal", open_terminal)
+    return terminal
 
 
 @dataclass
@@ -134,9 +165,8 @@ class Account:
     region: str = "us-east-1"
 
     def aws(self, locked: bool = False, key: str | None = None) -> Aws:
-        guard = WriteGuard()
+        guard = WriteGuard(reads=steps.declared_reads())
         session = isolated_session(key or self.root_key, self.root_secret, self.region)
-        guard.install(session)
         if locked:
             guard.lock()
         return Aws(session, guard)
@@ -150,10 +180,12 @@ class Account:
 def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
     from moto import mock_aws
 
-    from wizard.sandbox import budgets_ext, managed_policies, root_user, strict
+    from wizard.sandbox import budgets_ext, iam_policy, managed_policies, root_user, strict
     from wizard.sandbox.billing_standin import BillingStandIn
 
     root_user.install()
+    iam_policy.install()  # the test world refuses what IAM policies refuse (explicit Denies, boundaries, MFA)
+    iam_policy.forget_sessions()
     budgets_ext.install()  # the Budgets calls moto 5.2 lacks, as in the sandbox
     strict.install()  # moto refuses what AWS refuses, as in the sandbox (wizard/sandbox/strict.py)
     managed_policies.limit_to_used()

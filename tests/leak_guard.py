@@ -45,8 +45,9 @@ SEPARATORS = re.compile(r'[\s"<>,]+')
 
 
 def secret_parts(value: str) -> list[str]:
-    """The value; for a JSON object (the access key pair keeps its id beside the secret), its secret
-    fields, which is what a leak of the pair would show too."""
+    """The value; for a JSON object (the access key pair keeps its id beside the secret, an MFA session its
+    expiration beside the secret key and the session token), its secret fields, which is what a leak of the
+    pair would show too."""
     parts = [value]
     if value.startswith("{"):
         try:
@@ -54,7 +55,7 @@ def secret_parts(value: str) -> list[str]:
         except ValueError:
             decoded = None
         if isinstance(decoded, dict):
-            parts = [str(v) for k, v in decoded.items() if "Secret" in k and isinstance(v, str)]
+            parts = [str(v) for k, v in decoded.items() if ("Secret" in k or "Token" in k) and isinstance(v, str)]
     return [p for p in parts if len(p) >= MIN_LENGTH]
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import keyring
 import pytest
 from keyring.backends import fail
 
-from tests.conftest import Account, run_cli
+from tests.conftest import Account, Terminal, run_cli
+from wizard.cli import Environment, main
+from wizard.prompts import ScriptedPrompter
 
 
 def test_plan_with_changes_exits_2_and_prints_summary(account: Account) -> None:
@@ -220,10 +224,29 @@ class TestKeyring:
 
     @pytest.mark.shows_secret("the operator chose to see the password once")
 
-    def test_no_keyring_operator_chooses_to_see_it_once(self, account: Account) -> None:
+    def test_no_keyring_operator_chooses_to_see_it_once(self, account: Account, tty: Terminal) -> None:
         keyring.set_keyring(fail.Keyring())
         choice = "Show it once on this screen; I will store it myself"
         result = run_cli(["apply", "--only", "admin-user"], answers=["admin", False, True, choice])
         assert result.code == 0, result.text
-        assert result.out.count("(shown once; it is not stored)") == 1
+        # stdout is redirected (a StringIO): the password went to the terminal only.
+        assert tty.text().count("(shown once; it is not stored)") == 1
+        assert "shown once" not in result.out.replace("shown once on screen (not stored)", "")
         assert has_login_profile(account, "admin")
+
+    def test_no_keyring_and_no_terminal_offers_only_to_abort(self, account: Account, tty: Terminal) -> None:
+        keyring.set_keyring(fail.Keyring())
+        tty.present = False
+        offered: list[list[str]] = []
+
+        class Operator(ScriptedPrompter):
+            def select(self, message: str, choices: Sequence[str], default: str | None = None) -> str:
+                offered.append(list(choices))
+                return super().select(message, choices, default)
+
+        prompter = Operator(["admin", False, True, "Abort; set no password"])
+        code = main(["apply", "--only", "admin-user"],
+                    Environment(stdout=io.StringIO(), stderr=io.StringIO(), prompter=prompter, width=120))
+        assert code == 1
+        assert offered == [["Abort; set no password"]]  # showing it is not even offered
+        assert not has_login_profile(account, "admin")

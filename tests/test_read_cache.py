@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+import steps
 from tests.conftest import Account
 from wizard.aws import Aws, isolated_session
 from wizard.cli import Environment, main
@@ -16,11 +17,9 @@ from wizard.write_guard import WriteGuard
 
 def cached_aws(account: Account) -> tuple[Aws, list[str]]:
     session = isolated_session(account.root_key, account.root_secret, "us-east-1")
-    guard = WriteGuard()
-    guard.install(session)
+    guard = WriteGuard(reads=steps.declared_reads())
     guard.lock()
     cache = ReadCache()
-    cache.install(session)
     sent: list[str] = []
     session.events.register("before-send", lambda request, **_: sent.append(request.url) and None)
     return Aws(session, guard, read_cache=cache), sent

@@ -13,7 +13,7 @@ import pytest
 
 import steps.user_mfa as user_mfa
 from steps.user_mfa import ENFORCE_POLICY, ENFORCE_POLICY_NAME, STEP, UserMfaState
-from tests.conftest import Account
+from tests.conftest import Account, Terminal
 from wizard import totp
 from wizard.aws import Caller
 from wizard.cli import Environment, main
@@ -146,7 +146,7 @@ def test_enrollment_with_typed_codes_assigns_the_device(
 
 
 def test_cant_scan_shows_the_key_and_the_qr_code_encodes_it(
-    account: Account, monkeypatch: pytest.MonkeyPatch
+    account: Account, monkeypatch: pytest.MonkeyPatch, tty: Terminal
 ) -> None:
     make_admin(account)
     phone = Phone(monkeypatch)
@@ -154,9 +154,28 @@ def test_cant_scan_shows_the_key_and_the_qr_code_encodes_it(
     assert result.code == 0, result.text
     seed = phone.seeds[-1].reveal()
     grouped = " ".join(seed[i : i + 4] for i in range(0, len(seed), 4))
-    assert f"secret key (type it into the app as a time-based key):\n    {grouped}\n" in result.out
+    # stdout is redirected (a StringIO): the QR code and the key went to the terminal, never to stdout.
+    assert f"secret key (type it into the app as a time-based key):\n    {grouped}\n" in tty.text()
     expected_qr = qr_text(user_mfa.otpauth_uri("admin", "123456789012", Secret(seed)).reveal())
-    assert expected_qr in result.out
+    assert expected_qr in tty.text()
+    assert grouped not in result.text and expected_qr not in result.text
+    assert "scan this QR code" in result.out
+
+
+def test_a_redirected_stdout_without_a_terminal_enrolls_nothing(
+    account: Account, monkeypatch: pytest.MonkeyPatch, tty: Terminal
+) -> None:
+    """`aws-harden apply > log` with no controlling terminal: the QR code has nowhere safe to go, so the
+    enrollment is skipped before a device exists (the seed never reaches the log)."""
+    make_admin(account)
+    tty.present = False
+    phone = Phone(monkeypatch)
+    result = run(ONLY, [*ASKED])
+    assert result.code == 2, result.text
+    said = " ".join(result.text.split())
+    assert "shown only on a terminal, and stdout is redirected with no terminal to write to (/dev/tty)" in said
+    assert phone.seeds == [] and result.writes == []
+    assert account.raw("iam").list_virtual_mfa_devices()["VirtualMFADevices"] == []
 
 
 def test_codes_are_checked_locally_before_aws_sees_them(

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+import steps
 from steps.admin_user import AdminUser, AdminUserState
 from tests.conftest import Account
 from wizard.answers import AnswerBook
@@ -16,7 +17,7 @@ from wizard.engine import Engine, StepFailed
 from wizard.errors import WriteRefused
 from wizard.protocol import ApplyContext, Change, StepContext
 from wizard.render import Ui
-from wizard.write_guard import WriteGuard, is_read
+from wizard.write_guard import WriteGuard
 
 
 class RogueInspect(AdminUser):
@@ -79,11 +80,17 @@ def test_inspect_phase_of_apply_is_read_only_too(account: Account) -> None:
     assert "rogue" not in users(account)
 
 
-def test_guard_classifies_reads_by_verb() -> None:
-    for op in ("iam:GetUser", "iam:ListUsers", "cloudtrail:DescribeTrails", "s3:HeadBucket", "cloudtrail:LookupEvents"):
-        assert is_read(op)
-    for op in ("iam:CreateUser", "iam:GenerateCredentialReport", "s3:PutBucketPolicy", "cloudtrail:StartLogging"):
-        assert not is_read(op)
+def test_reads_are_an_allow_list_not_a_verb() -> None:
+    """Get/List names that mint credentials or were never declared are not reads."""
+    guard = WriteGuard(reads=steps.declared_reads())
+    for op in ("iam:GetUser", "iam:ListUsers", "cloudtrail:DescribeTrails", "s3:HeadBucket", "sts:GetCallerIdentity"):
+        assert guard.is_read(op)
+    for op in ("sts:GetSessionToken", "sts:GetFederationToken", "sso:GetRoleCredentials", "iam:GetSSHPublicKey",
+               "iam:CreateUser", "iam:GenerateCredentialReport", "s3:PutBucketPolicy", "cloudtrail:StartLogging"):
+        assert not guard.is_read(op)
+    guard.lock()
+    with pytest.raises(WriteRefused, match="sts:GetSessionToken: this run is read-only"):
+        guard.check("sts:GetSessionToken")
 
 
 def test_guard_allows_only_inside_allowing() -> None:
@@ -97,3 +104,23 @@ def test_guard_allows_only_inside_allowing() -> None:
     with pytest.raises(WriteRefused):
         guard.check("iam:CreateUser")
     assert guard.sent_writes == ["iam:CreateUser"]
+
+
+def test_a_stubbed_write_is_refused_before_the_stubber_answers(account: Account) -> None:
+    """The guard is on each step client from its creation, so a Stubber (or moto, or any hook) added later
+    cannot answer a write first; the credential lookup, on the session, is never guarded."""
+    from botocore.stub import Stubber
+
+    aws = account.aws(locked=True)
+    iam = aws.client("iam")
+    with Stubber(iam) as stubber:
+        stubber.add_response("create_user", {"User": {"Path": "/", "UserName": "x", "UserId": "AIDAEXAMPLE0000000000",
+                                                      "Arn": "arn:aws:iam::123456789012:user/x",
+                                                      "CreateDate": "2026-01-01T00:00:00Z"}})
+        with pytest.raises(WriteRefused, match="iam:CreateUser"):
+            iam.create_user(UserName="x")
+        assert len(stubber._queue) == 1  # the stubbed answer was never reached
+    assert aws.guard.refused_writes == ["iam:CreateUser"]
+    # The session itself carries no guard (botocore's credential providers make their clients from it).
+    aws.session.client("sts").get_session_token()
+    assert aws.guard.refused_writes == ["iam:CreateUser"]

@@ -1,4 +1,10 @@
-"""The one place that talks to AWS: session, clients, retries, the caller, and the write guard."""
+"""The one place that talks to AWS: session, clients, retries, the caller, and the write guard.
+
+Credentials resolve on the session exactly as the AWS CLI resolves them (environment, profiles with
+role_arn + source_profile or mfa_serial, SSO, web identity, credential_process, container and instance
+roles). The write guard and the read cache wrap the clients the steps get from `Aws.client`, never the
+session: botocore's credential providers (sts:AssumeRole, sso:GetRoleCredentials, ...) run outside them.
+"""
 
 from __future__ import annotations
 
@@ -102,12 +108,16 @@ class Aws:
         return str(self.session.region_name or GLOBAL_REGION)
 
     def client(self, service: str, region: str | None = None) -> Any:
+        """A step's client: the guard (then the read cache) is on it before anyone else can hook it."""
         key = (service, region or self.region)
         with self._lock:
             if key not in self._clients:
                 client = self.session.client(
                     service, region_name=key[1], endpoint_url=self.endpoint_url, config=client_config()
                 )
+                self.guard.attach(client)
+                if self.read_cache is not None:
+                    self.read_cache.attach(client)
                 if self.client_hook is not None:
                     self.client_hook(client, service, key[1])
                 self._clients[key] = client
@@ -123,20 +133,13 @@ class Aws:
         self._caller = None
 
 
-def build_session(
-    profile: str | None,
-    region: str | None,
-    guard: WriteGuard,
-    credentials: dict[str, str] | None = None,
-) -> Any:
-    """A boto3 Session on the standard chain (env, profile, SSO, instance role), the guard installed first."""
+def build_session(profile: str | None, region: str | None, credentials: dict[str, str] | None = None) -> Any:
+    """A boto3 Session on the standard chain (env, profile, assume-role, SSO, web identity, instance role)."""
     import boto3
     import botocore.session
 
     if credentials is not None:
-        session = isolated_session(credentials["key"], credentials["secret"], region)
-        guard.install(session)
-        return session
+        return isolated_session(credentials["key"], credentials["secret"], region)
     core = botocore.session.Session(profile=profile)
     share_loader(core)
     session = boto3.Session(botocore_session=core, region_name=region)
@@ -145,7 +148,6 @@ def build_session(
         from botocore.exceptions import ProfileNotFound
 
         raise ProfileNotFound(profile=profile)
-    guard.install(session)
     return session
 
 

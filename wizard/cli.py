@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from wizard import __version__
-from wizard.errors import Interrupted, WizardError, describe
+from wizard.errors import Interrupted, Terminated, WizardError, describe
 
 if TYPE_CHECKING:
     from wizard.controls import ControlResult
@@ -38,8 +39,9 @@ commands:
   steps   list the steps and the controls they cover
   export prowler-mutelist
           a Prowler mutelist for the deviations aws-harden makes on purpose (stdout)
-  credential-process --account ID --user NAME
-          for the AWS CLI profile aws-harden writes: prints the admin's key from the OS keyring
+  credential-process --account ID --user NAME [--mfa-serial ARN]
+          for the AWS CLI profile aws-harden writes: prints the admin's key from the OS keyring, or,
+          when the admin has an MFA device, an MFA session (the code is asked on the terminal)
 """
 
 EPILOG = """\
@@ -91,6 +93,9 @@ class Environment:
     stdout: IO[str] = field(default_factory=lambda: sys.stdout)
     stderr: IO[str] = field(default_factory=lambda: sys.stderr)
     stdin_isatty: bool = field(default_factory=lambda: sys.stdin.isatty())
+    # Where secrets (QR codes, keys as text, a password shown once) may go, given stdout: see
+    # wizard.terminal.open_terminal (stdout if a terminal, else /dev/tty, else None). Tests stand in for it.
+    terminal: Callable[[IO[str]], IO[str] | None] | None = None
     prompter: Prompter | None = None
     width: int | None = None
     sandbox_keyring: bool = True
@@ -102,7 +107,38 @@ class Environment:
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
+    with sigterm_as_interrupt():
+        return _main(argv, env)
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM takes Ctrl-C's path (exit 130, the change in flight journaled "interrupted", a half-made MFA
+    device deleted) instead of killing the run mid-change. Only the main thread can install a handler."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminated(signum: int, frame: Any) -> None:
+        raise Terminated("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None, env: Environment | None) -> int:
+    from dataclasses import replace
+
+    from wizard.terminal import fit_stream
+
     env = env or Environment()
+    env = replace(env, stdout=fit_stream(env.stdout), stderr=fit_stream(env.stderr))  # an ASCII-only console
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["credential-process"]:
         from wizard.credential_process import run as credential_process
@@ -111,14 +147,18 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     try:
         args = build_parser().parse_args(argv)
     except UsageError as exc:
-        env.stderr.write(f"aws-harden: error: {exc} (see aws-harden --help)\n")
+        from wizard.printable import printable
+
+        env.stderr.write(f"aws-harden: error: {printable(exc)} (see aws-harden --help)\n")
         return EXIT_ERROR
     try:
         return run(args, env)
     except KeyboardInterrupt as exc:
         where = f" during {exc.where}" if isinstance(exc, Interrupted) else ""
+        signal_name = " (SIGTERM)" if isinstance(exc, Terminated) or isinstance(exc.__context__, Terminated) else ""
         env.stderr.write(
-            f"\naws-harden: interrupted{where}; nothing more was changed. Run again to pick up where it stopped.\n"
+            f"\naws-harden: interrupted{signal_name}{where}; nothing more was changed. Run again to pick up where it "
+            "stopped.\n"
         )
         return EXIT_INTERRUPTED
     except EOFError:
@@ -142,7 +182,7 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     from wizard.answers import load_answers_file, validate_answers
     from wizard.render import Ui
 
-    ui = Ui(out=env.stdout, err=env.stderr, width=env.width)
+    ui = Ui(out=env.stdout, err=env.stderr, width=env.width, terminal=env.terminal)
     known = step_registry.available()
     selected = select_steps(known, args.only)
     file_answers: dict[str, dict[str, Any]] = {}
@@ -248,13 +288,14 @@ def run_engine(
     prompter: Prompter | None,
     sandbox: Any,
 ) -> int:
+    import steps as step_registry
     from wizard.answers import AnswerBook
     from wizard.aws import Aws, build_session, known_region
     from wizard.engine import Engine, StepFailed
     from wizard.journal import Journal, state_dir
     from wizard.write_guard import WriteGuard
 
-    guard = WriteGuard()
+    guard = WriteGuard(reads=step_registry.declared_reads(known))
     read_only = args.command in ("plan", "check", "export")
     if read_only:
         guard.lock()
@@ -263,15 +304,15 @@ def run_engine(
         raise WizardError(f"unknown region '{region}'")
     if sandbox is not None:
         creds = sandbox.credentials()
-        session = build_session(None, region, guard, credentials={"key": creds.key, "secret": creds.secret})
+        session = build_session(None, region, credentials={"key": creds.key, "secret": creds.secret})
         aws = Aws(
             session, guard, endpoint_url=sandbox.endpoint_url, sandbox=True, client_hook=sandbox.hook_client,
-            read_cache=install_read_cache(session, read_only),
+            read_cache=read_cache_for(read_only),
         )
         journal_dir = sandbox.directory
     else:
-        session = build_session(args.profile, region, guard)
-        aws = Aws(session, guard, endpoint_url=args.endpoint_url, read_cache=install_read_cache(session, read_only))
+        session = build_session(args.profile, region)
+        aws = Aws(session, guard, endpoint_url=args.endpoint_url, read_cache=read_cache_for(read_only))
         journal_dir = state_dir()
     if env.observe_aws is not None:
         env.observe_aws(aws)
@@ -351,15 +392,13 @@ def export(
     return EXIT_OK
 
 
-def install_read_cache(session: Any, read_only: bool) -> Any:
+def read_cache_for(read_only: bool) -> Any:
     """In check and plan the account does not change during the run, so each distinct read is sent once."""
     if not read_only:
         return None
     from wizard.read_cache import ReadCache
 
-    cache = ReadCache()
-    cache.install(session)
-    return cache
+    return ReadCache()
 
 
 def exit_code_for(

@@ -17,10 +17,11 @@ from typing import Any
 from wizard import retry
 from wizard.answers import AnswerBook
 from wizard.aws import Aws
-from wizard.errors import Aborted, Interrupted, WizardError, describe
+from wizard.errors import Aborted, Interrupted, Terminated, WizardError, describe
 from wizard.journal import Journal
 from wizard.prompts import Prompter
 from wizard.protocol import (
+    NO_TERMINAL,
     Action,
     AnswerRejected,
     AnswerValue,
@@ -36,7 +37,7 @@ from wizard.protocol import (
     SubmitCodes,
 )
 from wizard.render import Ui
-from wizard.secrets import KeyringUnavailable, Secret, keyring_entry, store_in_keyring
+from wizard.secrets import KeyringUnavailable, Secret, keyring_entry, plain_file_keyring, store_in_keyring
 
 AnyStep = Step[Any]
 
@@ -368,7 +369,8 @@ class Engine:
 
     def _apply_context(self, ctx: StepContext) -> ApplyContext:
         return ApplyContext(
-            ctx, self._keep_secret, self._output, self._enroll_authenticator, interactive=self.interactive
+            ctx, self._keep_secret, self._output, self._enroll_authenticator, interactive=self.interactive,
+            terminal=lambda: self.ui.terminal is not None,
         )
 
     def _apply_change(self, step: AnyStep, change: Change, ctx: StepContext) -> bool:
@@ -452,6 +454,8 @@ class Engine:
                     if self._operator_done(step, change, ctx):
                         return True
                     self.sleep(POLL_INTERVAL)
+        except Terminated:
+            raise
         except KeyboardInterrupt:
             self.ui.line(("  stopped waiting", "yellow"))
             return False
@@ -474,6 +478,8 @@ class Engine:
         if not self.interactive:
             raise ChangeSkipped("enrolling an MFA device needs the person with the phone at a terminal "
                                 "(run 'aws-harden apply' without --yes)")
+        if self.ui.terminal is None:
+            raise ChangeSkipped(NO_TERMINAL)
         assert self.prompter is not None
         from wizard import totp
 
@@ -486,8 +492,8 @@ class Engine:
             while choice == SHOW_KEY:
                 key = device.key.reveal()
                 grouped = " ".join(key[i:i + 4] for i in range(0, len(key), 4))
-                self.ui.line("  secret key (type it into the app as a time-based key):")
-                self.ui.line("    ", (grouped, "bold"))
+                self.ui.secret_line("  secret key (type it into the app as a time-based key):")
+                self.ui.secret_line("    ", (grouped, "bold"))
                 choices = [c for c in choices if c != SHOW_KEY]
                 choice = self.prompter.select("Then:", choices, default=ENTER_CODES)
             if choice == CANCEL:
@@ -546,12 +552,18 @@ class Engine:
                 ) from None
             assert self.prompter is not None
             show, abort = "Show it once on this screen; I will store it myself", "Abort; set no password"
-            if self.prompter.select(f"Where should the {description} go?", [show, abort], default=abort) != show:
+            choices = [show, abort] if self.ui.terminal is not None else [abort]  # never on a redirected stdout
+            if self.prompter.select(f"Where should the {description} go?", choices, default=abort) != show:
                 raise Aborted(f"aborted: no place to keep the {description}") from None
-            self.ui.line(f"  {description}: ", (secret.reveal(), "bold"), "   (shown once; it is not stored)")
+            self.ui.secret_line(f"  {description}: ", (secret.reveal(), "bold"), "   (shown once; it is not stored)")
             return "shown once on screen (not stored)"
         if backend.endswith("MemoryKeyring"):
             where = f"sandbox keyring (in memory, forgotten when this run ends), entry '{full_entry}'"
+        elif plain_file_keyring() is not None:
+            self.ui.warn(f"the keyring backend you named, {backend}, is a plain file: anyone who can read the "
+                         f"file can read the {description}.")
+            where = (f"keyring backend {backend} (a plain file, as you chose), service 'aws-harden', "
+                     f"entry '{full_entry}'")
         else:
             where = f"OS keyring ({backend}), service 'aws-harden', entry '{full_entry}'"
         self._output(description, where)
@@ -574,6 +586,9 @@ class Engine:
         if self.journal is None:
             return
         unfinished = self.journal.unfinished()
+        if self.journal.skipped:
+            self.ui.warn(f"the journal {self.journal.path} has {self.journal.skipped} line"
+                         f"{'s' if self.journal.skipped > 1 else ''} that are not journal entries; skipped")
         for item in unfinished:
             self.ui.warn(
                 f"the last run stopped during {item.step}: {item.resource} ({item.time}); "

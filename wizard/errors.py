@@ -28,6 +28,11 @@ class Interrupted(KeyboardInterrupt):
         self.where = where
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a `kill`, a closing terminal session manager, a CI time-out): handled as Ctrl-C is, except that
+    it also ends a wait that Ctrl-C would only interrupt."""
+
+
 class WriteRefused(WizardError):
     """The write guard stopped a call before it was sent."""
 
@@ -94,7 +99,14 @@ def _web_page_line(operation: str, status: str, title: str) -> str:
 
 
 def describe(exc: BaseException) -> str:
-    """One line, no traceback, for any exception that can reach the operator."""
+    """One line, no traceback, for any exception that can reach the operator; control characters escaped
+    (an AWS error message can quote a name from the account)."""
+    from wizard.printable import printable
+
+    return printable(_describe(exc))
+
+
+def _describe(exc: BaseException) -> str:
     from botocore import exceptions as bx
 
     if isinstance(exc, WizardError):

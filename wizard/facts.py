@@ -27,6 +27,17 @@ from wizard.retry import error_code
 
 T = TypeVar("T")
 
+# Every read the facts send (the write guard lets only declared reads through: wizard/write_guard.py).
+FACT_READS = frozenset({
+    "iam:ListUsers", "iam:GetLoginProfile", "iam:ListMFADevices", "iam:ListAttachedUserPolicies",
+    "iam:ListUserPolicies", "iam:ListGroupsForUser", "iam:ListGroups", "iam:GetGroup",
+    "iam:ListAttachedGroupPolicies", "iam:ListGroupPolicies", "iam:ListRoles", "iam:ListAttachedRolePolicies",
+    "iam:GetAccountPasswordPolicy", "iam:GetAccountSummary", "iam:ListVirtualMFADevices",
+    "iam:GetCredentialReport",
+    "cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors",
+    "s3:ListBuckets", "s3:GetBucketAcl", "s3:GetBucketPolicy", "s3:GetBucketPolicyStatus",
+    "s3:GetPublicAccessBlock",
+})  # fmt: skip
 ROOT_ROW = "<root_account>"  # the credential report's name for the root user
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"

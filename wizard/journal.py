@@ -1,7 +1,9 @@
 """An append-only record of every change the wizard applied, one JSON line each, one file per account.
 
 It is what lets a re-run say where the last one stopped. It never holds a secret: changes are
-written through Change.as_record(), which shows sensitive fields as '(sensitive value)'.
+written through Change.as_record(), which shows sensitive fields as '(sensitive value)'. It is opened
+without following symbolic links and read with a size limit (wizard/state_files.py); a line that is not
+one of its entries (a torn write, an edit by hand) is skipped and counted, never fatal.
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from wizard import state_files
 from wizard.protocol import Change
+
+# A journal larger than this is refused when read (a run appends a few kilobytes).
+READ_LIMIT = 64 * state_files.MiB
 
 
 def state_dir() -> Path:
@@ -39,13 +45,10 @@ class Journal:
         self.account = account
         self.caller_arn = caller_arn
         self.mode = mode
+        self.skipped = 0  # lines of the file that were not journal entries, when last read
 
     def _write(self, entry: dict[str, Any]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        line = json.dumps(entry, sort_keys=True, default=str)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        with os.fdopen(fd, "a", encoding="utf-8") as fh:
-            fh.write(line + "\n")
+        state_files.append_line(self.path, json.dumps(entry, sort_keys=True, default=str))
 
     def record(
         self, step: str, result: str, change: Change | None = None, detail: str = "", **extra: str
@@ -66,16 +69,16 @@ class Journal:
         self._write(entry)
 
     def entries(self) -> Iterator[dict[str, Any]]:
-        if not self.path.exists():
-            return
-        with self.path.open(encoding="utf-8") as fh:
-            for line in fh:
-                line = line.strip()
-                if line:
-                    try:
-                        yield json.loads(line)
-                    except json.JSONDecodeError:
-                        continue
+        text = state_files.read_text(self.path, READ_LIMIT)
+        self.skipped = 0
+        for line in (text or "").splitlines():
+            if not line.strip():
+                continue
+            entry = _entry(line)
+            if entry is None:
+                self.skipped += 1
+            else:
+                yield entry
 
     def close_unfinished(self) -> None:
         """Mark what the last run left open as picked up, so it is reported once."""
@@ -101,3 +104,17 @@ class Journal:
             else:
                 open_changes.pop(key, None)
         return list(open_changes.values())
+
+
+def _entry(line: str) -> dict[str, Any] | None:
+    """A journal entry, or None for a line that is not one (not JSON, not an object, fields of other types)."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) for k in ("step", "result", "time")):
+        return None
+    change = entry.get("change")
+    if change is not None and not (isinstance(change, dict) and isinstance(change.get("resource"), str)):
+        return None
+    return entry

@@ -10,6 +10,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, TypeVar
 
+from wizard.printable import printable
+
 T = TypeVar("T")
 
 Validator = Callable[[str], str | None]
@@ -24,7 +26,7 @@ class Prompter(Protocol):
 
 
 class QuestionaryPrompter:
-    """Real prompts on the terminal."""
+    """Real prompts on the terminal; messages and choices can quote the account, so they are made printable."""
 
     def text(self, message: str, default: str = "", validate: Validator | None = None) -> str:
         import questionary
@@ -33,21 +35,24 @@ class QuestionaryPrompter:
             if validate is None:
                 return True
             problem = validate(value)
-            return True if problem is None else problem
+            return True if problem is None else printable(problem)
 
-        answer = questionary.text(message, default=default, validate=check).unsafe_ask()
+        answer = questionary.text(printable(message), default=default, validate=check).unsafe_ask()
         return str(_not_none(answer))
 
     def confirm(self, message: str, default: bool = False) -> bool:
         import questionary
 
-        return bool(_not_none(questionary.confirm(message, default=default).unsafe_ask()))
+        return bool(_not_none(questionary.confirm(printable(message), default=default).unsafe_ask()))
 
     def select(self, message: str, choices: Sequence[str], default: str | None = None) -> str:
         import questionary
 
-        answer = questionary.select(message, choices=list(choices), default=default).unsafe_ask()
-        return str(_not_none(answer))
+        shown = {printable(c): c for c in choices}
+        answer = questionary.select(
+            printable(message), choices=list(shown), default=None if default is None else printable(default)
+        ).unsafe_ask()
+        return shown[str(_not_none(answer))]
 
 
 def _not_none(value: T | None) -> T:

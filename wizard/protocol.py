@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from wizard.secrets import Secret
 
 SENSITIVE = "(sensitive value)"
+NO_TERMINAL = ("the QR code and the key are shown only on a terminal, and stdout is redirected with no terminal "
+               "to write to (/dev/tty): run 'aws-harden apply' in a terminal")
 KNOWN_AFTER_APPLY = "(known after apply)"
 
 
@@ -198,12 +200,18 @@ class ApplyContext(StepContext):
         record_output: Callable[[str, str], None],
         enroll: EnrollAuthenticator = _no_enrollment,
         interactive: bool = False,
+        terminal: Callable[[], bool] = lambda: False,
     ) -> None:
         super().__init__(base.step_id, base.caller, base.region, base._lookup, base.sandbox)
         self._keep_secret = keep_secret
         self._record_output = record_output
         self._enroll = enroll
         self.interactive = interactive
+        self._terminal = terminal
+
+    def can_show_secrets(self) -> bool:
+        """Whether a terminal can show the operator a secret (a QR code, a key): never a redirected stdout."""
+        return self._terminal()
 
     def keep_secret(self, entry: str, description: str, secret: Secret) -> str:
         """Store a secret where the operator chose (keyring); returns where. Raises Aborted if refused."""
@@ -243,6 +251,9 @@ class Step(ABC, Generic[StateT]):
     # The controls (Prowler check ids, wizard/controls.py) this step brings to PASS on the whole account once
     # it is compliant; check's exit code is 0 only when they pass. Every step module says it, even when empty.
     remediates: ClassVar[tuple[str, ...]] = ()
+    # Every AWS read the step sends (inspect, apply and verify), as "service:Operation". The write guard lets
+    # the union of all steps' reads through in every mode and treats anything else as a write.
+    reads: ClassVar[frozenset[str]]
 
     # Sandbox only: writes that stand in for an operator action done in the console (see sandbox_operator).
     sandbox_writes: ClassVar[frozenset[str]] = frozenset()
@@ -271,8 +282,12 @@ class Step(ABC, Generic[StateT]):
         raise NotImplementedError(f"{self.id} has no sandbox stand-in for {change.key}")
 
 
-IAM_NAME_RE = re.compile(r"^[\w+=,.@-]{1,64}$")
-IAM_GROUP_NAME_RE = re.compile(r"^[\w+=,.@-]{1,128}$")
+# Validators match the whole string (fullmatch: `$` would admit a trailing newline) in ASCII (re.ASCII: a
+# Unicode \w or \d admits look-alike letters and other scripts' digits that AWS refuses or that mislead).
+IAM_NAME_RE = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+IAM_GROUP_NAME_RE = re.compile(r"[\w+=,.@-]{1,128}", re.ASCII)
+# An email address SNS and Budgets accept, in ASCII: no spaces, quotes, control characters or commas.
+EMAIL_RE = re.compile(r"[A-Za-z0-9!#$%&*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+", re.ASCII)
 
 
 def iam_name_problem(value: AnswerValue, limit: int = 64) -> str | None:
@@ -281,6 +296,6 @@ def iam_name_problem(value: AnswerValue, limit: int = 64) -> str | None:
         return "a name is required"
     if len(value) > limit:
         return f"at most {limit} characters"
-    if not IAM_GROUP_NAME_RE.match(value):
+    if not IAM_GROUP_NAME_RE.fullmatch(value):
         return "only letters, digits and + = , . @ _ - are allowed"
     return None

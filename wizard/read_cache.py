@@ -12,7 +12,7 @@ import threading
 from collections import Counter
 from typing import Any
 
-from wizard.write_guard import is_read
+from wizard.write_guard import CALL_KIND
 
 
 class _Pending:
@@ -37,7 +37,7 @@ class ReadCache:
 
     def before_call(self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> Any:
         operation = f"{model.service_model.service_name}:{model.name}"
-        if not is_read(operation):
+        if context.get(CALL_KIND) != "read":  # only what the write guard let through as a declared read
             return None
         key = self._key(operation, params)
         with self._lock:
@@ -71,13 +71,12 @@ class ReadCache:
                 pending = self._entries.pop(key)
             pending.done.set()
 
-    def install(self, session: Any) -> None:
-        """Register after the write guard and before any client exists."""
-        session.events.register("before-call", self.before_call, unique_id="aws-harden-read-cache")
-        session.events.register("after-call", self.after_call, unique_id="aws-harden-read-cache-after")
-        session.events.register(
-            "after-call-error", self.after_call_error, unique_id="aws-harden-read-cache-error"
-        )
+    def attach(self, client: Any) -> None:
+        """Register on a step's client, after the write guard (which marks the reads) and before any hook."""
+        events = client.meta.events
+        events.register("before-call", self.before_call, unique_id="aws-harden-read-cache")
+        events.register("after-call", self.after_call, unique_id="aws-harden-read-cache-after")
+        events.register("after-call-error", self.after_call_error, unique_id="aws-harden-read-cache-error")
 
     @property
     def total_sent(self) -> int:

@@ -1,12 +1,13 @@
 """Everything the operator sees, drawn with rich. Names from the account are always plain Text,
-so a user called `[bold]x` prints literally."""
+so a user called `[bold]x` prints literally, and pass through `printable`, so an escape sequence in a
+budget name or an error message is shown, not obeyed."""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any
 
@@ -14,7 +15,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from wizard import terminal as terminals
+from wizard.printable import printable
 from wizard.protocol import Action, Change, Finding, Status
+from wizard.terminal import can_encode, fit_stream
 
 if TYPE_CHECKING:
     from wizard.controls import ControlResult
@@ -40,21 +44,54 @@ def plan_summary(changes: Sequence[Change]) -> str:
     )
 
 
-def qr_text(data: str) -> str:
-    """The terminal drawing of a QR code for `data` (segno picks the smallest version that fits)."""
+def qr_text(data: str, compact: bool = True) -> str:
+    """The terminal drawing of a QR code for `data` (segno picks the smallest version that fits): half
+    blocks, two modules a character; `compact=False` draws with ANSI colours, for a terminal whose
+    encoding has no block characters."""
     import io
 
     import segno
 
     buffer = io.StringIO()
-    segno.make(data, error="m", micro=False).terminal(out=buffer, compact=True, border=2)
+    segno.make(data, error="m", micro=False).terminal(out=buffer, compact=compact, border=2)
     return buffer.getvalue()
 
 
 class Ui:
-    def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None, width: int | None = None) -> None:
-        self.out = Console(file=out or sys.stdout, highlight=False, width=width, soft_wrap=False)
-        self.err = Console(file=err or sys.stderr, highlight=False, width=width, stderr=True)
+    def __init__(
+        self,
+        out: IO[str] | None = None,
+        err: IO[str] | None = None,
+        width: int | None = None,
+        terminal: Callable[[IO[str]], IO[str] | None] | None = None,
+    ) -> None:
+        self.out = Console(file=fit_stream(out or sys.stdout), highlight=False, width=width, soft_wrap=False)
+        self.err = Console(file=fit_stream(err or sys.stderr), highlight=False, width=width, stderr=True)
+        self._open_terminal = terminal
+        self._terminal: tuple[IO[str] | None] | None = None
+
+    @property
+    def terminal(self) -> IO[str] | None:
+        """The terminal secrets are shown on (opened once, when first needed); None when there is none."""
+        if self._terminal is None:
+            opener = self._open_terminal or terminals.open_terminal
+            self._terminal = (opener(self.out.file),)
+        return self._terminal[0]
+
+    def secret_line(self, *parts: str | tuple[str, str]) -> None:
+        """A line holding a secret: on the terminal only (see open_terminal); the caller checked there is one."""
+        terminal = self.terminal
+        if terminal is None:
+            from wizard.errors import WizardError
+
+            raise WizardError("a secret is shown only on a terminal, and this run has none (stdout is redirected)")
+        if terminal is self.out.file:
+            self.line(*parts)
+            return
+        console = Console(file=fit_stream(terminal), highlight=False, width=self.out.width, soft_wrap=False)
+        console.print(Text.assemble(*((printable(p[0]), p[1]) if isinstance(p, tuple) else printable(p)
+                                      for p in parts)))
+        terminal.flush()
 
     # --- lines -----------------------------------------------------------------------------
     def line(self, *parts: str | tuple[str, str], to_err: bool = False) -> None:
@@ -62,19 +99,19 @@ class Ui:
         text = Text()
         for part in parts:
             if isinstance(part, tuple):
-                text.append(part[0], style=part[1])
+                text.append(printable(part[0]), style=part[1])
             else:
-                text.append(part)
+                text.append(printable(part))
         (self.err if to_err else self.out).print(text)
 
     def blank(self) -> None:
         self.out.print()
 
     def error(self, message: str) -> None:
-        self.err.print(Text("aws-harden: error: ", style="bold red") + Text(message))
+        self.err.print(Text("aws-harden: error: ", style="bold red") + Text(printable(message)))
 
     def warn(self, message: str) -> None:
-        self.err.print(Text("warning: ", style="yellow") + Text(message))
+        self.err.print(Text("warning: ", style="yellow") + Text(printable(message)))
 
     def banner_sandbox(self, where: str, to_err: bool = False) -> None:
         self.line(
@@ -93,7 +130,8 @@ class Ui:
     @contextmanager
     def working(self, message: str) -> Iterator[None]:
         if self.out.is_terminal:
-            with self.out.status(Text(message), spinner="dots"):
+            spinner = "dots" if self.out.encoding.startswith("utf") else "line"  # braille needs Unicode
+            with self.out.status(Text(printable(message)), spinner=spinner):
                 yield
         else:
             yield
@@ -145,7 +183,7 @@ class Ui:
         table.add_column("why")
         for o in outcomes:
             label, style = STATUS_LABEL[o.status]
-            table.add_row(Text(o.step_id), Text(label, style=style), Text(o.reason))
+            table.add_row(Text(printable(o.step_id)), Text(label, style=style), Text(printable(o.reason)))
         self.out.print(table)
 
     def controls_summary(self, results: Sequence[ControlResult]) -> None:
@@ -186,9 +224,15 @@ class Ui:
     # --- authenticator enrollment ---------------------------------------------------------
     def qr(self, data: str) -> None:
         """A QR code drawn with half blocks (two modules per character row), light on dark like a
-        terminal; authenticator apps read both polarities. `data` holds a seed: it is drawn, never echoed."""
-        self.out.file.write(qr_text(data))
-        self.out.file.flush()
+        terminal; authenticator apps read both polarities. `data` holds a seed: it is drawn, never echoed,
+        and only on the terminal."""
+        terminal = self.terminal
+        if terminal is None:
+            from wizard.errors import WizardError
+
+            raise WizardError("a QR code is shown only on a terminal, and this run has none (stdout is redirected)")
+        terminal.write(qr_text(data, compact=can_encode(terminal, "\u2580\u2584\u2588")))
+        terminal.flush()
 
     def json(self, payload: dict[str, Any]) -> None:
         self.out.file.write(json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n")

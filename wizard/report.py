@@ -26,6 +26,7 @@ from wizard.controls import (
     ControlResult,
     framework_counts,
 )
+from wizard.printable import printable
 
 if TYPE_CHECKING:
     from wizard.aws import Caller
@@ -123,7 +124,9 @@ def accepted_exceptions(answer: Callable[[str, str], Any], facts: AccountFacts |
 
 # --- Markdown ----------------------------------------------------------------------------------------
 def _cell(value: object) -> str:
-    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("`", "'").replace("\n", " ")
+    """A Markdown table cell: control characters escaped, no raw HTML, no table or code breaks."""
+    text = printable(value).replace("\\", "\\\\").replace("|", "\\|").replace("`", "'")
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _ids(control: dict[str, Any], framework: str) -> str:
@@ -214,7 +217,9 @@ CSS = (
 
 
 def html_report(report: dict[str, Any]) -> str:
-    e = html.escape
+    def e(value: object) -> str:
+        return html.escape(printable(value))
+
     summary = report["controls_summary"]
 
     def status(word: str) -> str:

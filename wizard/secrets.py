@@ -74,12 +74,57 @@ class KeyringUnavailable(Exception):
 def keyring_backend_name() -> str:
     import keyring
 
-    backend = keyring.get_keyring()
+    return _name(keyring.get_keyring())
+
+
+def _name(backend: Any) -> str:
     return f"{type(backend).__module__}.{type(backend).__name__}"
 
 
+def _chain(backend: Any) -> list[Any]:
+    """The backends a chainer (keyring.backends.chainer) writes through, or the backend itself."""
+    inner = getattr(backend, "backends", None)
+    return list(inner) if isinstance(inner, list | tuple) else [backend]
+
+
+def is_plain_file(backend: Any) -> bool:
+    """A backend that keeps secrets in a file anyone who can read it can read (keyrings.alt's
+    PlaintextKeyring, its file and "encrypted" file keyrings whose key is beside them, and the like): its
+    module or class says file or plaintext."""
+    return any(
+        word in _name(b).lower() for b in _chain(backend) for word in ("file", "plaintext", "plain_text")
+    )
+
+
+def named_explicitly(backend: Any) -> bool:
+    """Whether the operator chose this backend: PYTHON_KEYRING_BACKEND, or keyring's config file
+    (keyringrc.cfg, [backend] default-keyring), names it."""
+    import configparser
+    import os
+
+    chosen = {os.environ.get("PYTHON_KEYRING_BACKEND", "").strip()}
+    try:
+        from keyring.util import platform_
+
+        config = configparser.RawConfigParser()
+        config.read(platform_.config_root() / "keyringrc.cfg", encoding="utf-8")
+        chosen.add(config.get("backend", "default-keyring", fallback="").strip())
+    except (configparser.Error, OSError, ImportError):
+        pass
+    return _name(backend) in chosen - {""}
+
+
+def plain_file_keyring() -> str | None:
+    """The backend's name when it is a plain file the operator named: usable, with a warning."""
+    import keyring
+
+    backend = keyring.get_keyring()
+    return _name(backend) if is_plain_file(backend) and named_explicitly(backend) else None
+
+
 def store_in_keyring(entry: str, secret: Secret) -> str:
-    """Store and read back; returns the backend's name. Raises KeyringUnavailable when none works."""
+    """Store and read back; returns the backend's name. Raises KeyringUnavailable when none works, and when
+    keyring picked a plain-file backend by itself (one counts only when the operator named it)."""
     import keyring
     from keyring.errors import KeyringError
 
@@ -90,6 +135,11 @@ def store_in_keyring(entry: str, secret: Secret) -> str:
         isinstance(priority, int | float) and priority <= 0 and not getattr(backend, "trusted", False)
     ):
         raise KeyringUnavailable(f"no usable keyring backend ({module})")
+    if is_plain_file(backend) and not named_explicitly(backend):
+        raise KeyringUnavailable(
+            f"the only keyring backend keyring found, {_name(backend)}, keeps secrets in a plain file; to use "
+            "it anyway, name it in PYTHON_KEYRING_BACKEND or in keyring's config file"
+        )
     try:
         keyring.set_password(KEYRING_SERVICE, entry, secret.reveal())
         if keyring.get_password(KEYRING_SERVICE, entry) != secret.reveal():
@@ -130,16 +180,17 @@ def memory_keyring() -> Any:
     return MemoryKeyring()
 
 
-# botocore logs request parameters and raw response bodies at DEBUG; these fields never reach a log.
+# botocore logs request parameters, headers and raw response bodies at DEBUG; these never reach a log.
 LOGGED_SECRET_FIELDS = (
     "Base32StringSeed|QRCodePNG|SecretAccessKey|Password|NewPassword|OldPassword"
-    "|AuthenticationCode1|AuthenticationCode2"
+    "|AuthenticationCode1|AuthenticationCode2|SessionToken|TokenCode|X-Amz-Security-Token"
 )
 _LOGGED_SECRET = re.compile(
     rf"(<(?P<tag>{LOGGED_SECRET_FIELDS})>)[^<]*(</(?P=tag)>)"  # XML (query protocol) bodies
-    # Python dicts and JSON:
-    rf"|(?P<key>['\"](?:{LOGGED_SECRET_FIELDS})['\"]\s*:\s*)(?P<q>['\"])(?:\\.|(?!(?P=q)).)*(?P=q)"
+    # Python dicts (values may be bytes: b'...') and JSON:
+    rf"|(?P<key>['\"](?:{LOGGED_SECRET_FIELDS})['\"]\s*:\s*)b?(?P<q>['\"])(?:\\.|(?!(?P=q)).)*(?P=q)"
     rf"|(?P<form>\b(?:{LOGGED_SECRET_FIELDS})=)[^&'\s]*"  # form-encoded request bodies
+    r"|(?P<header>(?im:^x-amz-security-token:))\S*"  # botocore.auth's canonical request
 )
 
 
@@ -148,6 +199,8 @@ def _redact_match(match: re.Match[str]) -> str:
         return f"{match.group(1)}{SENSITIVE}{match.group(3)}"
     if match.group("key"):
         return f"{match.group('key')}'{SENSITIVE}'"
+    if match.group("header"):
+        return f"{match.group('header')}{SENSITIVE}"
     return f"{match.group('form')}{SENSITIVE}"
 
 
@@ -164,7 +217,8 @@ class RedactSecrets(logging.Filter):
 
 def redact_aws_logs() -> None:
     """Install the filter on the botocore loggers that print bodies. Idempotent."""
-    for name in ("botocore.parsers", "botocore.endpoint", "botocore.httpsession", "botocore.awsrequest"):
+    for name in ("botocore.parsers", "botocore.endpoint", "botocore.httpsession", "botocore.awsrequest",
+                 "botocore.auth"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactSecrets) for f in logger.filters):
             logger.addFilter(RedactSecrets())

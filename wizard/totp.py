@@ -23,7 +23,7 @@ DIGITS = 6
 DRIFT_STEPS = 1
 # How far (in steps) to look for a match that explains a wrong pair by a clock that is off.
 SKEW_SEARCH_STEPS = 20
-CODE_RE = re.compile(r"^\d{6}$")
+CODE_RE = re.compile(r"\d{6}", re.ASCII)
 
 
 def seed_of(virtual_mfa_device: Mapping[str, Any]) -> Secret:
@@ -56,7 +56,7 @@ def normalise(code: str) -> str:
 
 def code_problem(code: str) -> str | None:
     """The format check a prompt can do on each code; None when it looks like a code."""
-    if not CODE_RE.match(normalise(code)):
+    if not CODE_RE.fullmatch(normalise(code)):
         return "a code is the 6 digits the app shows now (digits only)"
     return None
 

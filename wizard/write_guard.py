@@ -1,8 +1,13 @@
-"""Default-deny guard on AWS writes, enforced in the AWS layer itself.
+"""Default-deny guard on AWS calls, enforced in the AWS layer itself.
 
 Dry-run must hold by structure, not because every step remembers a flag (the amazon.aws
-iam_password_policy module's check mode once changed accounts): every request passes this
-botocore hook before it is signed or sent, against AWS, moto and Stubber alike.
+iam_password_policy module's check mode once changed accounts): every request a step's client sends
+passes this botocore hook before it is signed or sent, against AWS, moto and Stubber alike.
+
+Reads are an allow-list (each step's `reads`, and the wizard's own), not a name prefix: sts:GetSessionToken
+and sts:GetFederationToken look like reads and mint credentials. The guard wraps the clients the steps
+use (wizard.aws.Aws.client), not the session, so botocore's own credential providers (assume-role chains,
+SSO, web identity) resolve credentials the way the AWS CLI does, outside it.
 """
 
 from __future__ import annotations
@@ -17,14 +22,10 @@ from typing import Any, TypeVar
 from wizard.errors import WriteRefused
 
 T = TypeVar("T")
-READ_PREFIXES = ("Get", "List", "Describe", "Head", "Lookup")
-# Named reads that do not start with a read verb. Keep this list short and justified.
-EXTRA_READS = frozenset[str]()
-
-
-def is_read(operation: str) -> bool:
-    name = operation.split(":", 1)[-1]
-    return name.startswith(READ_PREFIXES) or operation in EXTRA_READS
+# The reads the wizard itself sends, beside the steps' declared ones: who is calling.
+WIZARD_READS = frozenset({"sts:GetCallerIdentity"})
+# Set in a call's botocore request context by the guard: "read" or "write" (what passed it, and as what).
+CALL_KIND = "aws_harden_call"
 
 
 @dataclass(frozen=True)
@@ -34,9 +35,11 @@ class Attempt:
 
 
 class WriteGuard:
-    """Lets reads through; lets a write through only inside `allowing()` naming it, and never once locked."""
+    """Lets declared reads through; lets any other call through only inside `allowing()` naming it, and
+    never once locked."""
 
-    def __init__(self) -> None:
+    def __init__(self, reads: frozenset[str] = frozenset()) -> None:
+        self.reads = frozenset(reads) | WIZARD_READS
         self._local = threading.local()
         self._lock = threading.Lock()
         self.locked = False
@@ -103,9 +106,13 @@ class WriteGuard:
         """Forget calls left unfinished earlier on this thread (the engine does it before each change)."""
         self._calls.clear()
 
+    def is_read(self, operation: str) -> bool:
+        """A declared read ("service:Operation"); anything else is treated as a write."""
+        return operation in self.reads
+
     def check(self, operation: str) -> None:
         self._local.last = operation
-        if is_read(operation):
+        if operation in self.reads:
             return
         allowed = not self.locked and operation in self._allowed
         with self._lock:
@@ -113,11 +120,13 @@ class WriteGuard:
         if self.locked:
             raise WriteRefused(operation, "this run is read-only (plan or check)")
         if not allowed:
-            raise WriteRefused(operation, "the step did not declare this write")
+            raise WriteRefused(operation, "not a declared read, and the step did not declare this write")
 
-    def hook(self, model: Any, **_: Any) -> None:
+    def hook(self, model: Any, context: dict[str, Any] | None = None, **_: Any) -> None:
         operation = f"{model.service_model.service_name}:{model.name}"
         self.check(operation)
+        if context is not None:
+            context[CALL_KIND] = "read" if operation in self.reads else "write"
         self._calls.append(operation)
 
     def _ended(self, **_: Any) -> None:
@@ -132,13 +141,14 @@ class WriteGuard:
                 with contextlib.suppress(AttributeError):
                     exception.aws_operation = operation  # type: ignore[attr-defined]
 
-    def install(self, session: Any) -> None:
-        """Register on a boto3 Session before any client exists (clients copy the handlers).
+    def attach(self, client: Any) -> None:
+        """Register on one client, as soon as it exists, before any test's Stubber or hook is added.
 
         provide-client-params is the first event of every call and is emitted to every handler, so
         nothing registered later can answer first: botocore's Stubber answers on before-call with a
         wildcard handler that runs before a plain `before-call` one, which let stubbed writes by.
         """
-        session.events.register_first("provide-client-params", self.hook, unique_id="aws-harden-write-guard")
-        session.events.register("after-call", self._ended, unique_id="aws-harden-call-ended")
-        session.events.register("after-call-error", self._failed, unique_id="aws-harden-call-failed")
+        events = client.meta.events
+        events.register_first("provide-client-params", self.hook, unique_id="aws-harden-write-guard")
+        events.register("after-call", self._ended, unique_id="aws-harden-call-ended")
+        events.register("after-call-error", self._failed, unique_id="aws-harden-call-failed")

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from wizard.write_guard import is_read
+from wizard import state_files
+from wizard.write_guard import CALL_KIND
 
 SECRET_PARAMS = frozenset(
     {"Password", "NewPassword", "OldPassword", "AuthenticationCode1", "AuthenticationCode2", "SecretAccessKey"}
 )
 PLACEHOLDER = "Sandbox-Replay-Placeholder-1!"
 SEED_BASE = 7_000
+READ_LIMIT = 64 * state_files.MiB
 
 
 def seed_moto(index: int) -> None:
@@ -55,18 +56,27 @@ class WriteLog:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self.skipped = 0  # lines that were not recorded writes, when last read
 
     def entries(self) -> list[dict[str, Any]]:
-        if not self.path.exists():
-            return []
-        return [json.loads(line) for line in self.path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        """The recorded writes (no symlink followed, size-limited); a line that is not one is skipped."""
+        found, self.skipped = [], 0
+        for line in (state_files.read_text(self.path, READ_LIMIT) or "").splitlines():
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                entry = None
+            if isinstance(entry, dict) and all(isinstance(entry.get(k), str) for k in ("service", "operation")):
+                found.append(entry)
+            else:
+                self.skipped += 1
+        return found
 
     def append(self, entry: dict[str, Any]) -> None:
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            with os.fdopen(fd, "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(entry, sort_keys=True, default=str) + "\n")
+            state_files.append_line(self.path, json.dumps(entry, sort_keys=True, default=str))
 
     def count(self) -> int:
         return len(self.entries())
@@ -77,12 +87,12 @@ class WriteLog:
         access_key = client._request_signer._credentials.access_key  # the identity it was sent as
 
         def remember(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
-            if not is_read(model.name):
+            if context.get(CALL_KIND) == "write":  # what the write guard let through as a write
                 context["aws_harden_params"] = redact(dict(params))
                 seed_moto(self.count())
 
         def record(http_response: Any, parsed: Any, model: Any, context: dict[str, Any], **_: Any) -> None:
-            if is_read(model.name) or "aws_harden_params" not in context:
+            if "aws_harden_params" not in context:
                 return
             if http_response is not None and http_response.status_code < 300:
                 self.append(
@@ -103,7 +113,11 @@ class WriteLog:
         from botocore import xform_name
 
         problems: list[str] = []
-        for index, entry in enumerate(self.entries()):
+        entries = self.entries()
+        if self.skipped:
+            problems.append(f"{self.skipped} line{'s' if self.skipped > 1 else ''} of {self.path} "
+                            "are not recorded writes; skipped")
+        for index, entry in enumerate(entries):
             client = make_client(entry["service"], entry["region"], entry["access_key"])
             seed_moto(index)
             try:

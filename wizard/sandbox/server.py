@@ -10,13 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wizard.sandbox import budgets_ext, managed_policies, root_user, strict
+from wizard import state_files
+from wizard.errors import WizardError
+from wizard.sandbox import budgets_ext, iam_policy, managed_policies, root_user, strict
 from wizard.sandbox.billing_standin import BillingStandIn
 from wizard.sandbox.replay import WriteLog, seed_moto
 
 SANDBOX_ACCOUNT = "123456789012"
 DUMMY_SECRET = "sandbox-secret-not-a-real-key"
 SETUP_KEY = "AKIASANDBOXSETUP0000"  # signs the sandbox's own setup calls; belongs to nobody
+IDENTITY_LIMIT = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -52,10 +55,12 @@ class Sandbox:
         from moto.server import ThreadedMotoServer
 
         root_user.install()
+        iam_policy.install()  # explicit Denies, boundaries and MFA sessions, which moto ignores
         budgets_ext.install()
         strict.install()  # refuse what AWS refuses (policies, rule states, budgets): see strict.py
         managed_policies.limit_to_used()
         moto_api_backend.reset()
+        iam_policy.forget_sessions()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -72,16 +77,21 @@ class Sandbox:
 
     def credentials(self) -> SandboxCredentials:
         """Who the wizard runs as: root, until a step switches the sandbox to another identity."""
-        if self.identity_file.exists():
-            data = json.loads(self.identity_file.read_text(encoding="utf-8"))
-            return SandboxCredentials(data["key"], DUMMY_SECRET)
+        text = state_files.read_text(self.identity_file, IDENTITY_LIMIT)
+        if text is not None:
+            try:
+                key = json.loads(text)["key"]
+            except (ValueError, KeyError, TypeError):
+                key = None
+            if not isinstance(key, str):
+                raise WizardError(f"{self.identity_file} is not a sandbox identity; run with --sandbox-reset")
+            return SandboxCredentials(key, DUMMY_SECRET)
         assert self.root is not None, "start() first"
         return self.root
 
     def switch_identity(self, access_key_id: str) -> None:
         """Run later sandbox sessions as this access key (e.g. the admin's, once root's keys are gone)."""
-        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.identity_file.write_text(json.dumps({"key": access_key_id}), encoding="utf-8")
+        state_files.write_text(self.identity_file, json.dumps({"key": access_key_id}))
 
     def continue_as(self, user_name: str) -> str:
         """After root's key is deleted: switch later runs to the user's access key, or, when it has none, to a

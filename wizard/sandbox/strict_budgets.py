@@ -16,8 +16,10 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-# botocore's budgets model, shape BudgetName (min 1, max 100).
-NAME_PATTERN = re.compile(r"^(?![^:\\]*/action/|(?i:.*<script>.*</script>.*))[^:\\]+$")
+# botocore's budgets model, shape BudgetName (min 1, max 100), pattern
+# ^(?![^:\\]*/action/|(?i).*<script>.*</script>.*)[^:\\]+$; matched whole (Python's `$` would admit a trailing
+# newline that the service's anchors do not).
+NAME_PATTERN = re.compile(r"(?![^:\\]*/action/|(?i:.*<script>.*</script>.*))[^:\\]+", re.S)
 NEW_SET, OLD_SET = ("FilterExpression", "Metrics"), ("CostFilters", "CostTypes")
 _installed = False
 
@@ -25,7 +27,7 @@ _installed = False
 def budget_problem(budget: Mapping[str, Any]) -> str | None:
     """Why AWS would refuse this Budget structure, or None."""
     name = str(budget.get("BudgetName", ""))
-    if not 1 <= len(name) <= 100 or not NAME_PATTERN.match(name):
+    if not 1 <= len(name) <= 100 or not NAME_PATTERN.fullmatch(name):
         return f"BudgetName {name!r} does not match the pattern AWS requires (no ':', '\\' or '/action/')"
     if any(budget.get(k) for k in NEW_SET) and any(budget.get(k) for k in OLD_SET):
         return "either FilterExpression and Metrics or CostFilters and CostTypes, not both"
