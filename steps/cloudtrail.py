@@ -121,7 +121,8 @@ class CloudTrail(Step[CloudTrailState]):
         "cloudtrail:DescribeTrails", "cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus",
         "cloudwatch:DescribeAlarms", "ec2:DescribeRegions", "events:DescribeRule", "events:ListTargetsByRule",
         "iam:GetRole", "iam:GetRolePolicy", "kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus",
-        "kms:ListAliases", "kms:ListKeys", "kms:ListResourceTags", "logs:DescribeLogGroups", "logs:DescribeMetricFilters",
+        "kms:ListAliases", "kms:ListKeys", "kms:ListResourceTags", "logs:DescribeLogGroups",
+        "logs:DescribeMetricFilters",
         "s3:GetBucketEncryption", "s3:GetBucketLifecycleConfiguration", "s3:GetBucketLocation",
         "s3:GetBucketOwnershipControls", "s3:GetBucketPolicy", "s3:GetBucketVersioning", "s3:GetPublicAccessBlock",
         "s3:HeadBucket", "s3:ListBuckets", "sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic"
