@@ -141,10 +141,12 @@ class Account:
 def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
     from moto import mock_aws
 
-    from wizard.sandbox import budgets_ext, managed_policies, root_user
+    from wizard.sandbox import budgets_ext, iam_policy, managed_policies, root_user
     from wizard.sandbox.billing_standin import BillingStandIn
 
     root_user.install()
+    iam_policy.install()  # the test world refuses what IAM policies refuse (explicit Denies, boundaries, MFA)
+    iam_policy.forget_sessions()
     budgets_ext.install()  # the Budgets calls moto 5.2 lacks, as in the sandbox
     managed_policies.limit_to_used()
     # moto has no cur / bcm-data-exports and in-process would try the real endpoints: the sandbox's

@@ -248,8 +248,9 @@ def inventory(account: Account) -> dict[str, Any]:
     from wizard.aws import isolated_session
     from wizard.sandbox.root_user import ROOT_NAME
 
-    key, secret = admin_credentials()
-    session = isolated_session(key, secret, "us-east-1")
+    # Read as a key that belongs to nobody (the test world evaluates no policy for it): under the MFA
+    # enforcement this run attaches, the admin's own long-term key is denied nearly everything.
+    session = isolated_session("AKIASETUP00000000000", "x", "us-east-1")
     iam = session.client("iam")
     mfa = iam.list_virtual_mfa_devices()["VirtualMFADevices"]
     logs = session.client("logs")
@@ -287,12 +288,20 @@ def inventory(account: Account) -> dict[str, Any]:
     }
 
 
-def check_as_admin(answers: Path) -> tuple[int, str]:
-    """`aws-harden check` with the admin's key (the root key is gone after a full apply)."""
+def check_as_admin(answers: Path, phone: Phone) -> tuple[int, str]:
+    """`aws-harden check` as the admin (the root key is gone after a full apply), from an MFA session made
+    with its key and a code off the phone: the deny-unless-MFA policy refuses the key alone, as on AWS."""
+    from wizard.aws import isolated_session
+
     key, secret = admin_credentials()
+    iam = isolated_session(key, secret, "us-east-1")
+    (device,) = iam.client("iam").list_mfa_devices(UserName="admin")["MFADevices"]
+    session = iam.client("sts").get_session_token(SerialNumber=device["SerialNumber"],
+                                                  TokenCode=phone.code(0))["Credentials"]
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ACCESS_KEY_ID", key)
-        patch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+        patch.setenv("AWS_ACCESS_KEY_ID", session["AccessKeyId"])
+        patch.setenv("AWS_SECRET_ACCESS_KEY", session["SecretAccessKey"])
+        patch.setenv("AWS_SESSION_TOKEN", session["SessionToken"])
         code = main(["check", "--answers", str(answers)], Environment(stdout=out, stderr=err, width=200))
     return code, out.getvalue() + err.getvalue()

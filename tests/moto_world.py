@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import functools
 import os
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from types import TracebackType
@@ -43,10 +44,11 @@ class World:
     def __enter__(self) -> World:
         from moto import mock_aws
 
-        from wizard.sandbox import budgets_ext, managed_policies, root_user
+        from wizard.sandbox import budgets_ext, iam_policy, managed_policies, root_user
         from wizard.sandbox.billing_standin import BillingStandIn
 
         root_user.install()
+        iam_policy.install()
         budgets_ext.install()
         managed_policies.limit_to_used()
         self.standin = BillingStandIn(ACCOUNT_ID)
@@ -63,22 +65,44 @@ class World:
         """A brand-new account: every backend reset, the stand-in emptied, root with one access key."""
         from moto.moto_api._internal.models import moto_api_backend
 
-        from wizard.sandbox import root_user
+        from wizard.sandbox import iam_policy, root_user
 
         moto_api_backend.reset()
+        iam_policy.forget_sessions()
         self.standin.exports.clear()
         self.standin.reports.clear()
         self.standin.answered.clear()
         keyring.set_keyring(memory_keyring())
         iam = isolated_session("AKIASETUP00000000000", "x", "us-east-1").client("iam")
         key, secret = root_user.create_root(iam)
+        os.environ.pop("AWS_SESSION_TOKEN", None)
         os.environ.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_REGION="us-east-1",
                           AWS_HARDEN_STATE_DIR=state_dir)
         return Account(key, secret)
 
-    def act_as(self, key: str, secret: str) -> None:
-        """Later runs sign with these credentials (e.g. the admin's, once root's key is gone)."""
+    def act_as(self, key: str, secret: str, user: str | None = None) -> None:
+        """Later runs sign with these credentials (e.g. the admin's, once root's key is gone). With `user`
+        and a virtual MFA device on it, from an MFA session instead, as AWS documents for the CLI where a
+        deny-unless-MFA policy applies: the code comes from the device's seed, as the user's phone would
+        show it."""
+        os.environ.pop("AWS_SESSION_TOKEN", None)
         os.environ.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret)
+        if user is None:
+            return
+        from moto.iam.models import iam_backends
+
+        from wizard import totp
+        from wizard.secrets import Secret
+
+        devices = [d for d in iam_backends[ACCOUNT_ID]["aws"].virtual_mfa_devices.values()
+                   if d.user is not None and d.user.name == user]
+        if not devices:
+            return
+        code = totp.code_at(Secret(devices[0].base32_string_seed), totp.counter_at(time.time()))
+        sts = isolated_session(key, secret, "us-east-1").client("sts")
+        made = sts.get_session_token(SerialNumber=devices[0].serial_number, TokenCode=code)["Credentials"]
+        os.environ.update(AWS_ACCESS_KEY_ID=made["AccessKeyId"], AWS_SECRET_ACCESS_KEY=made["SecretAccessKey"],
+                          AWS_SESSION_TOKEN=made["SessionToken"])
 
     def dump(self) -> dict[str, Any]:
         """Every backend of SERVICES (all accounts, all regions created), and the billing stand-in."""

@@ -153,7 +153,7 @@ def converge(world: World, clients: Clients, start: Start, workdir: Path) -> Non
     if key_gone:  # the run signed with root's key and deleted it: later runs sign as the admin
         assert "continue as the admin" in text, text
         admin_key = clients.iam.create_access_key(UserName=start.iam.admin_name)["AccessKey"]
-        world.act_as(admin_key["AccessKeyId"], admin_key["SecretAccessKey"])
+        world.act_as(admin_key["AccessKeyId"], admin_key["SecretAccessKey"], user=start.iam.admin_name)
     else:  # journaled: left for last while others are pending, else declined for want of the confirmation
         others_done = all(v == "compliant" for k, v in expected.items() if k != "root-access-keys")
         results = [e["result"] for e in journal_entries(base=workdir / "state") if e["step"] == "root-access-keys"]

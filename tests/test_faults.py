@@ -134,7 +134,7 @@ def test_a_clean_full_apply_sends_these_writes_and_leaves_this_account(
             distinct.append((write.step, write.operation))
     assert distinct == WRITES
     assert inventory(account) == CONVERGED
-    assert check_as_admin(answers)[0] == 0
+    assert check_as_admin(answers, phone)[0] == 0
     password = keyring.get_password("aws-harden", "123456789012/admin/console-password")
     secret_key = admin_credentials()[1]
     seed = phone.seeds[-1].reveal()
@@ -181,7 +181,7 @@ def test_every_fault_at_every_write_stops_cleanly_and_a_rerun_converges(
     done = Counter((e["step"], e["change"]["resource"]) for run in runs for e in run.journal if e["result"] == "ok")
     assert [change for change, times in done.items() if times > 1] == [], "a change was done twice"
     assert inventory(account) == CONVERGED
-    code, text = check_as_admin(answers)
+    code, text = check_as_admin(answers, phone)
     assert code == 0, text
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wizard.sandbox import budgets_ext, managed_policies, root_user
+from wizard.sandbox import budgets_ext, iam_policy, managed_policies, root_user
 from wizard.sandbox.billing_standin import BillingStandIn
 from wizard.sandbox.replay import WriteLog, seed_moto
 
@@ -52,9 +52,11 @@ class Sandbox:
         from moto.server import ThreadedMotoServer
 
         root_user.install()
+        iam_policy.install()  # explicit Denies, boundaries and MFA sessions, which moto ignores
         budgets_ext.install()
         managed_policies.limit_to_used()
         moto_api_backend.reset()
+        iam_policy.forget_sessions()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
