@@ -18,7 +18,9 @@ from wizard.errors import WriteRefused
 
 READ_PREFIXES = ("Get", "List", "Describe", "Head", "Lookup")
 # Named reads that do not start with a read verb. Keep this list short and justified.
-EXTRA_READS = frozenset[str]()
+# iam:SimulatePrincipalPolicy evaluates the policies it names and changes nothing (IAM API reference);
+# root-access-keys asks it whether the admin could act before root's key goes.
+EXTRA_READS = frozenset({"iam:SimulatePrincipalPolicy"})
 
 
 def is_read(operation: str) -> bool:
