@@ -82,7 +82,13 @@ class Iam:
 
     @property
     def group_usable(self) -> bool:
+        """The wizard may widen the group (attach AdministratorAccess, add the admin)."""
         return not self.group_consent_needed or self.adopt_group
+
+    @property
+    def group_owned(self) -> bool:
+        """The group is the wizard's (its path) or named: it may at least tighten it (MFA enforcement)."""
+        return not self.group_exists or self.group_path == "/aws-harden/" or self.adopt_group
 
     @property
     def admin_password_held(self) -> bool:

@@ -102,7 +102,11 @@ def check_nothing_adopted(start: Start, before: dict[str, Any], after: dict[str,
             was = before["groups"].get(name, {"members": []})["members"]
             assert (i.admin_name in group["members"]) == (i.admin_name in was), f"a stranger's admin joined {name}"
     if i.group_exists and not i.group_usable:
-        assert after["groups"][i.group_name] == before["groups"][i.group_name], "a stranger's group was changed"
+        now, was = after["groups"][i.group_name], before["groups"][i.group_name]
+        assert (now["members"], now["managed"]) == (was["members"], was["managed"]), "a group was widened unasked"
+        # Its own group (the path) the wizard may still tighten; someone else's it leaves exactly as it was.
+        added = set(now["inline"]) - set(was["inline"])
+        assert added <= ({"aws-harden-require-mfa"} if i.group_owned else set()), "a stranger's group was changed"
 
 
 def strict_enough(before: dict[str, Any] | None, after: dict[str, Any]) -> list[str]:
@@ -206,7 +210,7 @@ def converge(world: World, clients: Clients, start: Start, workdir: Path) -> Non
     members_have_mfa = i.admin_mfa and all(o.mfa for o in i.others if o.in_group)
     # Never on a group nobody adopted, and never while a member must still set a first password (AWS's
     # policy denies iam:ChangePassword without MFA).
-    wanted = i.enforce and members_have_mfa and i.group_usable and not i.admin_reset_pending
+    wanted = i.enforce and members_have_mfa and i.group_owned and not i.admin_reset_pending
     assert enforced == wanted, "MFA enforcement without every member's MFA and password, or on a stranger's group"
 
 
