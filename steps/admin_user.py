@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from steps import provenance
+from steps.admin_group import has_admin_access
+from steps.provenance import ADOPT_ANSWER, Ownership
 from wizard import cli_profile
 from wizard.aws import Aws
 from wizard.errors import Aborted
@@ -18,6 +21,7 @@ from wizard.protocol import (
     AnswerValue,
     ApplyContext,
     Change,
+    ChangeSkipped,
     FieldChange,
     Finding,
     Question,
@@ -29,7 +33,61 @@ from wizard.reads import absent_is_none
 from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
 from wizard.secrets import PasswordRules, Secret, generate_password
 
-TAGS = [{"Key": "created-by", "Value": "aws-harden"}]
+TAGS = provenance.TAGS
+NOT_YET = Ownership("absent", "no such user")
+
+
+@dataclass(frozen=True)
+class AccessKeyInfo:
+    key_id: str
+    status: str
+    last_used: str  # "never", or when and where
+
+
+@dataclass(frozen=True)
+class ExistingUser:
+    """What the operator must see before adopting a user aws-harden did not make."""
+
+    user_id: str
+    arn: str
+    created: str
+    password_last_used: str
+    console: bool
+    password_reset_required: bool
+    access_keys: tuple[AccessKeyInfo, ...]
+    mfa_devices: tuple[str, ...]
+    attached_policies: tuple[str, ...]
+    inline_policies: tuple[str, ...]
+    boundary: str | None
+    groups: tuple[str, ...]
+    tags: tuple[tuple[str, str], ...]
+
+    def lines(self) -> list[str]:
+        keys = [f"{k.key_id} ({k.status}, last used {k.last_used})" for k in self.access_keys]
+        console = ("yes, password last used " + self.password_last_used
+                   + (", must be changed at next sign-in" if self.password_reset_required else "")
+                   if self.console else "no")
+        return [
+            f"arn {self.arn}, created {self.created}",
+            f"console access: {console}",
+            f"access keys: {provenance.listing(keys)}",
+            f"MFA devices: {provenance.listing(self.mfa_devices)}",
+            f"attached policies: {provenance.listing(self.attached_policies)}",
+            f"inline policies: {provenance.listing(self.inline_policies)}",
+            f"permissions boundary: {self.boundary or 'none'}",
+            f"groups: {provenance.listing(self.groups)}",
+            f"tags: {provenance.listing([f'{k}={v}' for k, v in self.tags])}",
+        ]
+
+    def observed(self) -> dict[str, Any]:
+        return {
+            "arn": self.arn, "user_id": self.user_id, "created": self.created, "console": self.console,
+            "password_last_used": self.password_last_used, "password_reset_required": self.password_reset_required,
+            "access_keys": [{"id": k.key_id, "status": k.status, "last_used": k.last_used} for k in self.access_keys],
+            "mfa_devices": list(self.mfa_devices), "attached_policies": list(self.attached_policies),
+            "inline_policies": list(self.inline_policies), "permissions_boundary": self.boundary,
+            "groups": list(self.groups), "tags": dict(self.tags),
+        }
 
 
 @dataclass(frozen=True)
@@ -46,6 +104,17 @@ class AdminUserState:
     access_keys: tuple[str, ...] = ()
     profile: cli_profile.ProfileStatus | None = None
     mfa_serial: str | None = None  # the admin's MFA device that gives codes, for the profile (read when programmatic)
+    ownership: Ownership = NOT_YET
+    existing: ExistingUser | None = None  # shown in full when the user is not aws-harden's
+    user_id: str | None = None
+    # First sign-in: a pending reset needs iam:ChangePassword or the password policy's self-service.
+    password_reset_pending: bool = False
+    self_service: bool = False  # AllowUsersToChangePassword
+    admin_access: bool = False  # in a group with AdministratorAccess (which includes iam:ChangePassword)
+
+    @property
+    def foreign(self) -> bool:
+        return self.exists and not self.ownership.usable
 
 
 PROFILE_RE = re.compile(r"[\w.+@-]{1,64}", re.ASCII)
@@ -55,6 +124,12 @@ def profile_problem(value: AnswerValue) -> str | None:
     if not isinstance(value, str) or not PROFILE_RE.fullmatch(value):
         return "a profile name: letters, digits and . + @ _ -, at most 64"
     return None
+
+
+def allows_self_service(iam: Any) -> bool:
+    """The password policy's AllowUsersToChangePassword (no policy: users may not)."""
+    policy = absent_is_none(iam.get_account_password_policy)
+    return bool(policy and policy["PasswordPolicy"].get("AllowUsersToChangePassword"))
 
 
 def read_password_rules(iam: Any) -> PasswordRules:
@@ -73,6 +148,46 @@ def read_password_rules(iam: Any) -> PasswordRules:
     )
 
 
+def _when(value: Any) -> str:
+    return value.isoformat(timespec="seconds") if hasattr(value, "isoformat") else str(value)
+
+
+def read_existing(aws: Aws, user: dict[str, Any], login: Any, attached: Sequence[str], inline: Sequence[str],
+                  keys: Sequence[str]) -> ExistingUser:
+    """The rest of what the operator sees before adopting: key use, MFA devices, groups."""
+    iam = aws.client("iam")
+    name = str(user["UserName"])
+
+    def last_used(key_id: str) -> str:
+        used = iam.get_access_key_last_used(AccessKeyId=key_id).get("AccessKeyLastUsed", {})
+        if not used.get("LastUsedDate"):
+            return "never"
+        return f"{_when(used['LastUsedDate'])} ({used.get('ServiceName', '?')} in {used.get('Region', '?')})"
+
+    def listed(paginator: str, field: str, key: str) -> tuple[str, ...]:
+        pages = iam.get_paginator(paginator).paginate(UserName=name)
+        return tuple(item[key] for page in pages for item in page[field])
+
+    metadata = {k["AccessKeyId"]: k["Status"]
+                for page in iam.get_paginator("list_access_keys").paginate(UserName=name)
+                for k in page["AccessKeyMetadata"]} if keys else {}
+    devices, groups, *uses = aws.parallel(
+        lambda: listed("list_mfa_devices", "MFADevices", "SerialNumber"),
+        lambda: listed("list_groups_for_user", "Groups", "GroupName"),
+        *(lambda k=k: last_used(k) for k in keys),
+    )
+    boundary = (user.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+    profile = login["LoginProfile"] if login else {}
+    return ExistingUser(
+        user_id=str(user["UserId"]), arn=str(user["Arn"]), created=_when(user.get("CreateDate")),
+        password_last_used=_when(user["PasswordLastUsed"]) if user.get("PasswordLastUsed") else "never",
+        console=login is not None, password_reset_required=bool(profile.get("PasswordResetRequired")),
+        access_keys=tuple(AccessKeyInfo(k, metadata.get(k, "?"), u) for k, u in zip(keys, uses, strict=True)),
+        mfa_devices=devices, attached_policies=tuple(attached), inline_policies=tuple(inline),
+        boundary=boundary, groups=groups, tags=tuple(sorted(provenance.tags_of(user).items())),
+    )
+
+
 class AdminUser(Step[AdminUserState]):
     id = "admin-user"
     title = "IAM admin user with console access"
@@ -84,7 +199,7 @@ class AdminUser(Step[AdminUserState]):
     reads = frozenset({
         "iam:GetAccountPasswordPolicy", "iam:GetLoginProfile", "iam:GetUser", "iam:ListAccessKeys",
         "iam:ListAttachedUserPolicies", "iam:ListMFADevices", "iam:ListUserPolicies"
-    })
+    }) | provenance.ADMIN_PATH_READS
 
     def questions(self) -> Sequence[Question]:
         return (
@@ -108,6 +223,14 @@ class AdminUser(Step[AdminUserState]):
                 validate=profile_problem,
                 prompted=False,
             ),
+            Question(
+                ADOPT_ANSWER,
+                "Name of an existing IAM user aws-harden did not create, to use it as the admin unattended",
+                default=None,
+                help="answers file only; at a terminal the wizard shows the user and asks you to type its name",
+                validate=lambda v: iam_name_problem(v, 64),
+                prompted=False,
+            ),
         )
 
     def inspect(self, aws: Aws, ctx: StepContext) -> AdminUserState:
@@ -118,38 +241,48 @@ class AdminUser(Step[AdminUserState]):
         if programmatic:
             path = cli_profile.config_path(ctx.sandbox)
             profile = cli_profile.read_status(path, str(ctx.answer("cli_profile")), ctx.caller.account, name)
-        rules, found = aws.parallel(
+        rules, self_service, user = aws.parallel(
             lambda: read_password_rules(iam),  # shared with password-policy through the read cache
-            lambda: absent_is_none(lambda: iam.get_user(UserName=name)),
+            lambda: allows_self_service(iam),
+            lambda: provenance.read_user(iam, name),
         )
-        if found is None:
-            return AdminUserState(
-                name=name, exists=False, password_rules=rules, programmatic=programmatic, profile=profile
-            )
-        user = found["User"]
+        if user is None:
+            return AdminUserState(name=name, exists=False, password_rules=rules, programmatic=programmatic,
+                                  profile=profile, self_service=self_service)
+        ownership = provenance.user_ownership(aws, ctx.caller, user)
 
         def collect(paginator: str, field: str, key: str | None = None) -> tuple[str, ...]:
             pages = iam.get_paginator(paginator).paginate(UserName=name)
             return tuple(item[key] if key else item for page in pages for item in page[field])
 
         # Independent reads at once: check's wall time follows the longest chain, not the number of calls.
-        login, attached, inline, keys, devices = aws.parallel(
+        login, attached, inline, keys, devices, admin_access = aws.parallel(
             lambda: absent_is_none(lambda: iam.get_login_profile(UserName=name)),
             lambda: collect("list_attached_user_policies", "AttachedPolicies", "PolicyArn"),
             lambda: collect("list_user_policies", "PolicyNames"),
-            lambda: collect("list_access_keys", "AccessKeyMetadata", "AccessKeyId") if programmatic else (),
+            lambda: collect("list_access_keys", "AccessKeyMetadata", "AccessKeyId")
+            if programmatic or not ownership.usable else (),
             lambda: collect("list_mfa_devices", "MFADevices", "SerialNumber") if programmatic else (),
+            lambda: has_admin_access(aws, name, ctx.caller.partition),
         )
-        console = login is not None
         serial = next((d for d in devices if ":u2f/" not in d), None)  # a passkey gives the CLI no code
+        existing = None if ownership.usable else read_existing(aws, user, login, attached, inline, keys)
         return AdminUserState(
-            name, True, user["Arn"], console, attached, inline, rules, programmatic, keys, profile, serial
+            name, True, user["Arn"], login is not None, attached, inline, rules, programmatic,
+            keys if programmatic else (), profile, serial, ownership, existing, str(user["UserId"]),
+            bool(login and login["LoginProfile"].get("PasswordResetRequired")), self_service, admin_access,
         )
 
     def findings(self, state: AdminUserState, ctx: StepContext) -> list[Finding]:
         found: list[Finding] = []
-        if state.exists:
-            found.append(Finding(f"IAM user {state.name} exists", observed={"arn": state.arn}))
+        if state.existing is not None:
+            found.append(Finding(
+                f"IAM user {state.name} exists and is not aws-harden's: {state.ownership.reason}. "
+                + "; ".join(state.existing.lines()),
+                severity="warning", observed=state.existing.observed()))
+        elif state.exists:
+            found.append(Finding(f"IAM user {state.name} exists ({state.ownership.reason})",
+                                 observed={"arn": state.arn}))
             found.append(
                 Finding(
                     f"console access: {'yes' if state.has_console_access else 'no'}",
@@ -173,6 +306,14 @@ class AdminUser(Step[AdminUserState]):
                 f"{state.name} has access key{'s' if len(state.access_keys) > 1 else ''} "
                 f"{', '.join(state.access_keys)}; no other is created",
                 observed={"access_keys": list(state.access_keys)}))
+        if self._first_sign_in_fails(state):
+            found.append(Finding(
+                f"at the first sign-in {state.name} must set a new password, which needs iam:ChangePassword "
+                "(the admin-group step's AdministratorAccess includes it) or AllowUsersToChangePassword "
+                "(the password-policy step sets it); until one of them has run, that sign-in fails "
+                "(with --only admin-user, run admin-group or password-policy too)",
+                severity="warning", observed={"AllowUsersToChangePassword": state.self_service,
+                                              "AdministratorAccess": state.admin_access}))
         if state.profile is not None and state.profile.state == "other":
             found.append(Finding(
                 f"the AWS CLI profile {state.profile.name} in {state.profile.path} exists and was not "
@@ -186,8 +327,18 @@ class AdminUser(Step[AdminUserState]):
                 severity="warning", observed={"profile": state.profile.name, "path": state.profile.path}))
         return found
 
+    @staticmethod
+    def _first_sign_in_fails(state: AdminUserState) -> bool:
+        """Issue 12 item 9: a forced password reset with no way to set the new password. The step warns
+        rather than granting anything: the admin gets its permissions through its group only."""
+        reset = state.password_reset_pending or (not state.has_console_access and not state.foreign)
+        return reset and not state.self_service and not state.admin_access
+
     def plan(self, state: AdminUserState, ctx: StepContext) -> list[Change]:
         changes: list[Change] = []
+        if state.foreign:
+            assert state.existing is not None
+            changes.append(self._adopt(state, state.existing))
         if not state.exists:
             changes.append(
                 Change(
@@ -226,6 +377,21 @@ class AdminUser(Step[AdminUserState]):
         return changes
 
     @staticmethod
+    def _adopt(state: AdminUserState, existing: ExistingUser) -> Change:
+        return Change(
+            Action.UPDATE,
+            "adopt",
+            f'iam user "{state.name}"',
+            f"adopt IAM user {state.name} as the admin, though not aws-harden's ({state.ownership.reason}); "
+            "whoever holds its password, keys or MFA device keeps them: type its name to agree",
+            fields=(FieldChange("aws-harden's", "no", "yes, adopted as it is"),),
+            params={"name": state.name, "user_id": existing.user_id},
+            instructions=tuple(existing.lines()),
+            confirm_value=state.name,
+            confirm_answer=ADOPT_ANSWER,
+        )
+
+    @staticmethod
     def _programmatic_changes(state: AdminUserState) -> list[Change]:
         if not state.programmatic or state.profile is None:
             return []
@@ -262,22 +428,31 @@ class AdminUser(Step[AdminUserState]):
     def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
         iam = aws.client("iam")
         name = str(change.params["name"])
+        if change.key == "adopt":
+            self._record_adoption(aws, iam, change, ctx)
+            return
         if change.key == "create-user":
             try:
-                with_backoff(lambda: iam.create_user(UserName=name, Tags=TAGS))
+                created = with_backoff(lambda: iam.create_user(UserName=name, Tags=TAGS))
             except Exception as exc:
                 if error_code(exc) != "EntityAlreadyExists":
                     raise
+                # Not this run's: the next inspect decides whose it is (a re-run finds its own tag and
+                # keyring entry; anything else is shown for adoption).
+                raise ChangeSkipped(f"an IAM user named {name} appeared meanwhile; run again to see whose") from None
+            provenance.note(aws, "created", str(created["User"]["UserId"]))
             return
+        user = self._ensure_usable(aws, iam, name, ctx) if change.key in ("console-access", "access-key") else {}
         if change.key == "console-access":
             password = generate_password(PasswordRules(minimum_length=int(change.params["minimum_length"])))
-            ctx.keep_secret(f"{name}/console-password", f"console password for {name}", password)
+            ctx.keep_secret(f"{name}/{provenance.PASSWORD_ENTRY}", f"console password for {name}", password)
             with_backoff(
                 lambda: iam.create_login_profile(
                     UserName=name, Password=password.reveal(), PasswordResetRequired=True
                 ),
                 retry_codes=TRANSIENT_CODES | {"NoSuchEntity"},  # a just-created user may not be visible yet
             )
+            provenance.note(aws, "password", str(user["UserId"]))
             return
         if change.key == "access-key":
             self._create_access_key(iam, name, ctx)
@@ -287,6 +462,28 @@ class AdminUser(Step[AdminUserState]):
                                        ctx.caller.account, name, ctx.region, str(change.params["mfa_serial"]) or None)
             return
         raise ValueError(f"unknown change {change.key}")
+
+    @staticmethod
+    def _ensure_usable(aws: Aws, iam: Any, name: str, ctx: ApplyContext) -> dict[str, Any]:
+        """Read again at the moment of acting: a credential goes only to a user that is aws-harden's or
+        adopted (one that appeared under the name since the plan gets nothing). Returns the user."""
+        user: dict[str, Any] = with_backoff(  # a user created a moment ago may not be readable yet
+            lambda: iam.get_user(UserName=name)["User"], retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})
+        ownership = provenance.user_ownership(aws, ctx.caller, user)
+        if not ownership.usable:
+            raise ChangeSkipped(f"IAM user {name} is not aws-harden's ({ownership.reason}); nothing was given to it")
+        return user
+
+    @staticmethod
+    def _record_adoption(aws: Aws, iam: Any, change: Change, ctx: ApplyContext) -> None:
+        """The operator agreed to this very user: if it was replaced since the plan, ask again."""
+        name, planned = str(change.params["name"]), str(change.params["user_id"])
+        user = provenance.read_user(iam, name)
+        if user is None or str(user["UserId"]) != planned:
+            raise ChangeSkipped(f"IAM user {name} changed since the plan (another user of that name); "
+                                "run again to see it")
+        if not provenance.record_adoption(aws, ctx.caller.account, name, planned):
+            ctx.output(f"adoption of {name}", "for this run only: no working keyring to remember it")
 
     @staticmethod
     def _create_access_key(iam: Any, name: str, ctx: ApplyContext) -> None:

@@ -1,9 +1,11 @@
 """No access keys on the root user (CIS 2.4 / v5 1.3), removed without ever locking the operator out.
 
 Presence is read live from GetAccountSummary (the credential report can be hours old). As root, the
-wizard deletes root's keys itself; the key it runs on goes last (run_last), after everything else is
-verified, once the operator typed its id, and only when an IAM admin exists to continue as. As anyone
-else it cannot touch root's keys: the operator deletes them in the console and the engine re-checks.
+wizard deletes root's keys itself; the key it runs on goes last (run_last), once the operator typed its
+id, and only when a working IAM admin path exists (admin_problem: the admin is aws-harden's, signs in with
+a password this operator holds, has AdministratorAccess, and nothing denies it what an administrator does).
+Other steps declined or left pending do not hold it back. As anyone else it cannot touch root's keys: the
+operator deletes them in the console and the engine re-checks.
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from steps.admin_group import admin_policy_arn
+from steps import provenance
+from steps.admin_group import has_admin_access
+from steps.admin_user import allows_self_service
 from steps.signin_link import read_alias, signin_url
 from wizard.aws import Aws
-from wizard.errors import WizardError
 from wizard.protocol import (
     Action,
     AnswerValue,
     ApplyContext,
     Change,
+    ChangeSkipped,
     FieldChange,
     Finding,
     Question,
@@ -65,31 +69,170 @@ class RootKeysState:
     admin_problem: str | None = None  # why the IAM admin cannot take over yet (checked only as root)
 
 
-def admin_problem(aws: Aws, name: str, partition: str) -> str | None:
-    """Why `name` cannot take over from root yet (console sign-in, AdministratorAccess); None if it can."""
+# What a way back in needs to be allowed: managing users, their credentials and the groups' policies,
+# and, as a sample of everything else, a read in three other services. Simulated as the admin's console
+# session would make them.
+ADMIN_PATH_ACTIONS = (
+    "iam:CreateUser", "iam:CreateLoginProfile", "iam:CreateAccessKey", "iam:AttachGroupPolicy",
+    "iam:PutGroupPolicy", "iam:DeleteGroupPolicy", "s3:ListAllMyBuckets", "ec2:DescribeRegions",
+    "cloudtrail:DescribeTrails",
+)
+# SimulatePrincipalPolicy refused or missing (a caller without iam:SimulatePrincipalPolicy, an endpoint
+# that lacks it): read the policies and evaluate them here instead.
+FALLBACK_CODES = frozenset({"AccessDenied", "AccessDeniedException", "NotImplemented", "UnsupportedOperation",
+                            "InvalidAction"})
+
+
+def admin_problem(aws: Aws, ctx: StepContext, name: str) -> str | None:
+    """Why `name` is not a working way back in once root's key is gone; None when it is. It must be
+    aws-harden's (or adopted), sign in to the console with a password this operator holds, have
+    AdministratorAccess, not be denied what an administrator does (an inline Deny, a permissions
+    boundary, MFA enforcement it cannot satisfy), and be able to set the password its first sign-in asks
+    for."""
+    from steps.user_mfa import ENFORCE_POLICY_NAME
+
     iam = aws.client("iam")
-    wanted = admin_policy_arn(partition)
 
-    def listed(paginator: str, field: str, key: str, **params: str) -> list[str]:
-        return [item[key] for page in iam.get_paginator(paginator).paginate(**params) for item in page[field]]
+    def listed(paginator: str, field: str, key: str | None = None, **params: str) -> list[Any]:
+        pages = iam.get_paginator(paginator).paginate(**params)
+        return [item[key] if key else item for page in pages for item in page[field]]
 
-    login, direct, groups = aws.parallel(
+    def groups_with_inline() -> list[list[str]]:
+        groups = absent_is_none(lambda: listed("list_groups_for_user", "Groups", "GroupName", UserName=name)) or []
+        return list(aws.parallel(*(lambda g=g: listed("list_group_policies", "PolicyNames", GroupName=g)
+                                   for g in groups)))
+
+    # Every read at once (they need only the name): the check's wall time follows the longest chain.
+    user, login, devices, inline, admin_access, self_service = aws.parallel(
+        lambda: provenance.read_user(iam, name),
         lambda: absent_is_none(lambda: iam.get_login_profile(UserName=name)),
-        lambda: absent_is_none(lambda: listed("list_attached_user_policies", "AttachedPolicies", "PolicyArn",
-                                              UserName=name)),
-        lambda: absent_is_none(lambda: listed("list_groups_for_user", "Groups", "GroupName", UserName=name)),
+        lambda: absent_is_none(lambda: listed("list_mfa_devices", "MFADevices", "SerialNumber", UserName=name)),
+        groups_with_inline,
+        lambda: absent_is_none(lambda: has_admin_access(aws, name, ctx.caller.partition)),
+        lambda: allows_self_service(iam),
     )
+    if user is None:
+        return f"there is no IAM user {name}"
+    ownership = provenance.user_ownership(aws, ctx.caller, user)
+    if not ownership.usable:
+        return f"IAM user {name} is not aws-harden's ({ownership.reason})"
     if login is None:
-        return f"IAM user {name} does not exist or cannot sign in to the console"
-    if wanted in (direct or []):
-        return None
-    through_groups = aws.parallel(
-        *(lambda g=g: listed("list_attached_group_policies", "AttachedPolicies", "PolicyArn", GroupName=g)
-          for g in groups or [])
-    )
-    if any(wanted in attached for attached in through_groups):
-        return None
-    return f"IAM user {name} does not have AdministratorAccess (through a group or directly)"
+        return f"IAM user {name} cannot sign in to the console (it has no password)"
+    if not provenance.password_held(aws, ctx.caller.account, user):
+        return (f"this machine's keyring holds no console password of {name}, so nobody here could sign in "
+                f"as it (keep it with: keyring set aws-harden {ctx.caller.account}/{name}/console-password)")
+    if not admin_access:
+        return f"IAM user {name} does not have AdministratorAccess (through a group or directly)"
+    reset = bool(login["LoginProfile"].get("PasswordResetRequired"))
+    enforced = any(ENFORCE_POLICY_NAME in names for names in inline)
+    if enforced and not devices:
+        return f"MFA is enforced on {name}'s group and {name} has no MFA device"
+    if enforced and reset:
+        return (f"MFA is enforced on {name}'s group and {name} must still change its first password (the "
+                "policy denies iam:ChangePassword without MFA): sign in as it once first")
+    denied = denied_actions(aws, user, bool(devices), reset, self_service)
+    if denied:
+        return f"IAM user {name} would be refused what an administrator does: {denied}"
+    return None
+
+
+def denied_actions(aws: Aws, user: dict[str, Any], mfa: bool, reset: bool, self_service: bool) -> str:
+    """The admin's console session, simulated (iam:SimulatePrincipalPolicy, or the policies evaluated
+    here when that is refused): which actions it would be denied, and why; empty when none."""
+    context = {"aws:MultiFactorAuthPresent": "true" if mfa else "false", "aws:username": str(user["UserName"])}
+    checks: list[tuple[str, str]] = [(a, "*") for a in ADMIN_PATH_ACTIONS]
+    if reset:  # the first sign-in sets a new password (IAM User Guide, "Permissions for changing passwords")
+        checks.append(("iam:ChangePassword", str(user["Arn"])))
+    results = simulated(aws, user, checks, context)
+    if results is None:
+        results = evaluated_here(aws, user, checks, context)
+    problems = []
+    for (action, _), (decision, sources) in zip(checks, results, strict=True):
+        if decision == "allowed" or (action == "iam:ChangePassword" and decision == "implicitDeny" and self_service):
+            continue
+        why = "explicitly denied" if decision == "explicitDeny" else "not allowed"
+        problems.append(f"{action} {why}" + (f" by {', '.join(sources)}" if sources else ""))
+    return "; ".join(problems)
+
+
+Outcome = tuple[str, tuple[str, ...]]  # (decision, the policies that decided it)
+
+
+def simulated(aws: Aws, user: dict[str, Any], checks: list[tuple[str, str]],
+              context: dict[str, str]) -> list[Outcome] | None:
+    """iam:SimulatePrincipalPolicy for the user with its groups and boundary (IAM API reference); None
+    when it is refused or missing. One call for the actions on every resource, one per other resource."""
+    iam = aws.client("iam")
+    entries = [{"ContextKeyName": k, "ContextKeyValues": [v],
+                "ContextKeyType": "boolean" if k == "aws:MultiFactorAuthPresent" else "string"}
+               for k, v in context.items()]
+    by_resource: dict[str, list[str]] = {}
+    for action, resource in checks:
+        by_resource.setdefault(resource, []).append(action)
+
+    def simulate(resource: str, actions: list[str]) -> dict[str, Outcome]:
+        pages = iam.get_paginator("simulate_principal_policy").paginate(
+            PolicySourceArn=user["Arn"], ActionNames=actions, ContextEntries=entries,
+            **({} if resource == "*" else {"ResourceArns": [resource]}))
+        found = {}
+        for page in pages:
+            for result in page["EvaluationResults"]:
+                decision = str(result["EvalDecision"])
+                sources = () if decision == "allowed" else tuple(
+                    str(m.get("SourcePolicyId", "?")) for m in result.get("MatchedStatements", []))
+                found[str(result["EvalActionName"])] = (decision, sources)
+        return found
+
+    try:
+        answers = aws.parallel(*(lambda r=r, a=a: simulate(r, a) for r, a in by_resource.items()))
+    except Exception as exc:
+        if error_code(exc) in FALLBACK_CODES or type(exc).__name__ == "ResponseParserError":
+            return None
+        raise
+    merged = dict(zip(by_resource, answers, strict=True))
+    return [merged[resource][action] for action, resource in checks]
+
+
+def evaluated_here(aws: Aws, user: dict[str, Any], checks: list[tuple[str, str]],
+                   context: dict[str, str]) -> list[Outcome]:
+    """The user's, its groups' and its boundary's policies, read and evaluated (wizard/policy_eval.py)."""
+    from wizard import policy_eval
+
+    iam = aws.client("iam")
+    name = str(user["UserName"])
+
+    def managed(arn: str) -> policy_eval.Source:
+        version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
+        document = iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]
+        return policy_eval.Source(arn, "aws-managed" if ":aws:policy/" in arn else "user-managed",
+                                  policy_eval.parse_document(document))
+
+    def full(paginator: str, key: str, **params: str) -> list[Any]:
+        return list(iam.get_paginator(paginator).paginate(**params).build_full_result()[key])
+
+    def of_user() -> list[policy_eval.Source]:
+        found = [policy_eval.Source(p, "user", policy_eval.parse_document(
+            iam.get_user_policy(UserName=name, PolicyName=p)["PolicyDocument"]))
+            for p in full("list_user_policies", "PolicyNames", UserName=name)]
+        return found + [managed(p["PolicyArn"]) for p in full("list_attached_user_policies", "AttachedPolicies",
+                                                              UserName=name)]
+
+    def of_group(group: str) -> list[policy_eval.Source]:
+        found = [policy_eval.Source(p, "group", policy_eval.parse_document(
+            iam.get_group_policy(GroupName=group, PolicyName=p)["PolicyDocument"]))
+            for p in full("list_group_policies", "PolicyNames", GroupName=group)]
+        return found + [managed(p["PolicyArn"]) for p in full("list_attached_group_policies", "AttachedPolicies",
+                                                              GroupName=group)]
+
+    groups = [g["GroupName"] for g in full("list_groups_for_user", "Groups", UserName=name)]
+    identity = of_user() + [s for g in groups for s in of_group(g)]
+    arn = (user.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+    boundary = managed(arn) if arn else None
+    results: list[Outcome] = []
+    for action, resource in checks:
+        result = policy_eval.evaluate(identity, boundary, action, resource, context)
+        results.append((result.decision, tuple(s.id for s in result.matched) if not result.allowed else ()))
+    return results
 
 
 def running_key_id(aws: Aws) -> str | None:
@@ -106,7 +249,7 @@ class RootAccessKeys(Step[RootKeysState]):
     reads = frozenset({
         "iam:GetAccountSummary", "iam:GetLoginProfile", "iam:ListAccessKeys", "iam:ListAccountAliases",
         "iam:ListAttachedGroupPolicies", "iam:ListAttachedUserPolicies", "iam:ListGroupsForUser"
-    })
+    }) | provenance.ADMIN_PATH_READS
 
     def questions(self) -> Sequence[Question]:
         return (
@@ -136,7 +279,7 @@ class RootAccessKeys(Step[RootKeysState]):
         summary, keys, admin_blocker = aws.parallel(
             lambda: iam.get_account_summary()["SummaryMap"],
             root_keys,
-            lambda: admin_problem(aws, admin, ctx.caller.partition),
+            lambda: admin_problem(aws, ctx, admin),
         )
         present = int(summary.get("AccountAccessKeysPresent", 0))
         running = running_key_id(aws)
@@ -172,16 +315,18 @@ class RootAccessKeys(Step[RootKeysState]):
                     url=CONSOLE_URL,
                 )
             ]
-        return [self._delete(key, key.key_id == state.running_key) for key in state.keys]
+        return [self._delete(key, key.key_id == state.running_key, state.admin_problem) for key in state.keys]
 
     @staticmethod
-    def _delete(key: RootKey, running: bool) -> Change:
+    def _delete(key: RootKey, running: bool, admin_problem: str | None = None) -> Change:
         if running:
+            waits = f"kept until an IAM admin can take over: {admin_problem}" if admin_problem else None
             return Change(
                 Action.DELETE,
                 "delete-key",
                 f'root access key "{key.key_id}"',
-                f"delete root access key {key.key_id}, this run's own: last, then continue as the IAM admin",
+                f"delete root access key {key.key_id}, this run's own: last, then continue as the IAM admin"
+                + (f" ({waits})" if waits else ""),
                 # Not deactivated first: an inactive key cannot sign the call that deletes it.
                 operations=("iam:DeleteAccessKey",),
                 fields=(FieldChange("status", key.status, "deleted"),),
@@ -189,6 +334,7 @@ class RootAccessKeys(Step[RootKeysState]):
                 run_last=True,
                 confirm_value=key.key_id,
                 confirm_answer=CONFIRM_KEY,
+                waits_for=waits,
             )
         return Change(
             Action.DELETE,
@@ -211,11 +357,9 @@ class RootAccessKeys(Step[RootKeysState]):
             gone_ok(lambda: with_backoff(lambda: iam.delete_access_key(AccessKeyId=key_id)))
             return
         admin = str(ctx.answer_of("admin-user", "name"))
-        problem = admin_problem(aws, admin, ctx.caller.partition)
+        problem = admin_problem(aws, ctx, admin)  # again, at the moment it matters
         if problem:
-            raise WizardError(
-                f"not deleting {key_id}, the key this run uses: {problem}, so nobody could continue"
-            )
+            raise ChangeSkipped(f"not deleting {key_id}, the key this run uses: {problem}, so nobody could continue")
         next_steps = continue_as(admin, signin_url(ctx.caller.account, read_alias(iam)), ctx)
         gone_ok(lambda: with_backoff(lambda: iam.delete_access_key(AccessKeyId=key_id)))
         # From here on this run's credentials are dead: no more AWS calls, only tell the operator.

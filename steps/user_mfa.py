@@ -11,12 +11,15 @@ import contextlib
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from steps import provenance
+from steps.provenance import Ownership
 from wizard import totp
 from wizard.aws import Aws
+from wizard.policy_eval import parse_document
 from wizard.protocol import (
     NO_TERMINAL,
     Action,
@@ -67,6 +70,7 @@ class IamUser:
     name: str
     console: bool
     mfa_serials: tuple[str, ...] = ()
+    password_reset_required: bool = False  # must set a new password at the next (first) sign-in
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ class UserMfaState:
     group_exists: bool
     members: tuple[str, ...] = ()
     enforcement: dict[str, Any] | None = None  # the policy document, when the group has it
+    admin_ownership: Ownership = field(default_factory=lambda: Ownership("ours", "aws-harden's"))
+    group_ownership: Ownership = field(default_factory=lambda: Ownership("ours", "aws-harden's"))
 
     def user(self, name: str) -> IamUser | None:
         return next((u for u in self.users if u.name == name), None)
@@ -97,32 +103,37 @@ def read_users(aws: Aws) -> tuple[IamUser, ...]:
                 for d in page["MFADevices"]
             ),
         )
-        return IamUser(name, login is not None, devices)
+        reset = bool(login and login["LoginProfile"].get("PasswordResetRequired"))
+        return IamUser(name, login is not None, devices, reset)
 
     return tuple(aws.parallel(*(lambda name=name: read(name) for name in names)))
 
 
-def read_group(aws: Aws, group: str) -> tuple[bool, tuple[str, ...], dict[str, Any] | None]:
+@dataclass(frozen=True)
+class GroupRead:
+    exists: bool
+    members: tuple[str, ...] = ()
+    enforcement: dict[str, Any] | None = None
+    details: dict[str, Any] | None = None  # GetGroup's Group element (path, id)
+
+
+def read_group(aws: Aws, group: str) -> GroupRead:
     iam = aws.client("iam")
 
-    def members() -> tuple[str, ...]:
-        pages = iam.get_paginator("get_group").paginate(GroupName=group)
-        return tuple(u["UserName"] for page in pages for u in page["Users"])
+    def members() -> tuple[dict[str, Any], tuple[str, ...]]:
+        pages = list(iam.get_paginator("get_group").paginate(GroupName=group))
+        return dict(pages[0]["Group"]), tuple(u["UserName"] for page in pages for u in page["Users"])
 
     found, policy = aws.parallel(
         lambda: absent_is_none(members),
         lambda: absent_is_none(lambda: iam.get_group_policy(GroupName=group, PolicyName=ENFORCE_POLICY_NAME)),
     )
     if found is None:
-        return False, (), None
+        return GroupRead(False)
+    details, names = found
     if policy is None:
-        return True, found, None
-    document = policy["PolicyDocument"]
-    if isinstance(document, str):  # boto3 decodes it; a raw URL-encoded string is handled too
-        from urllib.parse import unquote
-
-        document = json.loads(unquote(document))
-    return True, found, dict(document)
+        return GroupRead(True, names, None, details)
+    return GroupRead(True, names, dict(parse_document(policy["PolicyDocument"])), details)
 
 
 def otpauth_uri(user: str, account: str, seed: Secret) -> Secret:
@@ -149,7 +160,7 @@ class UserMfa(Step[UserMfaState]):
     reads = frozenset({
         "iam:GetGroup", "iam:GetGroupPolicy", "iam:GetLoginProfile", "iam:GetUser", "iam:ListMFADevices",
         "iam:ListUsers", "iam:ListVirtualMFADevices"
-    })
+    }) | provenance.ADMIN_PATH_READS
 
     def questions(self) -> Sequence[Question]:
         return (
@@ -172,8 +183,13 @@ class UserMfa(Step[UserMfaState]):
 
     def inspect(self, aws: Aws, ctx: StepContext) -> UserMfaState:
         group = str(ctx.answer_of("admin-group", "name"))
-        users, (exists, members, document) = aws.parallel(lambda: read_users(aws), lambda: read_group(aws, group))
-        return UserMfaState(str(ctx.answer_of("admin-user", "name")), users, group, exists, members, document)
+        admin = str(ctx.answer_of("admin-user", "name"))
+        iam = aws.client("iam")
+        users, read, admin_user = aws.parallel(lambda: read_users(aws), lambda: read_group(aws, group),
+                                               lambda: provenance.read_user(iam, admin))
+        return UserMfaState(admin, users, group, read.exists, read.members, read.enforcement,
+                            provenance.user_ownership(aws, ctx.caller, admin_user),
+                            provenance.group_ownership(aws, ctx.caller.account, read.details))
 
     def findings(self, state: UserMfaState, ctx: StepContext) -> list[Finding]:
         found: list[Finding] = []
@@ -263,13 +279,22 @@ class UserMfa(Step[UserMfaState]):
 
     def _enforcement_blockers(self, state: UserMfaState, ctx: StepContext) -> list[str]:
         """Why attaching the deny-unless-MFA policy now could lock someone out; empty when it cannot."""
-        enrolling = set(self._enrollments(state, ctx))
+        enrolling = {n for n in self._enrollments(state, ctx) if self._enroll_change(state, n).waits_for is None}
         members = set(state.members) | {state.admin}  # admin-group puts the admin in the group
         blockers = []
+        if state.group_exists and not state.group_ownership.usable:
+            blockers.append(f"group {state.group} is not aws-harden's ({state.group_ownership.reason}); "
+                            "admin-group asks to adopt it")
         for name in sorted(members):
             user = state.user(name)
             if name not in enrolling and (user is None or not user.mfa_serials):
                 blockers.append(f"{name} has no MFA device yet")
+            if user is not None and user.password_reset_required:
+                # AWS's example policy leaves iam:ChangePassword out of its NotAction (IAM User Guide, the
+                # policy's own caveat): a member who must set a new password at the first sign-in, before
+                # MFA is on that session, could never get in.
+                blockers.append(f"{name} must still set a new password at the first sign-in (sign in once at "
+                                "the IAM sign-in URL), and the policy denies iam:ChangePassword without MFA")
         if ctx.caller.kind == "user" and ctx.caller.name in members:
             blockers.append(
                 f"this run signs in as {ctx.caller.name}, a member, with access keys that carry no MFA "
@@ -279,21 +304,7 @@ class UserMfa(Step[UserMfaState]):
         return blockers
 
     def plan(self, state: UserMfaState, ctx: StepContext) -> list[Change]:
-        changes = [
-            Change(
-                Action.CREATE,
-                "enroll",
-                f'virtual MFA device for "{name}"',
-                f"enroll a virtual MFA device for {name} (QR code in this terminal, then two codes)",
-                operations=("iam:CreateVirtualMFADevice", "iam:EnableMFADevice"),
-                fields=(
-                    FieldChange("device", None, name),
-                    FieldChange("seed", None, "from AWS, shown only as the QR code", sensitive=True),
-                ),
-                params={"user": name},
-            )
-            for name in self._enrollments(state, ctx)
-        ]
+        changes = [self._enroll_change(state, name) for name in self._enrollments(state, ctx)]
         enrolling = {c.params["user"] for c in changes}
         for user in state.users:
             if (
@@ -333,6 +344,25 @@ class UserMfa(Step[UserMfaState]):
                 )
             )
         return changes
+
+    @staticmethod
+    def _enroll_change(state: UserMfaState, name: str) -> Change:
+        """A device the operator's phone holds makes its user theirs: never for an admin nobody adopted."""
+        waits = provenance.waits_for_admin(name, state.admin_ownership) if name == state.admin else None
+        return Change(
+            Action.CREATE,
+            "enroll",
+            f'virtual MFA device for "{name}"',
+            f"enroll a virtual MFA device for {name} (QR code in this terminal, then two codes)"
+            + (f" (waits: {waits})" if waits else ""),
+            operations=("iam:CreateVirtualMFADevice", "iam:EnableMFADevice"),
+            fields=(
+                FieldChange("device", None, name),
+                FieldChange("seed", None, "from AWS, shown only as the QR code", sensitive=True),
+            ),
+            params={"user": name},
+            waits_for=waits,
+        )
 
     def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
         iam = aws.client("iam")
@@ -425,18 +455,26 @@ class UserMfa(Step[UserMfaState]):
     def _enforce(self, aws: Aws, group: str, admin: str, ctx: ApplyContext) -> None:
         """The lockout guard, again at the moment of attaching: every member must have MFA now."""
         iam = aws.client("iam")
-        exists, members, _ = read_group(aws, group)
-        if not exists:
+        read = read_group(aws, group)
+        if not read.exists:
             raise ChangeSkipped(f"group {group} does not exist yet (admin-group creates it)")
+        if not provenance.group_ownership(aws, ctx.caller.account, read.details).usable:
+            raise ChangeSkipped(f"not attached: group {group} is not aws-harden's")
+        members = read.members
         if ctx.caller.kind == "user" and ctx.caller.name in members:
             raise ChangeSkipped(f"not attached: this run signs in as {ctx.caller.name}, a member of {group}")
         users = {u.name: u for u in read_users(aws)}
-        lacking = [m for m in sorted(set(members) | {admin}) if not (m in users and users[m].mfa_serials)]
+        everyone = sorted(set(members) | {admin})
+        lacking = [m for m in everyone if not (m in users and users[m].mfa_serials)]
         if lacking:
             raise ChangeSkipped(
                 f"not attached: {', '.join(lacking)} {'has' if len(lacking) == 1 else 'have'} "
                 "no MFA yet, and the policy would lock them out"
             )
+        resetting = [m for m in everyone if m in users and users[m].password_reset_required]
+        if resetting:
+            raise ChangeSkipped(f"not attached: {', '.join(resetting)} must still set a new password at the first "
+                                "sign-in, which the policy would deny without MFA")
         with_backoff(  # admin-group may have created the group a moment ago
             lambda: iam.put_group_policy(
                 GroupName=group, PolicyName=ENFORCE_POLICY_NAME, PolicyDocument=json.dumps(ENFORCE_POLICY)

@@ -130,6 +130,7 @@ class Operator:
     phone: Phone
     interrupted: set[str] | None = None
     asked: list[str] = field(default_factory=list)
+    endpoint_url: str | None = None  # where the admin signs in: a sandbox server, else in-process moto
 
     def _ask(self, message: str) -> None:
         self.asked.append(message)
@@ -147,6 +148,9 @@ class Operator:
 
     def confirm(self, message: str, default: bool = False) -> bool:
         self._ask(message)
+        if message.startswith("Apply ") and "signin-link" in message:
+            # The sign-in URL is on the screen: the operator signs in as the admin once.
+            first_sign_in(self.endpoint_url)
         return True if message.startswith("Apply ") else default
 
     def select(self, message: str, choices: Sequence[str], default: str | None = None) -> str:
@@ -155,6 +159,25 @@ class Operator:
             return ENTER_CODES
         assert default is not None, message
         return default
+
+
+ADMINS_OWN_PASSWORD = "Admins-Own-Passw0rd-77!"  # what the operator types at the first sign-in (a test value)
+
+
+def first_sign_in(endpoint_url: str | None = None) -> None:
+    """The admin's first console sign-in, where AWS asks for a new password (iam:ChangePassword, which its
+    group's AdministratorAccess allows), done with the admin's own key. Once, while the reset is pending.
+    (The keyring keeps the entry the wizard wrote; the leak guard checks that generated password.)"""
+    from wizard.aws import isolated_session
+
+    stored = keyring.get_password("aws-harden", f"{ACCOUNT_ID}/admin/console-password")
+    if stored is None or keyring.get_password("aws-harden", f"{ACCOUNT_ID}/admin/access-key") is None:
+        return
+    key, secret = admin_credentials()
+    iam = isolated_session(key, secret, "us-east-1").client("iam", endpoint_url=endpoint_url)
+    if not iam.get_login_profile(UserName="admin")["LoginProfile"]["PasswordResetRequired"]:
+        return
+    iam.change_password(OldPassword=stored, NewPassword=ADMINS_OWN_PASSWORD)
 
 
 @dataclass(frozen=True)

@@ -100,13 +100,29 @@ def journal_entries(account: str = "123456789012", base: Path | None = None) -> 
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def create_admin(iam: Any, name: str = "admin") -> None:
-    """An IAM admin who can take over from root: console access and AdministratorAccess through a group."""
+EARLIER_PASSWORD = "Example-Passw0rd-123!"  # a test's value, not one the product generated
+
+
+def mark_as_wizards(iam: Any, name: str, password: str | None = EARLIER_PASSWORD,
+                    account: str = "123456789012") -> None:
+    """What an earlier aws-harden run on this machine leaves on a user: its tag, and (password given) the
+    user's console password in this machine's keyring."""
+    import keyring
+
+    iam.tag_user(UserName=name, Tags=[{"Key": "created-by", "Value": "aws-harden"}])
+    if password is not None:
+        keyring.set_password("aws-harden", f"{account}/{name}/console-password", password)
+
+
+def create_admin(iam: Any, name: str = "admin", group: str = "FullAccess", reset: bool = True) -> None:
+    """An IAM admin an earlier aws-harden run made, who can take over from root: console access with the
+    password in the keyring, AdministratorAccess through the wizard's group."""
     iam.create_user(UserName=name)
-    iam.create_login_profile(UserName=name, Password="Example-Passw0rd-123!", PasswordResetRequired=True)
-    iam.create_group(GroupName="FullAccess")
-    iam.attach_group_policy(GroupName="FullAccess", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
-    iam.add_user_to_group(GroupName="FullAccess", UserName=name)
+    iam.create_login_profile(UserName=name, Password=EARLIER_PASSWORD, PasswordResetRequired=reset)
+    mark_as_wizards(iam, name)
+    iam.create_group(GroupName=group, Path="/aws-harden/")
+    iam.attach_group_policy(GroupName=group, PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    iam.add_user_to_group(GroupName=group, UserName=name)
 
 
 def key_in(message: str) -> str:

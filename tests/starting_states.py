@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import keyring
 from hypothesis import strategies as st
 
 from steps.billing_report import export_definition
@@ -58,6 +59,48 @@ class Iam:
     root_mfa: bool
     enforce: bool
     confirm_running_key: bool
+    # Whose the admin is: "wizard" (an earlier run here: the tag, and its password in this keyring),
+    # "tagged" (the tag, but nothing held here) or "foreign" (someone else's); whether the answers name it.
+    admin_origin: str = "wizard"
+    adopt_admin: bool = False
+    admin_reset: bool = False  # a wizard-made login profile whose first-sign-in reset is still pending
+    group_path: str = "/aws-harden/"  # "/aws-harden/" is the wizard's mark on a group; "/" someone else's
+    adopt_group: bool = False
+
+    @property
+    def admin_usable(self) -> bool:
+        """What the wizard may use as its admin without asking: its own, one it creates, or one named."""
+        return self.admin == "absent" or self.admin_origin == "wizard" or self.adopt_admin
+
+    @property
+    def group_consent_needed(self) -> bool:
+        """A group of someone else's, or one whose members the wizard did not add would get admin rights."""
+        if not self.group_exists:
+            return False
+        others = any(o.in_group for o in self.others) or (self.group_member and not self.admin_usable)
+        return self.group_path != "/aws-harden/" or (not self.group_policy and others)
+
+    @property
+    def group_usable(self) -> bool:
+        """The wizard may widen the group (attach AdministratorAccess, add the admin)."""
+        return not self.group_consent_needed or self.adopt_group
+
+    @property
+    def group_owned(self) -> bool:
+        """The group is the wizard's (its path) or named: it may at least tighten it (MFA enforcement)."""
+        return not self.group_exists or self.group_path == "/aws-harden/" or self.adopt_group
+
+    @property
+    def admin_password_held(self) -> bool:
+        """The operator holds the admin's console password once the run is over."""
+        return self.admin_usable and (self.admin != "console" or self.admin_origin == "wizard")
+
+    @property
+    def admin_reset_pending(self) -> bool:
+        """At the time user-mfa runs: a password the wizard set (now or earlier) not yet changed."""
+        if not self.admin_usable:
+            return False
+        return self.admin != "console" or (self.admin_origin == "wizard" and self.admin_reset)
 
 
 @dataclass(frozen=True)
@@ -137,6 +180,7 @@ def iam_starts(draw: st.DrawFn) -> Iam:
     for name in ("alice", "bob")[: draw(st.integers(0, 2))]:
         others.append(OtherUser(name, draw(st.booleans()), draw(st.booleans()), group_exists and draw(st.booleans())))
     alias = draw(st.sampled_from([None, "acme-old"]))
+    origin = draw(st.sampled_from(["wizard", "tagged", "foreign"])) if admin != "absent" else "wizard"
     return Iam(
         admin_name=draw(st.sampled_from(["admin", "ops.alice"])),
         admin=admin,
@@ -155,6 +199,11 @@ def iam_starts(draw: st.DrawFn) -> Iam:
         root_mfa=draw(st.booleans()),
         enforce=draw(st.booleans()),
         confirm_running_key=draw(st.booleans()),
+        admin_origin=origin,
+        adopt_admin=origin != "wizard" and draw(st.booleans()),
+        admin_reset=admin == "console" and origin == "wizard" and draw(st.booleans()),
+        group_path=draw(st.sampled_from(["/aws-harden/", "/"])) if group_exists else "/aws-harden/",
+        adopt_group=group_exists and draw(st.booleans()),
     )
 
 
@@ -231,9 +280,13 @@ def enable_mfa(iam: Any, user: str) -> None:
 def arrange_iam(s: Iam, c: Clients) -> None:
     iam = c.iam
     if s.admin != "absent":
-        iam.create_user(UserName=s.admin_name)
+        tags = [{"Key": "created-by", "Value": "aws-harden"}] if s.admin_origin != "foreign" else []
+        iam.create_user(UserName=s.admin_name, Tags=tags)
+        if s.admin_origin == "wizard":  # the earlier run kept the password before setting it
+            keyring.set_password("aws-harden", f"{ACCOUNT}/{s.admin_name}/console-password", "Before-the-wizard-1!")
         if s.admin == "console":
-            iam.create_login_profile(UserName=s.admin_name, Password="Before-the-wizard-1!")
+            iam.create_login_profile(UserName=s.admin_name, Password="Before-the-wizard-1!",
+                                     PasswordResetRequired=s.admin_reset)
         if s.admin_direct_policies:
             iam.attach_user_policy(UserName=s.admin_name, PolicyArn=READ_ONLY)
             iam.put_user_policy(UserName=s.admin_name, PolicyName="own", PolicyDocument=json.dumps(
@@ -241,7 +294,7 @@ def arrange_iam(s: Iam, c: Clients) -> None:
         if s.admin_mfa:
             enable_mfa(iam, s.admin_name)
     if s.group_exists:
-        iam.create_group(GroupName=s.group_name)
+        iam.create_group(GroupName=s.group_name, Path=s.group_path)
         if s.group_policy:
             iam.attach_group_policy(GroupName=s.group_name, PolicyArn=ADMIN_ACCESS)
         if s.group_extra_policy:
@@ -357,8 +410,8 @@ def arrange_budget(s: Budget, c: Clients) -> None:
 def answers_toml(start: Start) -> str:
     i, t, b = start.iam, start.trails, start.budget
     lines = [
-        "[admin-user]", f'name = "{i.admin_name}"',
-        "[admin-group]", f'name = "{i.group_name}"',
+        "[admin-user]", f'name = "{i.admin_name}"', *([f'adopt_existing = "{i.admin_name}"'] if i.adopt_admin else []),
+        "[admin-group]", f'name = "{i.group_name}"', *([f'adopt_existing = "{i.group_name}"'] if i.adopt_group else []),
         "[signin-link]", f'alias = "{i.wanted_alias}"',
         "[user-mfa]", f"enforce = {str(i.enforce).lower()}",
         "[cloudtrail]", f"kms = {str(t.kms).lower()}", f"retention_days = {t.retention_days}",

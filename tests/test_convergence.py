@@ -4,10 +4,14 @@ apply sends no write, nothing stricter is weakened and nothing the wizard did no
 200 examples by default; AWS_HARDEN_EXAMPLES=2000 runs more. One in-process moto serves every example
 (tests/moto_world.py), reset in between.
 
+Nothing the wizard did not make is adopted: an admin user or group of someone else's (or carrying the
+wizard's tag without its credentials held here) that the answers do not name is left exactly as it was.
+
 What the wizard may remove, on purpose, and so is excepted from "nothing deleted":
 - root's access keys: deleting them is the root-access-keys step. Keys the run does not sign with go at
-  once; the key the run signs with goes only with `confirm_delete_running_key` and once every other step
-  is compliant (so with root MFA and the admin's MFA already on), and then later runs sign as the admin;
+  once; the key the run signs with goes only with `confirm_delete_running_key` and once a working admin
+  path exists (the admin is the wizard's, in the admin group, with its password held here), whatever else
+  is pending, and then later runs sign as the admin;
 - the account alias, when the answers ask for another (an account has one alias; AWS replaces it);
 - a bucket policy statement under one of CloudTrail's documented Sids (replaced by the documented one);
 - a budget alarm of a wanted kind at another threshold (updated in place, its subscribers kept).
@@ -63,17 +67,46 @@ def expected_statuses(start: Start) -> dict[str, str]:
     """What check must say after one apply --yes, and why a step is left pending."""
     i = start.iam
     statuses = dict.fromkeys(ALWAYS, "compliant")
+    # An admin or group the wizard did not make is refused unless the answers name it (adopt_existing).
+    statuses["admin-user"] = "compliant" if i.admin_usable else "noncompliant"
+    admin_in_group = i.admin_usable or (i.group_exists and i.group_member)
+    statuses["admin-group"] = "compliant" if i.group_usable and admin_in_group else "noncompliant"
     others_lacking = any(o.console and not o.mfa for o in i.others)
     # MFA enrollment needs the person with the phone: --yes enrolls nobody. Other users' MFA is theirs.
     statuses["user-mfa"] = "noncompliant" if not i.admin_mfa else "manual" if others_lacking else "compliant"
     statuses["root-mfa"] = "compliant" if i.root_mfa else "manual"  # the operator's, in the console
-    # Non-running root keys are deleted; the running one only when confirmed and all else is compliant.
-    statuses["root-access-keys"] = "compliant" if running_key_goes(start, statuses) else "noncompliant"
+    # Non-running root keys are deleted; the running one when confirmed and a working admin path exists,
+    # whatever else is still pending.
+    statuses["root-access-keys"] = "compliant" if running_key_goes(start) else "noncompliant"
     return statuses
 
 
-def running_key_goes(start: Start, statuses: dict[str, str]) -> bool:
-    return start.iam.confirm_running_key and statuses["user-mfa"] == statuses["root-mfa"] == "compliant"
+def admin_path(start: Start) -> bool:
+    """The admin is the wizard's (or named), with a console password held here, in a group with
+    AdministratorAccess (the one the wizard set up, or one that already gave it that)."""
+    i = start.iam
+    already = i.group_exists and i.group_policy and i.group_member
+    return i.admin_usable and i.admin_password_held and (i.group_usable or already)
+
+
+def running_key_goes(start: Start) -> bool:
+    return start.iam.confirm_running_key and admin_path(start)
+
+
+def check_nothing_adopted(start: Start, before: dict[str, Any], after: dict[str, Any]) -> None:
+    """An admin or a group the wizard did not make, and nobody named, is exactly as it was."""
+    i = start.iam
+    if i.admin != "absent" and not i.admin_usable:
+        assert after["users"][i.admin_name] == before["users"][i.admin_name], "a stranger's admin was changed"
+        for name, group in after["groups"].items():
+            was = before["groups"].get(name, {"members": []})["members"]
+            assert (i.admin_name in group["members"]) == (i.admin_name in was), f"a stranger's admin joined {name}"
+    if i.group_exists and not i.group_usable:
+        now, was = after["groups"][i.group_name], before["groups"][i.group_name]
+        assert (now["members"], now["managed"]) == (was["members"], was["managed"]), "a group was widened unasked"
+        # Its own group (the path) the wizard may still tighten; someone else's it leaves exactly as it was.
+        added = set(now["inline"]) - set(was["inline"])
+        assert added <= ({"aws-harden-require-mfa"} if i.group_owned else set()), "a stranger's group was changed"
 
 
 def strict_enough(before: dict[str, Any] | None, after: dict[str, Any]) -> list[str]:
@@ -154,10 +187,9 @@ def converge(world: World, clients: Clients, start: Start, workdir: Path) -> Non
         assert "continue as the admin" in text, text
         admin_key = clients.iam.create_access_key(UserName=start.iam.admin_name)["AccessKey"]
         world.act_as(admin_key["AccessKeyId"], admin_key["SecretAccessKey"], user=start.iam.admin_name)
-    else:  # journaled: left for last while others are pending, else declined for want of the confirmation
-        others_done = all(v == "compliant" for k, v in expected.items() if k != "root-access-keys")
+    else:  # journaled: left for last while no working admin path exists, else declined for want of the confirmation
         results = [e["result"] for e in journal_entries(base=workdir / "state") if e["step"] == "root-access-keys"]
-        assert results[-1] == ("declined" if others_done else "deferred"), (results, text)
+        assert results[-1] == ("declined" if admin_path(start) else "deferred"), (results, text)
 
     code, writes, text = run(["check", "--output", "json", *argv])
     report = json.loads(text)
@@ -171,10 +203,15 @@ def converge(world: World, clients: Clients, start: Start, workdir: Path) -> Non
 
     after = snapshot()
     check_nothing_lost(start, before, after, account.root_key, key_gone)
+    check_nothing_adopted(start, before, after)
     assert deliveries <= billing_deliveries(world), "an export or report the wizard did not make is gone"
-    enforced = "aws-harden-require-mfa" in after["groups"][start.iam.group_name]["inline"]
-    members_have_mfa = start.iam.admin_mfa and all(o.mfa for o in start.iam.others if o.in_group)
-    assert enforced == (start.iam.enforce and members_have_mfa), "MFA enforcement without every member's MFA"
+    i = start.iam
+    enforced = "aws-harden-require-mfa" in after["groups"][i.group_name]["inline"]
+    members_have_mfa = i.admin_mfa and all(o.mfa for o in i.others if o.in_group)
+    # Never on a group nobody adopted, and never while a member must still set a first password (AWS's
+    # policy denies iam:ChangePassword without MFA).
+    wanted = i.enforce and members_have_mfa and i.group_owned and not i.admin_reset_pending
+    assert enforced == wanted, "MFA enforcement without every member's MFA and password, or on a stranger's group"
 
 
 @pytest.mark.many_runs("hundreds of applies: the leak guard skips botocore's DEBUG body logs here")

@@ -316,7 +316,8 @@ def test_with_backoff_retries_only_transient_codes_doubling_the_wait() -> None:
 def test_a_just_created_user_not_yet_readable_when_verifying_is_waited_for(
     account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, waits: Waits
 ) -> None:
-    """IAM reads lag its writes: the verifying GetUser right after CreateUser may say NoSuchEntity."""
+    """IAM reads lag its writes: the GetUser right after CreateUser (the apply reading whose the user is
+    before giving it a password, or the verify) may say NoSuchEntity."""
     phone = prepare(account, monkeypatch, tmp_path)
     answers = answers_file(tmp_path, account.root_key)
     created: list[str] = []
@@ -338,7 +339,7 @@ def test_a_just_created_user_not_yet_readable_when_verifying_is_waited_for(
 
     run = apply_with_hook(answers, Operator(phone), lag, ["--only", "admin-user"])
     assert run.code == 0, run.text
-    assert lagging == ["GetUser", "GetUser"] and len(waits.backoff) >= 2
+    assert lagging == ["GetUser", "GetUser"] and len(waits.backoff) >= 2, waits.backoff
     assert [u["UserName"] for u in account.raw("iam").list_users()["Users"]] == ["admin"]
 
 

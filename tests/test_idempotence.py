@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Account, run_cli
+from tests.lockdown_support import mark_as_wizards
 from wizard.cli import Environment, main
 
 
@@ -43,28 +44,45 @@ def test_four_runs(account: Account, step_id: str, expected_writes: list[str]) -
     assert "already compliant" in text
 
 
-def test_admin_group_alone_adds_to_an_existing_user(account: Account) -> None:
+def test_admin_group_alone_adds_the_wizards_user(account: Account) -> None:
     account.raw("iam").create_user(UserName="admin")
+    mark_as_wizards(account.raw("iam"), "admin")
     code, writes, text = run_observed(["apply", "--yes", "--only", "admin-group"])
     assert code == 0, text
     assert writes == ["iam:CreateGroup", "iam:AttachGroupPolicy", "iam:AddUserToGroup"]
-    members = [u["UserName"] for u in account.raw("iam").get_group(GroupName="FullAccess")["Users"]]
-    assert members == ["admin"]
+    group = account.raw("iam").get_group(GroupName="FullAccess")
+    assert [u["UserName"] for u in group["Users"]] == ["admin"]
+    assert group["Group"]["Path"] == "/aws-harden/"  # the wizard's mark on its group
 
 
-def test_existing_user_is_not_recreated_only_login_profile_added(account: Account) -> None:
+def test_the_wizards_user_is_not_recreated_only_login_profile_added(account: Account) -> None:
     account.raw("iam").create_user(UserName="admin")
+    mark_as_wizards(account.raw("iam"), "admin")  # an earlier run stopped before the login profile
     code, writes, _ = run_observed(["apply", "--yes", "--only", "admin-user"])
     assert code == 0 and writes == ["iam:CreateLoginProfile"]
 
 
-def test_partial_group_gets_only_missing_pieces(account: Account) -> None:
+def test_the_wizards_partial_group_gets_only_missing_pieces(account: Account) -> None:
     iam = account.raw("iam")
     iam.create_user(UserName="admin")
-    iam.create_group(GroupName="FullAccess")
+    mark_as_wizards(iam, "admin")
+    iam.create_group(GroupName="FullAccess", Path="/aws-harden/")
     iam.add_user_to_group(GroupName="FullAccess", UserName="admin")
     code, writes, _ = run_observed(["apply", "--yes", "--only", "admin-group"])
     assert code == 0 and writes == ["iam:AttachGroupPolicy"]
+
+
+def test_a_user_the_wizard_did_not_make_is_adopted_only_when_named(account: Account, tmp_path: Any) -> None:
+    account.raw("iam").create_user(UserName="admin")
+    code, writes, text = run_observed(["apply", "--yes", "--only", "admin-user"])
+    assert code == 2 and writes == [], text
+    assert 'adopt_existing = "admin" under [admin-user]' in text
+    answers = tmp_path / "answers.toml"
+    answers.write_text('[admin-user]\nadopt_existing = "admin"\n')
+    code, writes, text = run_observed(["apply", "--yes", "--only", "admin-user", "--answers", str(answers)])
+    assert code == 0 and writes == ["iam:CreateLoginProfile"], text
+    code, writes, text = run_observed(["apply", "--yes", "--only", "admin-user"])  # remembered: no answer needed
+    assert code == 0 and writes == [], text
 
 
 def test_custom_names_from_answers_file(account: Account, tmp_path: Any) -> None:

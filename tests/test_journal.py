@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import keyring
 
@@ -38,16 +39,19 @@ def test_every_applied_change_is_journaled_with_its_result(account: Account, tmp
 
 
 def test_failed_change_is_journaled(account: Account, tmp_path: Path) -> None:
-    iam = account.raw("iam")
-    iam.create_group(GroupName="FullAccess")
-    # A group name that is a user-only conflict is hard to make in moto; an undeclared policy ARN is not:
-    answers = tmp_path / "a.toml"
-    answers.write_text('[admin-user]\nname = "ghost"\n')
-    result = run_cli(["apply", "--yes", "--only", "admin-group", "--answers", str(answers)], tty=False)
+    from botocore.awsrequest import AWSResponse
+
+    from tests.lockdown_support import run
+
+    def too_many_groups(client: Any, service: str, region: str) -> None:  # IAM: 10 groups per user at most
+        client.meta.events.register("before-call.iam.AddUserToGroup", lambda **_: (
+            AWSResponse(None, 409, {}, None), {"Error": {"Code": "LimitExceeded", "Message": "10 groups"}}))
+
+    result = run(["apply", "--yes", "--only", "admin-user,admin-group"], tty=False, hook=too_many_groups)
     assert result.code == 1
-    assert "admin-group" in result.err and "AddUserToGroup" in result.err
+    assert "admin-group" in result.text and "AddUserToGroup" in result.text
     failed = [e for e in journal_lines(tmp_path) if e["result"] == "failed"]
-    assert len(failed) == 1 and "NoSuchEntity" in str(failed[0]["detail"])
+    assert len(failed) == 1 and "LimitExceeded" in str(failed[0]["detail"])
 
 
 def test_a_change_started_and_never_ended_is_reported_once(account: Account, tmp_path: Path) -> None:

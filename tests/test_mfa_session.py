@@ -199,11 +199,13 @@ def test_the_profile_names_the_device_when_it_exists(
     account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A profile written once the admin has MFA carries --mfa-serial; one written before finds it itself."""
+    from tests.lockdown_support import mark_as_wizards
     from tests.lockdown_support import run as run_program
 
     config = tmp_path / "config"
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     account.raw("iam").create_user(UserName="admin")
+    mark_as_wizards(account.raw("iam"), "admin")  # an earlier run's admin, before it had a device
     serial = give_mfa(account).serial
     answers = tmp_path / "answers.toml"
     answers.write_text("[admin-user]\nprogrammatic_access = true\n")

@@ -68,8 +68,9 @@ def apply_everything(server: Sandbox, tmp_path: Path, monkeypatch: pytest.Monkey
     phone = full_run.Phone(monkeypatch)
     answers = full_run.answers_file(tmp_path, server.root.key)  # programmatic access, enforcement, ...
     out, err = io.StringIO(), io.StringIO()
+    operator = full_run.Operator(phone, endpoint_url=server.endpoint_url)
     code = main(["apply", "--endpoint-url", server.endpoint_url, "--answers", str(answers), "--only", IAM_STEPS],
-                Environment(stdout=out, stderr=err, stdin_isatty=True, prompter=full_run.Operator(phone), width=200))
+                Environment(stdout=out, stderr=err, stdin_isatty=True, prompter=operator, width=200))
     text = out.getvalue() + err.getvalue()
     assert code == 0, text
     assert "next, as the admin on the command line" in text  # the hint for the next run

@@ -110,12 +110,17 @@ def test_profile_appended_to_an_existing_config(account: Account, config_file: P
     assert parser.has_option("profile aws-harden-admin", "credential_process")
 
 
-def test_no_keyring_means_no_orphaned_key(account: Account, config_file: Path, wanted: str) -> None:
+def test_no_keyring_means_no_orphaned_key(account: Account, config_file: Path, tmp_path: Path) -> None:
     account.raw("iam").create_user(UserName="admin")
     account.raw("iam").create_login_profile(UserName="admin", Password="Example-Passw0rd-123!")
     keyring.set_keyring(fail.Keyring())
-    result = run(["apply", "--yes", "--only", "admin-user", "--answers", wanted], tty=False)
+    # Not aws-harden's, so adopted by name (with no keyring, for this run only), then given a key.
+    wanted = tmp_path / "adopt.toml"
+    wanted.write_text('[admin-user]\nprogrammatic_access = true\nadopt_existing = "admin"\n')
+    result = run(["apply", "--yes", "--only", "admin-user", "--answers", str(wanted)], tty=False)
     assert result.code == 1 and "no working keyring" in result.text
+    outputs = [e["detail"] for e in journal_entries() if e["result"] == "output"]
+    assert "adoption of admin: for this run only: no working keyring to remember it" in outputs
     assert result.writes == ["iam:CreateAccessKey", "iam:DeleteAccessKey"]
     assert admin_keys(account) == []
 

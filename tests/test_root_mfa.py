@@ -127,7 +127,9 @@ def test_sandbox_walk_through_survives_a_restart(tmp_path: Path, monkeypatch: py
     assert " SANDBOX  simulated app: 2 codes typed" in first.out
     assert " SANDBOX  stood in for the console" in first.out
 
-    # A new process-like run: the sandbox restarts and replays; root MFA and the enforcement are still there.
+    # MFA enforcement waits: the new admin has not signed in yet to set its own password.
+    assert "admin must still set a new password at the first sign-in" in first.out
+    # A new process-like run: the sandbox restarts and replays; root MFA and the admin's device are still there.
     check = run_cli(["check", "--sandbox", *only, "--output", "json"], tty=False)
     assert check.code == 0, check.text
     report = {s["id"]: s for s in json.loads(check.out)["steps"]}

@@ -53,3 +53,22 @@ def test_unattended_walk_with_programmatic_access(tmp_path: Path) -> None:
 
     check = run(["--sandbox", "check", "--only", LOCKDOWN], tty=False)
     assert check.code == 0 and "user/admin" in check.text, check.text
+
+
+def test_a_later_sandbox_run_still_holds_the_admins_password(tmp_path: Path) -> None:
+    """The sandbox's keyring is in memory; its replay gives the admin the replay placeholder as password
+    and keeps that in the keyring, so the next run (as root) still counts the admin as the wizard's and
+    can let root's key go."""
+    first = run(["--sandbox-reset", "apply", "--yes", "--only", "admin-user,admin-group"], tty=False)
+    assert first.code == 0, first.text
+    plan = run(["--sandbox", "plan", "--output", "json", "--only", LOCKDOWN], tty=False)
+    report, _ = json.JSONDecoder().raw_decode(plan.text[plan.text.index("{"):])
+    steps = {s["id"]: s for s in report["steps"]}
+    assert steps["admin-user"]["status"] == "compliant", steps["admin-user"]
+    (change,) = steps["root-access-keys"]["changes"]
+    assert "kept until" not in change["summary"], change
+    running = change["resource"].split('"')[1]
+    answers = tmp_path / "answers.toml"
+    answers.write_text(f'[root-access-keys]\nconfirm_delete_running_key = "{running}"\n')
+    walk = run(["--sandbox", "apply", "--yes", "--only", LOCKDOWN, "--answers", str(answers)], tty=False)
+    assert walk.code == 0 and walk.operations[-1] == "DeleteAccessKey", walk.text

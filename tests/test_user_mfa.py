@@ -14,6 +14,7 @@ import pytest
 import steps.user_mfa as user_mfa
 from steps.user_mfa import ENFORCE_POLICY, ENFORCE_POLICY_NAME, STEP, UserMfaState
 from tests.conftest import Account, Terminal
+from tests.lockdown_support import mark_as_wizards
 from wizard import totp
 from wizard.aws import Caller
 from wizard.cli import Environment, main
@@ -101,10 +102,12 @@ def run(
 
 
 def make_admin(account: Account, name: str = "admin", group: str = "FullAccess") -> None:
+    """The admin and its group as an earlier aws-harden run left them (password already changed)."""
     iam = account.raw("iam")
     iam.create_user(UserName=name)
     iam.create_login_profile(UserName=name, Password="x-Initial-Passw0rd!")
-    iam.create_group(GroupName=group)
+    mark_as_wizards(iam, name, "x-Initial-Passw0rd!")
+    iam.create_group(GroupName=group, Path="/aws-harden/")
     iam.add_user_to_group(GroupName=group, UserName=name)
 
 

@@ -220,7 +220,7 @@ class Engine:
             outcomes.append(self._apply_step_answering(step, ctx, deferred))
         for step, change, ctx in deferred:
             outcome = next(o for o in outcomes if o.step_id == step.id)
-            self._apply_last(step, change, ctx, outcome, outcomes)
+            self._apply_last(step, change, ctx, outcome)
         self.ui.summary(outcomes, self.outputs)
         return outcomes
 
@@ -244,17 +244,25 @@ class Engine:
         change: Change,
         ctx: StepContext,
         outcome: StepOutcome,
-        outcomes: Sequence[StepOutcome],
     ) -> None:
-        """A change that cuts off this run's credentials: only when all else is verified, agreed, and then
-        nothing more is sent to AWS (so there is no verify: the operator checks as the new identity)."""
+        """A change that cuts off this run's credentials: last, once the step, reading the account again
+        now that every other step had its turn, no longer says it waits for something (for root's key: a
+        working IAM admin); agreed; and then nothing more is sent to AWS (so there is no verify: the
+        operator checks as the new identity). Other steps declined or left pending do not hold it back."""
         self.ui.blank()
         self.ui.line(("Last: ", "bold"), f"{step.id} ")
+        why = "this run's credentials are already gone" if self.credentials_retired else None
+        if why is None:
+            fresh = self._planned_again(step, change, ctx, outcome)
+            if fresh is None:  # done meanwhile (e.g. in the console)
+                self.ui.line(("  ✓ already done", "green"), f": {change.resource}")
+                outcome.changes = [c for c in outcome.changes if (c.key, c.resource) != (change.key, change.resource)]
+                outcome.status = status_of(outcome.changes)
+                outcome.reason = reason_of(outcome.changes, outcome.findings)
+                return
+            change, why = fresh, fresh.waits_for
         self.ui.changes([change])
-        waiting = [o.step_id for o in outcomes if o.step_id != step.id and o.status is not Status.COMPLIANT]
-        if self.credentials_retired or waiting:
-            why = "this run's credentials are already gone" if self.credentials_retired else (
-                f"it waits until every other selected step is verified (not yet: {', '.join(waiting)})")
+        if why is not None:
             outcome.reason = f"{change.resource}: left for last; {why}"
             self.ui.line(("  left pending: ", "yellow"), why)
             self._journal(step.id, "deferred", change, detail=why)
@@ -276,6 +284,14 @@ class Engine:
             "done; not re-read, because the credentials this run used are gone: run 'aws-harden check' "
             "as the new identity to verify")
 
+    def _planned_again(self, step: AnyStep, change: Change, ctx: StepContext,
+                       outcome: StepOutcome) -> Change | None:
+        """The step's plan for this change as the account is now; None when it is no longer planned."""
+        state = self._guarded(step, "re-check", lambda: step.inspect(self.aws, ctx))
+        outcome.findings = step.findings(state, ctx)
+        return next((c for c in step.plan(state, ctx) if (c.key, c.resource) == (change.key, change.resource)),
+                    None)
+
     def _confirm(self, step: AnyStep, change: Change, ctx: StepContext) -> str | None:
         """Agreement for a run_last change; None when agreed, else why not."""
         expected = change.confirm_value
@@ -292,8 +308,9 @@ class Engine:
                      if change.confirm_answer else "a confirmation at the prompt")
             return f"not confirmed: to do this unattended, put {where}"
         assert self.prompter is not None
+        leave = "keep it for now" if change.action is Action.DELETE else "decline"
         typed = self.prompter.text(
-            f"To go ahead, type {expected} (leave empty to keep it for now)",
+            f"To go ahead, type {expected} (leave empty to {leave})",
             validate=lambda v: None if v.strip() in ("", expected) else f"that is not {expected}",
         )
         return None if typed.strip() == expected else "declined"
@@ -311,13 +328,27 @@ class Engine:
             self._record_finding_outputs(step, findings)
             return StepOutcome(step.id, step.title, Status.COMPLIANT, reason_of(changes, findings), findings)
         self.ui.changes(changes)
-        now = [c for c in changes if not c.run_last and c.action is not Action.OPERATOR]
-        operator = [c for c in changes if not c.run_last and c.action is Action.OPERATOR]
+        waiting = [c for c in changes if not c.run_last and c.waits_for is not None]
+        now = [c for c in changes if not c.run_last and c.action is not Action.OPERATOR and c.waits_for is None]
+        operator = [c for c in changes if not c.run_last and c.action is Action.OPERATOR and c.waits_for is None]
         later = [c for c in changes if c.run_last]
         applied: list[Change] = []
-        not_now: list[Change] = []
+        not_now: list[Change] = list(waiting)
+        for change in waiting:
+            self._journal(step.id, "waiting", change, detail=str(change.waits_for))
+            self.ui.line(("  – waits ", "yellow"), change.resource, f": {change.waits_for}")
         if now:
-            if not self._agree(f"Apply {len(now)} change{'s' if len(now) > 1 else ''} for {step.id}?"):
+            # What needs typed consent (adopting something aws-harden did not make) comes first: refused,
+            # the step changes nothing, since its other changes act on that very thing.
+            for change in (c for c in now if c.confirm_value is not None):
+                refusal = self._confirm(step, change, ctx)
+                if refusal is not None:
+                    self._journal(step.id, "declined", change, detail=refusal)
+                    self.ui.line(("  – refused ", "yellow"), change.resource, f": {refusal}")
+                    return StepOutcome(step.id, step.title, Status.NONCOMPLIANT,
+                                       f"{change.resource}: {refusal}", findings, changes)
+            plain = [c for c in now if c.confirm_value is None]
+            if plain and not self._agree(f"Apply {len(now)} change{'s' if len(now) > 1 else ''} for {step.id}?"):
                 self._journal(step.id, "declined")
                 return StepOutcome(
                     step.id, step.title, Status.NONCOMPLIANT, "declined by the operator", findings, changes

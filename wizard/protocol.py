@@ -76,6 +76,9 @@ class Change:
     # --yes the step's answer `confirm_answer` (an answers-file key) must hold the same value.
     confirm_value: str | None = None
     confirm_answer: str | None = None
+    # A change that cannot be made yet, and why (e.g. it acts on something nobody agreed to adopt): it
+    # stays planned, and the engine neither asks for it nor applies it until the reason is gone.
+    waits_for: str | None = None
 
     def as_record(self) -> dict[str, Any]:
         """A journal- and JSON-safe view: sensitive field values are never included."""

@@ -69,6 +69,26 @@ class Sandbox:
         root_key, _ = root_user.create_root(self._admin_client("iam", "us-east-1"))
         self.root = SandboxCredentials(root_key, DUMMY_SECRET)
         self.replay_problems = self.write_log.replay(self._client_as)
+        self._restore_replayed_passwords()
+
+    def _restore_replayed_passwords(self) -> None:
+        """Replay gives every console password the wizard set the replay placeholder (the real one is never
+        recorded), and the sandbox's in-memory keyring forgot the real one with the last run: keep the
+        placeholder there instead, so this run holds the admin's password as a machine with a working
+        keyring would (root-access-keys asks for that before root's key goes). Only into the sandbox's own
+        in-memory keyring, never into another one."""
+        import keyring
+
+        from wizard.sandbox.replay import PLACEHOLDER
+        from wizard.secrets import KEYRING_SERVICE, keyring_entry
+
+        if type(keyring.get_keyring()).__name__ != "MemoryKeyring":
+            return
+        for entry in self.write_log.entries():
+            if entry["operation"] == "CreateLoginProfile":
+                name = keyring_entry(SANDBOX_ACCOUNT, str(entry["params"]["UserName"]), "console-password")
+                if keyring.get_password(KEYRING_SERVICE, name) is None:
+                    keyring.set_password(KEYRING_SERVICE, name, PLACEHOLDER)
 
     def stop(self) -> None:
         if self._server is not None:
