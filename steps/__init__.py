@@ -28,15 +28,23 @@ STEP_MODULES: tuple[tuple[str, str], ...] = (
 )
 
 
+# Steps for an organization, run in its management account: part of `--organization` runs (and of a single-account
+# run that names them with --only), never of a plain one, whose account may be in no organization at all.
+ORGANIZATION_STEP_MODULES: tuple[tuple[str, str], ...] = (
+    ("org-root-access", "steps.org_root_access"),
+    ("member-root-credentials", "steps.member_root_credentials"),
+)
+
+
 @dataclass(frozen=True)
 class Missing:
     id: str
     module: str
 
 
-def available() -> list[Step[Any]]:
+def available(modules: tuple[tuple[str, str], ...] = STEP_MODULES) -> list[Step[Any]]:
     found: list[Step[Any]] = []
-    for step_id, module in STEP_MODULES:
+    for step_id, module in modules:
         if importlib.util.find_spec(module) is None:
             continue
         step = importlib.import_module(module).STEP
@@ -51,3 +59,11 @@ def not_built() -> list[Missing]:
 
 def all_ids() -> list[str]:
     return [step_id for step_id, _ in STEP_MODULES]
+
+
+def organization_steps() -> list[Step[Any]]:
+    return available(ORGANIZATION_STEP_MODULES)
+
+
+def organization_ids() -> list[str]:
+    return [step_id for step_id, _ in ORGANIZATION_STEP_MODULES]

@@ -244,6 +244,10 @@ class Step(ABC, Generic[StateT]):
     # it is compliant; check's exit code is 0 only when they pass. Every step module says it, even when empty.
     remediates: ClassVar[tuple[str, ...]] = ()
 
+    # In an organization (--organization): why the step's subject exists only in the management account, so the
+    # fan-out runs it there alone and says so for the other accounts; empty for a step that belongs in every account.
+    management_account_only: ClassVar[str] = ""
+
     # Sandbox only: writes that stand in for an operator action done in the console (see sandbox_operator).
     sandbox_writes: ClassVar[frozenset[str]] = frozenset()
 

@@ -133,13 +133,14 @@ def memory_keyring() -> Any:
 # botocore logs request parameters and raw response bodies at DEBUG; these fields never reach a log.
 LOGGED_SECRET_FIELDS = (
     "Base32StringSeed|QRCodePNG|SecretAccessKey|Password|NewPassword|OldPassword"
-    "|AuthenticationCode1|AuthenticationCode2"
+    "|AuthenticationCode1|AuthenticationCode2|SessionToken|X-Amz-Security-Token"
 )
 _LOGGED_SECRET = re.compile(
     rf"(<(?P<tag>{LOGGED_SECRET_FIELDS})>)[^<]*(</(?P=tag)>)"  # XML (query protocol) bodies
-    # Python dicts and JSON:
-    rf"|(?P<key>['\"](?:{LOGGED_SECRET_FIELDS})['\"]\s*:\s*)(?P<q>['\"])(?:\\.|(?!(?P=q)).)*(?P=q)"
+    # Python dicts and JSON (a request's headers print as bytes, b'...'):
+    rf"|(?P<key>['\"](?:{LOGGED_SECRET_FIELDS})['\"]\s*:\s*)b?(?P<q>['\"])(?:\\.|(?!(?P=q)).)*(?P=q)"
     rf"|(?P<form>\b(?:{LOGGED_SECRET_FIELDS})=)[^&'\s]*"  # form-encoded request bodies
+    r"|(?P<header>(?i:x-amz-security-token):)[^\s'\\]*"  # the canonical request botocore.auth logs
 )
 
 
@@ -148,6 +149,8 @@ def _redact_match(match: re.Match[str]) -> str:
         return f"{match.group(1)}{SENSITIVE}{match.group(3)}"
     if match.group("key"):
         return f"{match.group('key')}'{SENSITIVE}'"
+    if match.group("header"):
+        return f"{match.group('header')}{SENSITIVE}"
     return f"{match.group('form')}{SENSITIVE}"
 
 
@@ -164,7 +167,8 @@ class RedactSecrets(logging.Filter):
 
 def redact_aws_logs() -> None:
     """Install the filter on the botocore loggers that print bodies. Idempotent."""
-    for name in ("botocore.parsers", "botocore.endpoint", "botocore.httpsession", "botocore.awsrequest"):
+    for name in ("botocore.parsers", "botocore.endpoint", "botocore.httpsession", "botocore.awsrequest",
+                 "botocore.auth"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactSecrets) for f in logger.filters):
             logger.addFilter(RedactSecrets())

@@ -19,7 +19,10 @@ from wizard.errors import WriteRefused
 T = TypeVar("T")
 READ_PREFIXES = ("Get", "List", "Describe", "Head", "Lookup")
 # Named reads that do not start with a read verb. Keep this list short and justified.
-EXTRA_READS = frozenset[str]()
+# sts:AssumeRole and sts:AssumeRoot change nothing in any account: they hand out temporary credentials, and the
+# sessions made from them get a write guard of their own (wizard/organization.py); check and plan need them to
+# read member accounts of an organization.
+EXTRA_READS = frozenset({"sts:AssumeRole", "sts:AssumeRoot"})
 
 
 def is_read(operation: str) -> bool:
