@@ -64,7 +64,7 @@ class MemberRoot:
         return self.password or bool(self.access_keys or self.mfa_devices or self.certificates)
 
     def described(self) -> str:
-        parts = (["a console password"] if self.password else []) + [
+        parts = (["console password"] if self.password else []) + [
             f"{len(items)} {what}{'s' if len(items) != 1 else ''}"
             for items, what in ((self.access_keys, "access key"), (self.mfa_devices, "MFA device"),
                                 (self.certificates, "signing certificate")) if items]
@@ -153,7 +153,7 @@ class MemberRootCredentials(Step[MemberRootState]):
                 found.append(Finding(f"{member.account.label()}: the root audit failed: {member.error}", "warning",
                                      observed={"account": member.account.id, "error": member.error}))
             elif member.has_credentials:
-                found.append(Finding(f"{member.account.label()}: root has {member.described()}",
+                found.append(Finding(f"{member.account.label()}: root credentials: {member.described()}",
                                      observed=member.observed()))
         clean = [m for m in state.members if not m.error and not m.has_credentials]
         found.append(Finding(f"{len(clean)} of {len(state.members)} member accounts: root has no credentials",
@@ -184,14 +184,15 @@ class MemberRootCredentials(Step[MemberRootState]):
             ["iam:DeleteAccessKey"] if member.access_keys else []) + (
             ["iam:DeactivateMFADevice"] if member.mfa_devices else []) + (
             ["iam:DeleteSigningCertificate"] if member.certificates else [])
-        fields = tuple(FieldChange(name, None, f"{value} deleted") for name, value in (
-            ("console password", "the password" if member.password else ""),
-            ("access keys", ", ".join(member.access_keys)), ("MFA devices", ", ".join(member.mfa_devices)),
-            ("signing certificates", ", ".join(member.certificates)),
+        fields = tuple(FieldChange(name, None, value) for name, value in (
+            ("console password", "deleted" if member.password else ""),
+            ("access keys", f"{', '.join(member.access_keys)}: deleted" if member.access_keys else ""),
+            ("MFA devices", f"{', '.join(member.mfa_devices)}: deactivated" if member.mfa_devices else ""),
+            ("signing certificates", f"{', '.join(member.certificates)}: deleted" if member.certificates else ""),
         ) if value)
         return Change(
             Action.DELETE, "delete", f"root user credentials of {member.account.label()}",
-            f"delete {member.described()} of account {member.account.id}'s root user",
+            f"delete its root user's {member.described()}",
             operations=("sts:AssumeRoot", *operations), fields=fields,
             params={"account": member.account.id, "password": member.password, "keys": list(member.access_keys),
                     "devices": list(member.mfa_devices), "certificates": list(member.certificates)},

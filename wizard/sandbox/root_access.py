@@ -14,10 +14,11 @@ answer with them) and these documented rules:
   model's EnableOrganizationsRoot* documentation); without it the IAM calls answer ServiceAccessNotEnabledException.
   moto's list of services that support trusted access lacks IAM; it is added (Organizations User Guide,
   "AWS Identity and Access Management and AWS Organizations", services-that-can-integrate-iam.html).
-- The caller must be in an organization (OrganizationNotFoundException) with all features
-  (OrganizationNotInAllFeaturesModeException); the two Enable calls only from the management account
-  (CallerIsNotManagementAccountException); ListOrganizationsFeatures also from no other account
-  (AccountNotManagementOrDelegatedAdministratorException: moto cannot register a delegated administrator for IAM).
+- The caller must be in an organization (OrganizationNotFoundException); the two Enable calls only from the
+  management account (CallerIsNotManagementAccountException); ListOrganizationsFeatures also from no other account
+  (AccountNotManagementOrDelegatedAdministratorException: moto cannot register a delegated administrator for IAM);
+  then the organization needs all features (OrganizationNotInAllFeaturesModeException). Which of these AWS checks
+  first is not documented; here, who asks comes before what the organization has.
 - sts:AssumeRoot: "You must use credentials from an Organizations management account or a delegated administrator
   account for IAM to call AssumeRoot. You cannot use root user credentials to make this call" and "Before you can
   launch a privileged session, you must have centralized root access in your organization" (botocore's STS model);
@@ -151,18 +152,18 @@ def install() -> None:
     def ready(response: Any, enabling: bool) -> Any:
         partition = get_partition(response.region)
         backend, management = organization_of(response.current_account, partition)
+        if not management:  # who may ask is checked before what the organization has
+            if enabling:
+                raise Refused("CallerIsNotManagementAccountException",
+                              "only the organization's management account can enable this feature")
+            raise Refused("AccountNotManagementOrDelegatedAdministratorException",
+                          "the caller is neither the management account nor a delegated administrator for IAM")
         if backend.org.feature_set != "ALL":
             raise Refused("OrganizationNotInAllFeaturesModeException",
                           "the organization must have all features enabled")
         if not any(s["ServicePrincipal"] == IAM_PRINCIPAL for s in backend.services):
             raise Refused("ServiceAccessNotEnabledException",
                           f"trusted access for {IAM_PRINCIPAL} is not enabled in the organization")
-        if not management:
-            if enabling:
-                raise Refused("CallerIsNotManagementAccountException",
-                              "only the organization's management account can enable this feature")
-            raise Refused("AccountNotManagementOrDelegatedAdministratorException",
-                          "the caller is neither the management account nor a delegated administrator for IAM")
         return backend
 
     def answer(backend: Any) -> ActionResult:
