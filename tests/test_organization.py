@@ -136,7 +136,7 @@ def test_accounts_and_options_are_checked_before_anything_runs(org: OrgWorld) ->
         (["--org-role", "bad role!"], "a role name is"),
         (["--max-concurrency", "0"], "1 to 64 accounts"),
     ):
-        code, out, err = run(["check", "--organization", *argv])
+        code, _, err = run(["check", "--organization", *argv])
         assert code == 1 and reason in err, (argv, err)
         assert "Traceback" not in err
     code, _, err = run(["check", "--accounts", org.id("good")])
@@ -144,7 +144,7 @@ def test_accounts_and_options_are_checked_before_anything_runs(org: OrgWorld) ->
 
 
 def test_not_an_organization_is_said_in_one_line(account: Account) -> None:
-    code, out, err = run(["check", "--organization"])
+    code, _, err = run(["check", "--organization"])
     assert code == 1
     assert "is not in an AWS Organization" in err and "Traceback" not in err
 

@@ -62,6 +62,9 @@ class OrganizationSandbox(Sandbox):
     member_ids: dict[str, str]
 
     def seed(self) -> None:
+        from wizard.secrets import redact_aws_logs
+
+        redact_aws_logs()  # a member's root MFA seed passes through the logs below
         seed_moto(-2)
         iam = self._admin_client("iam", "us-east-1")
         iam.create_user(UserName=ADMIN_USER)

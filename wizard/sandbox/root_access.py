@@ -188,7 +188,8 @@ def install() -> None:
             self.get_access_key(), self.region)
         target = str(self._get_param("TargetPrincipal") or "")
         task_arn = str((self._get_param("TaskPolicyArn") or {}).get("arn", ""))
-        duration = int(self._get_param("DurationSeconds") or MAX_ROOT_SESSION)
+        given = self._get_param("DurationSeconds")
+        duration = MAX_ROOT_SESSION if given is None else int(given)
         if not 0 <= duration <= MAX_ROOT_SESSION:
             raise Invalid("ValidationError", f"1 validation error detected: Value '{duration}' at 'durationSeconds' "
                           f"failed to satisfy constraint: Member must have value less than or equal to "
