@@ -76,6 +76,7 @@ class Aws:
         client_hook: Callable[[Any, str, str], None] | None = None,
         read_cache: ReadCache | None = None,
         retry_mode: RetryMode = "standard",
+        caller: Caller | None = None,
     ) -> None:
         self.session = session
         self.retry_mode = retry_mode
@@ -86,7 +87,7 @@ class Aws:
         self.sandbox = sandbox
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
-        self._caller: Caller | None = None
+        self._caller: Caller | None = caller  # known already when the credentials came from AssumeRole
         from wizard.secrets import redact_aws_logs
 
         redact_aws_logs()

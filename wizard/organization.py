@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from wizard.aws import Aws, RetryMode, isolated_session
+from wizard.aws import Aws, Caller, RetryMode, isolated_session
 from wizard.errors import WizardError
 from wizard.read_cache import ReadCache
 from wizard.retry import error_code
@@ -163,11 +163,12 @@ class TemporaryCredentials:
     secret: Secret
     token: Secret
     expiration: datetime | None
+    caller: Caller | None = None  # who they sign as, when the answer said (AssumeRole's AssumedRoleUser)
 
     @classmethod
-    def from_api(cls, data: dict[str, Any]) -> TemporaryCredentials:
+    def from_api(cls, data: dict[str, Any], caller: Caller | None = None) -> TemporaryCredentials:
         return cls(str(data["AccessKeyId"]), Secret(str(data["SecretAccessKey"])),
-                   Secret(str(data["SessionToken"])), data.get("Expiration"))
+                   Secret(str(data["SessionToken"])), data.get("Expiration"), caller)
 
 
 def session_on(
@@ -193,14 +194,14 @@ def session_on(
     if stop is not None:
         session.events.register("provide-client-params", lambda **_: stop(), unique_id="aws-harden-stop")
     return Aws(session, guard, endpoint_url=base.endpoint_url, sandbox=base.sandbox, client_hook=base.client_hook,
-               read_cache=cache, retry_mode=retry_mode)
+               read_cache=cache, retry_mode=retry_mode, caller=credentials.caller)
 
 
 def own_credentials(base: Aws) -> TemporaryCredentials:
     """The caller's credentials as they are now (an SSO or assumed-role session is frozen for this run)."""
     frozen = base.session.get_credentials().get_frozen_credentials()
     return TemporaryCredentials(str(frozen.access_key), Secret(str(frozen.secret_key)),
-                                Secret(str(frozen.token or "")), None)
+                                Secret(str(frozen.token or "")), None, base.caller())
 
 
 def role_arn(partition: str, account_id: str, role: str) -> str:
@@ -210,7 +211,10 @@ def role_arn(partition: str, account_id: str, role: str) -> str:
 def assume_role(base: Aws, account_id: str, role: str) -> TemporaryCredentials:
     arn = role_arn(base.caller().partition, account_id, role)
     answer = base.client("sts").assume_role(RoleArn=arn, RoleSessionName=SESSION_NAME, DurationSeconds=ROLE_SECONDS)
-    return TemporaryCredentials.from_api(answer["Credentials"])
+    # The session's identity is in the answer: no GetCallerIdentity (a round trip per account) is needed.
+    user = answer["AssumedRoleUser"]
+    caller = Caller(arn=str(user["Arn"]), account=account_id, user_id=str(user["AssumedRoleId"]))
+    return TemporaryCredentials.from_api(answer["Credentials"], caller)
 
 
 def regional_sts(base: Aws) -> Any:
