@@ -119,6 +119,19 @@ def test_a_bad_account_list_is_refused_before_anything_runs(org: OrgWorld, tmp_p
 
 def test_plan_audits_in_root_sessions_and_writes_nothing(org: OrgWorld) -> None:
     run_cli(["apply", "--yes", "--only", "org-root-access"])
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def record(aws: Any) -> None:
+        aws.session.events.register("before-parameter-build.sts.AssumeRoot", lambda params, model, **_: sent.append(
+            (model.name, dict(params))))
+
+    out = io.StringIO()
+    code = main(["plan", "--only", "member-root-credentials", "--output", "json"],
+                Environment(stdout=out, stderr=io.StringIO(), stdin_isatty=False, observe_aws=record))
+    assert {p["TargetPrincipal"] for _, p in sent} == {org.id(n) for n in ("dev", "staging", "prod")}
+    for _, params in sent:  # at most 15 minutes, scoped to the audit task policy
+        assert params["DurationSeconds"] == 900
+        assert params["TaskPolicyArn"] == {"arn": "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"}
     code, text, aws = observed(["plan", "--only", "member-root-credentials", "--output", "json"])
     assert code == 2
     report = json.loads(text[:text.rindex("}") + 1])

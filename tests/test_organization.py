@@ -150,14 +150,14 @@ def test_not_an_organization_is_said_in_one_line(account: Account) -> None:
 
 
 def test_a_member_account_cannot_list_the_organization(org: OrgWorld, monkeypatch: pytest.MonkeyPatch) -> None:
-    """AWS: ListAccounts only from the management account or a delegated administrator (moto answers [])."""
-    def deny_list(aws: Any) -> None:
-        from botocore.awsrequest import AWSResponse
-
-        aws.session.events.register("before-call.organizations.ListAccounts", lambda **_: (
-            AWSResponse(None, 400, {}, None), {"Error": {"Code": "AccessDeniedException", "Message": "no"}}))
-
-    code, _, err = run(["check", "--organization"], deny_list)
+    """AWS: ListAccounts only from the management account or a delegated administrator (the strict world)."""
+    credentials = org.admin("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{org.id('weak')}:role/OrganizationAccountAccessRole",
+        RoleSessionName="aws-harden")["Credentials"]
+    for var, key in (("AWS_ACCESS_KEY_ID", "AccessKeyId"), ("AWS_SECRET_ACCESS_KEY", "SecretAccessKey"),
+                     ("AWS_SESSION_TOKEN", "SessionToken")):
+        monkeypatch.setenv(var, credentials[key])
+    code, _, err = run(["check", "--organization"])
     assert code == 1 and "may not list organization" in err and MANAGEMENT in err
 
 
@@ -227,6 +227,18 @@ def test_check_locks_every_accounts_guard(org: OrgWorld) -> None:
     run(["check", "--organization", "--only", "password-policy"], try_a_write)
     assert refused and "read-only" in refused[0]
     assert "MinimumPasswordLength" not in str(org.client("iam", org.id("weak")).get_account_summary())
+
+
+def test_each_account_has_its_own_guard_cache_and_adaptive_retries(org: OrgWorld) -> None:
+    seen: list[Any] = []
+    run(["check", "--organization", "--only", "password-policy"], seen.append)
+    base, accounts = seen[0], seen[1:]
+    assert len(accounts) == 4  # legacy's role could not be assumed, so it has no session
+    assert len({id(a.guard) for a in seen}) == len({id(a.read_cache) for a in seen}) == 5
+    for aws in accounts:
+        assert aws.client("iam").meta.config.retries["mode"] == "adaptive"  # throttling slows, not fails, the run
+        assert aws.read_cache.total_sent > 0
+    assert base.client("iam").meta.config.retries["mode"] == "standard"
 
 
 # --- OCSF and the evidence report ---------------------------------------------------------------------------------

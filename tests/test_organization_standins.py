@@ -95,6 +95,27 @@ def test_assume_role_needs_the_role_and_its_trust(org: OrgWorld) -> None:
     assert code_of(lambda: sts.assume_role(RoleArn=role, RoleSessionName="aws-harden")) == "AccessDenied"
 
 
+# --- who may list the accounts -----------------------------------------------------------------------------------
+def test_only_the_management_account_lists_the_accounts(org: OrgWorld, account: Account) -> None:
+    """botocore's Organizations model, ListAccounts: "You can only call this operation from the management account
+    or a member account that is a delegated administrator" (moto answers anyone, [] outside an organization)."""
+    assert len(org.admin("organizations").list_accounts()["Accounts"]) == 3
+    member = session(org.admin("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{org.id('dev')}:role/OrganizationAccountAccessRole",
+        RoleSessionName="aws-harden")["Credentials"]).client("organizations")
+    assert code_of(member.list_accounts) == "AccessDeniedException"
+    org.admin("organizations").register_delegated_administrator(AccountId=org.id("dev"),
+                                                                ServicePrincipal="guardduty.amazonaws.com")
+    assert len(member.list_accounts()["Accounts"]) == 3
+    outside = isolated_session("AKIASETUP00000000000", "x", "us-east-1").client("organizations")
+    from wizard.sandbox.server import in_account
+
+    in_account(outside, "210987654321")
+    assert code_of(outside.list_accounts) == "AWSOrganizationsNotInUseException"
+    errors = {e.name for e in model("organizations").operation_model("ListAccounts").error_shapes}
+    assert {"AccessDeniedException", "AWSOrganizationsNotInUseException"} <= errors
+
+
 # --- IAM's organization features ----------------------------------------------------------------------------------
 def test_features_need_trusted_access_then_report_what_is_enabled(org: OrgWorld) -> None:
     iam = org.admin("iam")
