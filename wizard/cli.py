@@ -421,15 +421,17 @@ def show_steps(env: Environment) -> int:
     table = Table(title="aws-harden steps, in the order apply runs them")
     for column in ("id", "title", "checks", "remediates (Prowler check id)", "CIS AWS Foundations", "Security Hub"):
         table.add_column(column)
-    built = {s.id: s for s in step_registry.available()}
-    for step_id in step_registry.all_ids():
+    built = {s.id: s for s in step_registry.available() + step_registry.organization_steps()}
+    for step_id in step_registry.all_ids() + step_registry.organization_ids():
         step = built.get(step_id)
         if step is None:
             table.add_row(Text(step_id), Text("not built yet", style="dim"), Text("—"), Text("—"), Text("—"),
                           Text("—"))
             continue
         hub = sorted({h for c in step.remediates for h in BY_ID[c].hub})
-        table.add_row(Text(step_id), Text(step.title), Text(step.checks), Text("\n".join(step.remediates) or "—"),
+        title = step.title + ("\n(organization: management account; --organization or --only)"
+                              if step_id in step_registry.organization_ids() else "")
+        table.add_row(Text(step_id), Text(title), Text(step.checks), Text("\n".join(step.remediates) or "—"),
                       Text(cis_summary(step)), Text(", ".join(hub) or "—"))
     ui.out.print(table)
     remediated = {c for s in built.values() for c in s.remediates}
