@@ -149,6 +149,13 @@ def test_not_an_organization_is_said_in_one_line(account: Account) -> None:
     assert "is not in an AWS Organization" in err and "Traceback" not in err
 
 
+def test_root_is_told_to_run_as_an_iam_identity(org: OrgWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", org.account.root_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", org.account.root_secret)
+    code, _, err = run(["check", "--organization"])
+    assert code == 1 and "cannot run as the root user" in err and "Roles may not be assumed" in err
+
+
 def test_a_member_account_cannot_list_the_organization(org: OrgWorld, monkeypatch: pytest.MonkeyPatch) -> None:
     """AWS: ListAccounts only from the management account or a delegated administrator (the strict world)."""
     credentials = org.admin("sts").assume_role(
@@ -306,22 +313,35 @@ def test_accounts_are_read_at_once_up_to_max_concurrency(org: OrgWorld) -> None:
     assert peak[0] >= 3
 
 
-def test_ctrl_c_stops_every_account(org: OrgWorld) -> None:
-    """Ctrl-C (KeyboardInterrupt in the main thread, as the signal gives it) while the accounts are read: the
-    accounts not started never start, the running ones stop at their next request, and the run says so."""
+def test_ctrl_c_stops_every_account(org: OrgWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C (KeyboardInterrupt in the main thread, as the signal gives it) while an account is read: the accounts
+    not started never start, the running one sends nothing after its request in flight, and the run says so."""
+    import wizard.fanout
+
+    stops: list[threading.Event] = []
+    original = wizard.fanout.stopper
+
+    def stopper(stop: threading.Event) -> Any:
+        stops.append(stop)
+        return original(stop)
+
+    monkeypatch.setattr(wizard.fanout, "stopper", stopper)
+    monkeypatch.setattr("wizard.org_run.stopper", stopper)
     sent_after: list[str] = []
-    interrupted = threading.Event()
+    seen: list[str] = []
 
     def press_ctrl_c(aws: Any) -> None:
         account = account_of(aws)
+        seen.append(account)
 
         def before(**_: Any) -> None:
-            if interrupted.is_set():
+            if not stops:  # the organization is being read: the accounts' run has not begun
+                return
+            if stops[0].is_set():
                 sent_after.append(account)
             elif account == org.id("good"):
-                interrupted.set()
                 _thread.interrupt_main()
-                time.sleep(0.5)  # the main thread takes the interrupt while this request is in flight
+                assert stops[0].wait(30)  # this request is in flight until the main thread has taken Ctrl-C
 
         aws.session.events.register("before-send", before)
 
@@ -330,9 +350,10 @@ def test_ctrl_c_stops_every_account(org: OrgWorld) -> None:
     assert code == 130, out + err
     assert "interrupted during the organization run" in err and "accounts done" in err
     assert "Traceback" not in err
+    assert sent_after == []  # nothing more went out after Ctrl-C
+    assert seen[-1] == org.id("good")  # and no account was started after it
     time.sleep(0.2)
     assert not [t for t in threading.enumerate() if t.name.startswith("aws-harden-account")]
-    assert sent_after == []  # nothing more went out after Ctrl-C
 
 
 # --- apply: the allow-list, one account after the other -----------------------------------------------------------

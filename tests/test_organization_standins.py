@@ -80,6 +80,12 @@ def test_a_deny_or_a_condition_the_request_lacks_refuses() -> None:
     assert trust_problem({"Statement": [mfa]}, role, caller, "111122223333")
 
 
+def test_root_cannot_assume_a_role(org: OrgWorld, account: Account) -> None:
+    with pytest.raises(ClientError, match="Roles may not be assumed by root accounts"):
+        account.raw("sts").assume_role(RoleArn=f"arn:aws:iam::{org.id('dev')}:role/OrganizationAccountAccessRole",
+                                       RoleSessionName="aws-harden")
+
+
 def test_assume_role_needs_the_role_and_its_trust(org: OrgWorld) -> None:
     sts = org.admin("sts")
     dev = org.id("dev")

@@ -69,3 +69,13 @@ def test_the_sandbox_organization_is_the_same_on_every_start(tmp_path: Path) -> 
         finally:
             sandbox.stop()
     assert ids[0] == ids[1] and len(ids[0]) == len(MEMBERS)
+
+
+def test_changes_in_member_accounts_are_kept_between_runs(tmp_path: Path) -> None:
+    """Writes made through a member's role session are replayed in that account on the next start."""
+    applied = run_cli(["--sandbox", "--organization", "apply", "--yes", "--only", "password-policy"])
+    assert applied.code == 1, applied.text  # legacy cannot be reached
+    again = run_cli(["--sandbox", "--organization", "check", "--output", "json", "--only", "password-policy"])
+    statuses = {n: a["status"] for n, a in by_name(json.loads(again.out)).items()}
+    assert statuses == {"master": "compliant", "dev": "compliant", "staging": "compliant", "prod": "compliant",
+                        "legacy": "unassumable"}

@@ -107,6 +107,11 @@ def run_organization(
     with ui.working("Reading the organization…") if args.output == "text" else contextlib.nullcontext():
         caller = base.caller()
         organization = read_organization(base)
+    if caller.kind == "root":
+        raise WizardError(
+            "--organization cannot run as the root user: AWS lets root assume no role (\"Roles may not be assumed by "
+            "root accounts\") and refuses it sts:AssumeRoot; run it as an IAM user or role of the management account "
+            "(the admin aws-harden makes, say: --profile aws-harden-admin)")
     accounts = select_accounts(organization, args.accounts)
     if args.output == "text":
         ui.context(f"{args.command} --organization", caller.arn, caller.kind, caller.account, base.region)

@@ -11,6 +11,12 @@ refuse the same way: the role must exist in the account its ARN names, and its t
 sts:AssumeRole for the caller (its ARN, its account, or everyone), evaluated by strict_policy with no condition
 keys in the request (a trust policy that needs one, MFA say, is refused: this world sends none).
 
+The root user cannot assume a role at all: "Roles can be used by the following: an IAM user in the same AWS
+account as the role, an IAM user in a different AWS account than the role, a web service offered by AWS, an
+external user authenticated by an external identity provider" (IAM User Guide, "Roles terms and concepts",
+https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles.html), and AWS answers root's AssumeRole with
+AccessDenied "Roles may not be assumed by root accounts."; so does this world.
+
 The caller's own permission to call sts:AssumeRole (its identity policies) is not evaluated: moto evaluates no
 identity policy unless its IAM enforcement is turned on.
 """
@@ -43,6 +49,10 @@ def install() -> None:
     from moto.sts.responses import TokenResponse
     from moto.utilities.utils import get_partition
 
+    class Refused(AccessDeniedError):  # 403 AccessDenied with AWS's message
+        def __init__(self, message: str) -> None:
+            super(AccessDeniedError, self).__init__("AccessDenied", message)
+
     original = TokenResponse.assume_role
 
     def assume_role(self: TokenResponse) -> Any:
@@ -51,7 +61,9 @@ def install() -> None:
         partition = get_partition(self.region)
         _, caller_arn, caller_account = sts_backends[self.current_account][partition].get_caller_identity(
             self.get_access_key(), self.region)
-        denied = AccessDeniedError(str(caller_arn), f"sts:AssumeRole on resource: {role_arn}")
+        if str(caller_arn).endswith(":root"):
+            raise Refused("Roles may not be assumed by root accounts.")
+        denied = Refused(f"User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}")
         if len(parts) < 6 or not parts[5].startswith("role/"):
             raise denied
         try:
