@@ -39,6 +39,15 @@ class OrgWorld:
     def id(self, name: str) -> str:
         return self.members[name]
 
+    def act_as_role(self, name: str, monkeypatch: Any) -> None:
+        """Later runs of the program sign as OrganizationAccountAccessRole in the member `name`."""
+        credentials = self.admin("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{self.id(name)}:role/OrganizationAccountAccessRole",
+            RoleSessionName="aws-harden")["Credentials"]
+        for var, key in (("AWS_ACCESS_KEY_ID", "AccessKeyId"), ("AWS_SECRET_ACCESS_KEY", "SecretAccessKey"),
+                         ("AWS_SESSION_TOKEN", "SessionToken")):
+            monkeypatch.setenv(var, credentials[key])
+
     def add(self, member: Member) -> str:
         created = self.admin("organizations").create_account(AccountName=member.name,
                                                              Email=f"{member.name}@example.com")

@@ -174,12 +174,7 @@ def test_nothing_to_do_outside_an_organization(account: Account) -> None:
 
 
 def test_a_member_account_is_told_where_root_is_managed(org: OrgWorld, monkeypatch: pytest.MonkeyPatch) -> None:
-    credentials = org.admin("sts").assume_role(
-        RoleArn=f"arn:aws:iam::{org.id('dev')}:role/OrganizationAccountAccessRole",
-        RoleSessionName="aws-harden")["Credentials"]
-    for var, key in (("AWS_ACCESS_KEY_ID", "AccessKeyId"), ("AWS_SECRET_ACCESS_KEY", "SecretAccessKey"),
-                     ("AWS_SESSION_TOKEN", "SessionToken")):
-        monkeypatch.setenv(var, credentials[key])
+    org.act_as_role("dev", monkeypatch)
     result = run_cli(["plan", "--only", STEPS])
     assert result.code == 0, result.text
     assert f"managed from the management account {MANAGEMENT}" in result.text

@@ -105,12 +105,7 @@ def test_json_holds_each_accounts_single_account_report(org: OrgWorld, monkeypat
 
     # The weak account's part is what a single-account check of it prints, signed as the same role.
     weak = next(a for a in payload["accounts"] if a["id"] == org.id("weak"))["report"]
-    credentials = org.admin("sts").assume_role(
-        RoleArn=f"arn:aws:iam::{org.id('weak')}:role/OrganizationAccountAccessRole",
-        RoleSessionName="aws-harden")["Credentials"]
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials["AccessKeyId"])
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials["SecretAccessKey"])
-    monkeypatch.setenv("AWS_SESSION_TOKEN", credentials["SessionToken"])
+    org.act_as_role("weak", monkeypatch)
     code, single_out, _ = run(["check", "--only", "password-policy", "--output", "json"])
     single = json.loads(single_out)
     assert code == 2
@@ -158,12 +153,7 @@ def test_root_is_told_to_run_as_an_iam_identity(org: OrgWorld, monkeypatch: pyte
 
 def test_a_member_account_cannot_list_the_organization(org: OrgWorld, monkeypatch: pytest.MonkeyPatch) -> None:
     """AWS: ListAccounts only from the management account or a delegated administrator (the strict world)."""
-    credentials = org.admin("sts").assume_role(
-        RoleArn=f"arn:aws:iam::{org.id('weak')}:role/OrganizationAccountAccessRole",
-        RoleSessionName="aws-harden")["Credentials"]
-    for var, key in (("AWS_ACCESS_KEY_ID", "AccessKeyId"), ("AWS_SECRET_ACCESS_KEY", "SecretAccessKey"),
-                     ("AWS_SESSION_TOKEN", "SessionToken")):
-        monkeypatch.setenv(var, credentials[key])
+    org.act_as_role("weak", monkeypatch)
     code, _, err = run(["check", "--organization"])
     assert code == 1 and "may not list organization" in err and MANAGEMENT in err
 
