@@ -353,8 +353,23 @@ def test_apply_refuses_steps_not_safe_in_every_account(org: OrgWorld) -> None:
     assert "not admin-user" in err
     code, _, err = run(["apply", "--organization", "--yes", "--only", "password-policy,nope"])
     assert code == 1 and "unknown step 'nope'" in err
-    code, _, err = run(["apply", "--organization", "--yes", "--only", "account-contacts"])
-    assert code == 1 and ("not built yet" in err or "safe" not in err)
+
+
+def test_the_allow_list_names_the_issue_15_steps() -> None:
+    """Those steps join apply --organization as they are built; any other step is refused, built or not."""
+    from types import SimpleNamespace
+
+    from wizard.errors import WizardError
+    from wizard.org_run import FAN_OUT_SAFE, fan_out_steps
+
+    assert FAN_OUT_SAFE == ("password-policy", "account-contacts", "s3-public-access", "ebs-encryption",
+                            "access-analyzer")
+    contacts, mfa = SimpleNamespace(id="account-contacts"), SimpleNamespace(id="user-mfa")
+    assert fan_out_steps("apply", [contacts], "account-contacts") == [contacts]
+    assert fan_out_steps("apply", [contacts, mfa], None) == [contacts]  # without --only: the safe ones
+    with pytest.raises(WizardError, match="not user-mfa"):
+        fan_out_steps("apply", [contacts, mfa], "account-contacts,user-mfa")
+    assert fan_out_steps("check", [contacts, mfa], None) == [contacts, mfa]  # check and plan read every step
 
 
 def test_apply_fans_out_the_password_policy(org: OrgWorld) -> None:

@@ -119,6 +119,9 @@ def run_organization(
                 f"{len(accounts)} account{'s' if len(accounts) != 1 else ''}"
                 + (f" ({len(organization.inactive)} not ACTIVE, skipped)" if organization.inactive else ""))
     if args.command == "apply":
+        ui.line("  steps: ", ", ".join(s.id for s in steps),
+                ("  (apply --organization runs only the steps safe in every account, and the root lockdown in "
+                 "the management account)", "dim"))
         runs = apply_accounts(args, base, role, accounts, steps, known, file_answers, ui, prompter, journal_dir,
                               env)
     else:
