@@ -397,6 +397,33 @@ def test_apply_goes_on_after_an_account_fails(org: OrgWorld) -> None:
         "MinimumPasswordLength"] == 14
 
 
+def test_ctrl_c_in_apply_names_the_account(org: OrgWorld) -> None:
+    result = run_cli(["apply", "--organization", "--only", "password-policy", "--accounts", org.id("weak")],
+                     answers=[KeyboardInterrupt])
+    assert result.code == 130
+    assert f"interrupted during account {org.id('weak')} (weak); nothing more was changed" in result.err
+    with pytest.raises(Exception, match="NoSuchEntity"):
+        org.client("iam", org.id("weak")).get_account_password_policy()
+
+
+def test_session_tokens_and_secrets_never_reach_the_logs() -> None:
+    """botocore logs request headers (the session token) and bodies (AssumeRole's and AssumeRoot's answers)."""
+    import logging
+
+    from wizard.secrets import RedactSecrets
+
+    lines = ["Sending http request: <AWSPreparedRequest headers={'X-Amz-Security-Token': b'IQoJb3JpZ2lu+/=', "
+             "'Authorization': b'AWS4-HMAC-SHA256 Credential=ASIA...'}>",
+             "Response body: b'<Credentials><AccessKeyId>ASIA1</AccessKeyId><SecretAccessKey>wJal/r+K</SecretAccessKey>"
+             "<SessionToken>IQoJb3JpZ2lu+/=</SessionToken></Credentials>'",
+             "CanonicalRequest:\nPOST\n/\n\nhost:sts.us-east-1.amazonaws.com\nx-amz-security-token:IQoJb3JpZ2lu+/=\n"]
+    for line in lines:
+        record = logging.LogRecord("botocore.endpoint", logging.DEBUG, __file__, 1, line, None, None)
+        RedactSecrets().filter(record)
+        assert "IQoJb3JpZ2lu" not in record.getMessage() and "wJal" not in record.getMessage()
+        assert "(sensitive value)" in record.getMessage()
+
+
 def test_apply_asks_in_each_account(org: OrgWorld) -> None:
     """Interactive: each account's plan is shown and agreed on its own; a no leaves that account pending."""
     result = run_cli(["apply", "--organization", "--only", "password-policy",

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from wizard.errors import Aborted, WizardError, describe
+from wizard.errors import Aborted, Interrupted, WizardError, describe
 from wizard.fanout import (
     DEFAULT_CONCURRENCY,
     AccountRun,
@@ -212,6 +212,9 @@ def apply_accounts(
             engine.sleep = env.sleep
         try:
             outcomes = engine.apply()
+        except KeyboardInterrupt as exc:  # Ctrl-C: no further account either; the message names this one
+            where = f", {exc.where}" if isinstance(exc, Interrupted) else ""
+            raise Interrupted(f"account {account.label()}{where}") from None
         except (Aborted, EOFError):  # the operator stopped, or input ended: no further account either
             raise
         except Exception as exc:  # StepFailed and the like: this account errors, the next one runs
