@@ -30,15 +30,23 @@ STEP_MODULES: tuple[tuple[str, str], ...] = (
 )
 
 
+# Steps for an organization, run in its management account: part of `--organization` runs (and of a single-account
+# run that names them with --only), never of a plain one, whose account may be in no organization at all.
+ORGANIZATION_STEP_MODULES: tuple[tuple[str, str], ...] = (
+    ("org-root-access", "steps.org_root_access"),
+    ("member-root-credentials", "steps.member_root_credentials"),
+)
+
+
 @dataclass(frozen=True)
 class Missing:
     id: str
     module: str
 
 
-def available() -> list[Step[Any]]:
+def available(modules: tuple[tuple[str, str], ...] = STEP_MODULES) -> list[Step[Any]]:
     found: list[Step[Any]] = []
-    for step_id, module in STEP_MODULES:
+    for step_id, module in modules:
         if importlib.util.find_spec(module) is None:
             continue
         step = importlib.import_module(module).STEP
@@ -55,8 +63,19 @@ def all_ids() -> list[str]:
     return [step_id for step_id, _ in STEP_MODULES]
 
 
-def declared_reads(steps: Sequence[Step[Any]] | None = None) -> frozenset[str]:
-    """What the write guard lets through as reads: every step's declared reads, the facts' and the wizard's own."""
-    from wizard.facts import FACT_READS  # the controls' facts: read in check and plan beside the steps
+def organization_steps() -> list[Step[Any]]:
+    return available(ORGANIZATION_STEP_MODULES)
 
-    return frozenset().union(*(s.reads for s in (available() if steps is None else steps))) | WIZARD_READS | FACT_READS
+
+def organization_ids() -> list[str]:
+    return [step_id for step_id, _ in ORGANIZATION_STEP_MODULES]
+
+
+def declared_reads(steps: Sequence[Step[Any]] | None = None) -> frozenset[str]:
+    """What the write guard lets through as reads: every step's declared reads, the facts', the organization
+    fan-out's and the wizard's own."""
+    from wizard.facts import FACT_READS  # the controls' facts: read in check and plan beside the steps
+    from wizard.organization import ORGANIZATION_READS  # listing accounts and opening sessions in them
+
+    chosen = [*available(), *organization_steps()] if steps is None else steps
+    return frozenset().union(*(s.reads for s in chosen)) | WIZARD_READS | FACT_READS | ORGANIZATION_READS

@@ -220,6 +220,7 @@ class AdminGroup(Step[AdminGroupState]):
             ),
             confirm_value=state.group,
             confirm_answer=ADOPT_ANSWER,
+            others_depend_on_it=True,
         )
 
     def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:

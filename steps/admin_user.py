@@ -389,6 +389,7 @@ class AdminUser(Step[AdminUserState]):
             instructions=tuple(existing.lines()),
             confirm_value=state.name,
             confirm_answer=ADOPT_ANSWER,
+            others_depend_on_it=True,
         )
 
     @staticmethod

@@ -304,6 +304,7 @@ class BillingReport(Step[BillingState]):
     id = "billing-report"
     title = "Cost and usage data exported to S3"
     remediates = ()
+    management_account_only = "an organization's bill (consolidated billing) is exported from its management account"
     checks = "a Data Export (CUR 2.0) or legacy Cost and Usage Report delivers daily or hourly data to S3"
     writes = frozenset(
         {

@@ -177,6 +177,7 @@ class BudgetAlarm(Step[BudgetState]):
     id = "budget-alarm"
     title = "Monthly cost budget with email alarms"
     remediates = ()
+    management_account_only = "a budget for the organization's spend belongs in its management account"
     checks = (
         "a monthly USD cost budget with email alarms at 80% and 100% of actual and 100% of forecasted spend"
     )

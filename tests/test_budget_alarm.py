@@ -323,4 +323,5 @@ def test_readme_answers_example_is_valid() -> None:
     assert block is not None
     data = tomllib.loads(block.group(1))
     assert {"billing-report", "budget-alarm"} <= set(data)
-    validate_answers(data, {s.id: s.questions() for s in registry.available()}, "README")
+    every = registry.available() + registry.organization_steps()
+    validate_answers(data, {s.id: s.questions() for s in every}, "README")

@@ -18,6 +18,7 @@ from wizard.read_cache import ReadCache
 from wizard.write_guard import WriteGuard
 
 CallerKind = Literal["root", "user", "assumed-role", "federated", "other"]
+RetryMode = Literal["standard", "adaptive"]
 GLOBAL_REGION = "us-east-1"
 # Billing, Cost and Usage Reports, Data Exports and Budgets answer in us-east-1 whatever --region says.
 BILLING_REGION = GLOBAL_REGION
@@ -56,12 +57,13 @@ class Caller:
         return {"arn": self.arn, "account": self.account, "type": self.kind, "name": self.name}
 
 
-def client_config() -> Any:
-    """Standard retry mode: jittered backoff on throttling and transient errors, bounded time."""
+def client_config(retry_mode: RetryMode = "standard") -> Any:
+    """Standard retry mode: jittered backoff on throttling and transient errors, bounded time. Adaptive (for the
+    organization fan-out, many accounts at once) also slows the client down when AWS throttles it."""
     from botocore.config import Config
 
     return Config(
-        retries={"mode": "standard", "max_attempts": 4},
+        retries={"mode": retry_mode, "max_attempts": 4},
         connect_timeout=10,
         read_timeout=30,
         user_agent_extra="aws-harden",
@@ -79,8 +81,11 @@ class Aws:
         sandbox: bool = False,
         client_hook: Callable[[Any, str, str], None] | None = None,
         read_cache: ReadCache | None = None,
+        retry_mode: RetryMode = "standard",
+        caller: Caller | None = None,
     ) -> None:
         self.session = session
+        self.retry_mode = retry_mode
         self.read_cache = read_cache
         self.client_hook = client_hook
         self.guard = guard
@@ -88,7 +93,7 @@ class Aws:
         self.sandbox = sandbox
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
-        self._caller: Caller | None = None
+        self._caller: Caller | None = caller  # known already when the credentials came from AssumeRole
         from wizard.secrets import redact_aws_logs
 
         redact_aws_logs()
@@ -113,7 +118,7 @@ class Aws:
         with self._lock:
             if key not in self._clients:
                 client = self.session.client(
-                    service, region_name=key[1], endpoint_url=self.endpoint_url, config=client_config()
+                    service, region_name=key[1], endpoint_url=self.endpoint_url, config=client_config(self.retry_mode)
                 )
                 self.guard.attach(client)
                 if self.read_cache is not None:
@@ -161,7 +166,7 @@ def known_region(region: str) -> bool:
     return False
 
 
-def isolated_session(key: str, secret: str, region: str | None) -> Any:
+def isolated_session(key: str, secret: str, region: str | None, token: str | None = None) -> Any:
     """A session that reads no profile, config or credentials file and no AWS_* credential variable."""
     import boto3
     import botocore.session
@@ -171,7 +176,7 @@ def isolated_session(key: str, secret: str, region: str | None) -> Any:
     for var in ("config_file", "credentials_file"):
         core.set_config_variable(var, os.devnull)
     core.set_config_variable("profile", None)
-    core.set_credentials(key, secret)
+    core.set_credentials(key, secret, token)
     return boto3.Session(botocore_session=core, region_name=region or GLOBAL_REGION)
 
 

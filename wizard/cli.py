@@ -81,6 +81,13 @@ def build_parser() -> Parser:
         help="text, json (check and plan) or ocsf (check: OCSF Detection Findings)",
     )
     p.add_argument("--report", metavar="FILE", type=Path, help="check: also write an evidence report (.md or .html)")
+    org = p.add_argument_group("organization (run with management-account or delegated-administrator credentials)")
+    org.add_argument("--organization", action="store_true",
+                     help="check, plan or apply every ACTIVE account of the caller's AWS Organization")
+    org.add_argument("--org-role", metavar="NAME",
+                     help="the role assumed in each member account (default: OrganizationAccountAccessRole)")
+    org.add_argument("--accounts", metavar="ID[,ID...]", help="only these accounts of the organization")
+    org.add_argument("--max-concurrency", metavar="N", type=int, help="accounts checked at once (default: 10)")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     p.add_argument("--version", action="version", version=f"aws-harden {__version__}")
     return p
@@ -183,8 +190,8 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     from wizard.render import Ui
 
     ui = Ui(out=env.stdout, err=env.stderr, width=env.width, terminal=env.terminal)
-    known = step_registry.available()
-    selected = select_steps(known, args.only)
+    known = step_registry.available() + step_registry.organization_steps()
+    selected = select_steps(known, args.only, organization=args.organization)
     file_answers: dict[str, dict[str, Any]] = {}
     if args.answers is not None:
         file_answers = load_answers_file(args.answers)
@@ -210,6 +217,10 @@ def run(args: argparse.Namespace, env: Environment) -> int:
     if args.sandbox or args.sandbox_reset:
         sandbox = start_sandbox(args, env, ui)
     try:
+        if args.organization:
+            from wizard.org_run import run_organization
+
+            return run_organization(args, env, ui, known, selected, file_answers, prompter, sandbox)
         return run_engine(args, env, ui, known, selected, file_answers, prompter, sandbox)
     finally:
         if sandbox is not None:
@@ -230,18 +241,29 @@ def validate_combination(args: argparse.Namespace) -> None:
             raise WizardError("--report is for check")
         if args.report.suffix.lower() not in (".md", ".html"):
             raise WizardError(f"--report {args.report}: the file name must end in .md or .html")
+    if args.organization:
+        from wizard.org_run import validate_organization_options
+
+        validate_organization_options(args)
+    else:
+        for option, value in (("--accounts", args.accounts), ("--org-role", args.org_role),
+                              ("--max-concurrency", args.max_concurrency)):
+            if value is not None:
+                raise WizardError(f"{option} is for --organization")
 
 
-def select_steps(known: Sequence[Any], only: str | None) -> list[Any]:
+def select_steps(known: Sequence[Any], only: str | None, organization: bool = False) -> list[Any]:
+    """--only's steps, else every step (the organization steps only with --organization)."""
     import steps as step_registry
 
     if not only:
-        return list(known)
+        return [s for s in known if organization or s.id not in step_registry.organization_ids()]
     wanted = [s.strip() for s in only.split(",") if s.strip()]
     ids = {s.id for s in known}
+    every = step_registry.all_ids() + step_registry.organization_ids()
     for step_id in wanted:
-        if step_id not in step_registry.all_ids():
-            raise WizardError(f"--only: unknown step '{step_id}' (known: {', '.join(step_registry.all_ids())})")
+        if step_id not in every:
+            raise WizardError(f"--only: unknown step '{step_id}' (known: {', '.join(every)})")
         if step_id not in ids:
             raise WizardError(f"--only: step '{step_id}' is not built yet in this version")
     return [s for s in known if s.id in wanted]
@@ -253,7 +275,7 @@ def start_sandbox(args: argparse.Namespace, env: Environment, ui: Ui) -> Any:
     try:
         import moto.server  # noqa: F401  (the extra; wizard.sandbox itself imports it only when it starts)
 
-        from wizard.sandbox import Sandbox
+        from wizard.sandbox import OrganizationSandbox, Sandbox
     except ImportError as exc:  # moto is an extra
         raise WizardError(
             f"the sandbox needs the 'sandbox' extra ({exc.name or 'moto'} is not installed): "
@@ -267,7 +289,8 @@ def start_sandbox(args: argparse.Namespace, env: Environment, ui: Ui) -> Any:
         from wizard.secrets import memory_keyring
 
         keyring.set_keyring(memory_keyring())
-    sandbox = Sandbox(state_dir() / "sandbox")
+    sandbox = Sandbox(state_dir() / "sandbox") if not args.organization else OrganizationSandbox(
+        state_dir() / "sandbox-organization")
     if args.sandbox_reset:
         sandbox.reset()
     ui.banner_sandbox(str(sandbox.directory), to_err=args.output != "text")
@@ -288,34 +311,11 @@ def run_engine(
     prompter: Prompter | None,
     sandbox: Any,
 ) -> int:
-    import steps as step_registry
     from wizard.answers import AnswerBook
-    from wizard.aws import Aws, build_session, known_region
     from wizard.engine import Engine, StepFailed
-    from wizard.journal import Journal, state_dir
-    from wizard.write_guard import WriteGuard
+    from wizard.journal import Journal
 
-    guard = WriteGuard(reads=step_registry.declared_reads(known))
-    read_only = args.command in ("plan", "check", "export")
-    if read_only:
-        guard.lock()
-    region = args.region
-    if region is not None and not known_region(region) and not (args.endpoint_url or sandbox):
-        raise WizardError(f"unknown region '{region}'")
-    if sandbox is not None:
-        creds = sandbox.credentials()
-        session = build_session(None, region, credentials={"key": creds.key, "secret": creds.secret})
-        aws = Aws(
-            session, guard, endpoint_url=sandbox.endpoint_url, sandbox=True, client_hook=sandbox.hook_client,
-            read_cache=read_cache_for(read_only),
-        )
-        journal_dir = sandbox.directory
-    else:
-        session = build_session(args.profile, region)
-        aws = Aws(session, guard, endpoint_url=args.endpoint_url, read_cache=read_cache_for(read_only))
-        journal_dir = state_dir()
-    if env.observe_aws is not None:
-        env.observe_aws(aws)
+    aws, journal_dir = connect(args, env, sandbox)
     with ui.working("Asking AWS who is calling…"):
         caller = aws.caller()
     journal = Journal(journal_dir, caller.account, caller.arn, args.command) if args.command == "apply" else None
@@ -341,18 +341,12 @@ def run_engine(
                     (admin, "bold"), f", with {how}")
         return EXIT_OK if all(o.status.value == "compliant" for o in outcomes) else EXIT_PENDING
 
-    from wizard import controls as account_controls
     from wizard import report
-    from wizard.facts import read_facts
-    from wizard.render import plan_summary
+    from wizard.account_check import check_account
 
     # The steps and the account facts the controls need, all at once, through the one read cache.
-    outcomes, facts = aws.parallel(engine.check, lambda: read_facts(aws, caller))
-    results = account_controls.evaluate(facts, known)
-    evidence = report.build(
-        args.command, caller, aws.region, aws.sandbox, outcomes, engine.answers.lookup,
-        plan_summary([c for o in outcomes for c in o.changes]), results, facts,
-    )
+    checked = check_account(args.command, engine, aws, caller, known)
+    outcomes, results, evidence = checked.outcomes, checked.results, checked.report
     if args.output == "json":
         ui.json(evidence)
     elif args.output == "ocsf":
@@ -367,10 +361,46 @@ def run_engine(
     return exit_code_for(args.command, outcomes, results, selected)
 
 
-def write_report(path: Path, evidence: dict[str, Any], ui: Ui, quiet: bool) -> None:
+def connect(args: argparse.Namespace, env: Environment, sandbox: Any) -> tuple[Any, Path]:
+    """The run's AWS layer (the write guard locked in plan, check and export) and where its journal goes."""
+    import steps as step_registry
+    from wizard.aws import Aws, build_session, known_region
+    from wizard.journal import state_dir
+    from wizard.write_guard import WriteGuard
+
+    guard = WriteGuard(reads=step_registry.declared_reads())
+    read_only = args.command in ("plan", "check", "export")
+    if read_only:
+        guard.lock()
+    region = args.region
+    if region is not None and not known_region(region) and not (args.endpoint_url or sandbox):
+        raise WizardError(f"unknown region '{region}'")
+    if sandbox is not None:
+        creds = sandbox.credentials()
+        session = build_session(None, region, credentials={"key": creds.key, "secret": creds.secret})
+        aws = Aws(
+            session, guard, endpoint_url=sandbox.endpoint_url, sandbox=True, client_hook=sandbox.hook_client,
+            read_cache=read_cache_for(read_only),
+        )
+        journal_dir = sandbox.directory
+    else:
+        session = build_session(args.profile, region)
+        aws = Aws(session, guard, endpoint_url=args.endpoint_url, read_cache=read_cache_for(read_only))
+        journal_dir = state_dir()
+    if env.observe_aws is not None:
+        env.observe_aws(aws)
+    return aws, journal_dir
+
+
+def write_report(
+    path: Path, evidence: dict[str, Any], ui: Ui, quiet: bool,
+    render: tuple[Callable[[dict[str, Any]], str], Callable[[dict[str, Any]], str]] | None = None,
+) -> None:
+    """The evidence report, Markdown or HTML by the name's suffix (`render`: another report's two writers)."""
     from wizard import report
 
-    text = report.html_report(evidence) if path.suffix.lower() == ".html" else report.markdown(evidence)
+    markdown, html = render or (report.markdown, report.html_report)
+    text = html(evidence) if path.suffix.lower() == ".html" else markdown(evidence)
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
@@ -430,15 +460,17 @@ def show_steps(env: Environment) -> int:
     table = Table(title="aws-harden steps, in the order apply runs them")
     for column in ("id", "title", "checks", "remediates (Prowler check id)", "CIS AWS Foundations", "Security Hub"):
         table.add_column(column)
-    built = {s.id: s for s in step_registry.available()}
-    for step_id in step_registry.all_ids():
+    built = {s.id: s for s in step_registry.available() + step_registry.organization_steps()}
+    for step_id in step_registry.all_ids() + step_registry.organization_ids():
         step = built.get(step_id)
         if step is None:
             table.add_row(Text(step_id), Text("not built yet", style="dim"), Text("—"), Text("—"), Text("—"),
                           Text("—"))
             continue
         hub = sorted({h for c in step.remediates for h in BY_ID[c].hub})
-        table.add_row(Text(step_id), Text(step.title), Text(step.checks), Text("\n".join(step.remediates) or "—"),
+        title = step.title + ("\n(organization: management account; --organization or --only)"
+                              if step_id in step_registry.organization_ids() else "")
+        table.add_row(Text(step_id), Text(title), Text(step.checks), Text("\n".join(step.remediates) or "—"),
                       Text(cis_summary(step)), Text(", ".join(hub) or "—"))
     ui.out.print(table)
     remediated = {c for s in built.values() for c in s.remediates}

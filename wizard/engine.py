@@ -298,7 +298,7 @@ class Engine:
         if expected is None:
             return None if self._agree(f"{change.summary}. Go ahead?") else "declined"
         given = self.answers.from_file(step.id, change.confirm_answer) if change.confirm_answer else None
-        if given == expected:
+        if given is not None and expected in [v.strip() for v in str(given).split(",")]:  # one value, or a list
             self.ui.line(("  confirmed by the answers file: ", "dim"), f"{change.confirm_answer} = {given}")
             return None
         if given is not None:
@@ -340,7 +340,7 @@ class Engine:
         if now:
             # What needs typed consent (adopting something aws-harden did not make) comes first: refused,
             # the step changes nothing, since its other changes act on that very thing.
-            for change in (c for c in now if c.confirm_value is not None):
+            for change in (c for c in now if c.confirm_value is not None and c.others_depend_on_it):
                 refusal = self._confirm(step, change, ctx)
                 if refusal is not None:
                     self._journal(step.id, "declined", change, detail=refusal)
@@ -354,6 +354,13 @@ class Engine:
                     step.id, step.title, Status.NONCOMPLIANT, "declined by the operator", findings, changes
                 )
             for change in now:
+                independent = change.confirm_value is not None and not change.others_depend_on_it
+                refusal = self._confirm(step, change, ctx) if independent else None
+                if refusal is not None:  # an irreversible change needs its own typed consent, not the yes above
+                    self._journal(step.id, "declined", change, detail=refusal)
+                    self.ui.line(("  – not confirmed ", "yellow"), change.resource, f": {refusal}")
+                    not_now.append(change)
+                    continue
                 done = self._apply_change(step, change, self._apply_context(ctx))
                 (applied if done else not_now).append(change)
         skipped = [c for c in operator if not self._operator_action(step, c, ctx)]

@@ -76,6 +76,9 @@ class Change:
     # --yes the step's answer `confirm_answer` (an answers-file key) must hold the same value.
     confirm_value: str | None = None
     confirm_answer: str | None = None
+    # The step's other changes act on what this one agrees to (adopting a user or group): refused, the step
+    # changes nothing. Otherwise a refusal leaves only this change planned (one member's root credentials).
+    others_depend_on_it: bool = False
     # A change that cannot be made yet, and why (e.g. it acts on something nobody agreed to adopt): it
     # stays planned, and the engine neither asks for it nor applies it until the reason is gone.
     waits_for: str | None = None
@@ -257,6 +260,10 @@ class Step(ABC, Generic[StateT]):
     # Every AWS read the step sends (inspect, apply and verify), as "service:Operation". The write guard lets
     # the union of all steps' reads through in every mode and treats anything else as a write.
     reads: ClassVar[frozenset[str]]
+
+    # In an organization (--organization): why the step's subject exists only in the management account, so the
+    # fan-out runs it there alone and says so for the other accounts; empty for a step that belongs in every account.
+    management_account_only: ClassVar[str] = ""
 
     # Sandbox only: writes that stand in for an operator action done in the console (see sandbox_operator).
     sandbox_writes: ClassVar[frozenset[str]] = frozenset()

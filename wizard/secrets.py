@@ -187,10 +187,10 @@ LOGGED_SECRET_FIELDS = (
 )
 _LOGGED_SECRET = re.compile(
     rf"(<(?P<tag>{LOGGED_SECRET_FIELDS})>)[^<]*(</(?P=tag)>)"  # XML (query protocol) bodies
-    # Python dicts (values may be bytes: b'...') and JSON:
+    # Python dicts and JSON (a request's headers print as bytes, b'...'):
     rf"|(?P<key>['\"](?:{LOGGED_SECRET_FIELDS})['\"]\s*:\s*)b?(?P<q>['\"])(?:\\.|(?!(?P=q)).)*(?P=q)"
     rf"|(?P<form>\b(?:{LOGGED_SECRET_FIELDS})=)[^&'\s]*"  # form-encoded request bodies
-    r"|(?P<header>(?im:^x-amz-security-token:))\S*"  # botocore.auth's canonical request
+    r"|(?P<header>(?i:x-amz-security-token):)[^\s'\\]*"  # the canonical request botocore.auth logs
 )
 
 

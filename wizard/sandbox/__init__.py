@@ -5,6 +5,7 @@ the writes earlier runs made (see replay.py), so apply, then check, then plan be
 account; --sandbox-reset starts it fresh.
 """
 
+from wizard.sandbox.organization import OrganizationSandbox
 from wizard.sandbox.server import Sandbox, SandboxCredentials
 
-__all__ = ["Sandbox", "SandboxCredentials"]
+__all__ = ["OrganizationSandbox", "Sandbox", "SandboxCredentials"]

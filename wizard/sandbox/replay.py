@@ -81,10 +81,13 @@ class WriteLog:
     def count(self) -> int:
         return len(self.entries())
 
-    def hook_client(self, client: Any, service: str, region: str) -> None:
-        """Seed before each write this client sends, and record it once it succeeded."""
+    def hook_client(self, client: Any, service: str, region: str, identity: Mapping[str, str] | None = None) -> None:
+        """Seed before each write this client sends, and record it once it succeeded. `identity` names, for
+        temporary credentials (which a replay cannot use again), the account they act in ("account") and the
+        user an IAM call without UserName acts on ("as_user": a root session's root)."""
         events = client.meta.events
         access_key = client._request_signer._credentials.access_key  # the identity it was sent as
+        extra = dict(identity or {})
 
         def remember(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
             if context.get(CALL_KIND) == "write":  # what the write guard let through as a write
@@ -102,6 +105,7 @@ class WriteLog:
                         "operation": model.name,
                         "params": context["aws_harden_params"],
                         "access_key": access_key,
+                        **extra,
                     }
                 )
 
@@ -118,10 +122,14 @@ class WriteLog:
             problems.append(f"{self.skipped} line{'s' if self.skipped > 1 else ''} of {self.path} "
                             "are not recorded writes; skipped")
         for index, entry in enumerate(entries):
-            client = make_client(entry["service"], entry["region"], entry["access_key"])
+            client = make_client(entry["service"], entry["region"], entry["access_key"], entry.get("account"))
+            params = restore(entry["params"])
+            if entry.get("as_user") and "UserName" not in params and "UserName" in (
+                    client.meta.service_model.operation_model(entry["operation"]).input_shape.members):
+                params["UserName"] = entry["as_user"]
             seed_moto(index)
             try:
-                getattr(client, xform_name(entry["operation"]))(**restore(entry["params"]))
+                getattr(client, xform_name(entry["operation"]))(**params)
             except Exception as exc:
                 problems.append(f"{entry['operation']}: {exc}")
         return problems

@@ -5,8 +5,9 @@ devices root's MFA. The patch makes GetCallerIdentity answer `arn:aws:iam::ACCOU
 keys, makes GetAccountSummary's AccountAccessKeysPresent / AccountMFAEnabled report them (moto
 hard-codes both to 0), hides the user from ListUsers, and gives the credential report the
 `<root_account>` row AWS writes (moto has none) instead of the hidden user's row, with the time the
-report was generated (moto answers a fixed 2015 date). Written for moto 5.2 (pinned in pyproject.toml);
-tests/test_sandbox.py shows each patched behaviour.
+report was generated (moto answers a fixed 2015 date). Member accounts of an organization have one each too,
+and root_access.py lets their management account reach it centrally (sts:AssumeRoot). Written for moto 5.2
+(pinned in pyproject.toml); tests/test_sandbox.py shows each patched behaviour.
 """
 
 from __future__ import annotations
@@ -96,6 +97,9 @@ def install() -> None:
     AccountSummary.summary_map = property(summary_map)  # type: ignore[assignment, method-assign]
     IAMBackend.list_users = list_users  # type: ignore[method-assign]
     _installed = True
+    from wizard.sandbox import root_access
+
+    root_access.install()  # member accounts' root users, managed centrally (sts:AssumeRoot root sessions)
 
 
 def root_row(root: Any, account: str, partition: str) -> str:
@@ -113,6 +117,11 @@ def create_root(iam_client: Any) -> tuple[str, str]:
     iam_client.create_user(UserName=ROOT_NAME, Path=ROOT_PATH)
     key = iam_client.create_access_key(UserName=ROOT_NAME)["AccessKey"]
     return key["AccessKeyId"], key["SecretAccessKey"]
+
+
+def create_root_without_keys(iam_client: Any) -> None:
+    """The stand-in root user of an account whose root has no access key (most member accounts)."""
+    iam_client.create_user(UserName=ROOT_NAME, Path=ROOT_PATH)
 
 
 # The serial AWS gives root's virtual MFA device, so the sandbox's reads look like a real account's.

@@ -68,6 +68,7 @@ class Sandbox:
         seed_moto(-1)
         root_key, _ = root_user.create_root(self._admin_client("iam", "us-east-1"))
         self.root = SandboxCredentials(root_key, DUMMY_SECRET)
+        self.seed()
         self.replay_problems = self.write_log.replay(self._client_as)
         self._restore_replayed_passwords()
 
@@ -89,6 +90,9 @@ class Sandbox:
                 name = keyring_entry(SANDBOX_ACCOUNT, str(entry["params"]["UserName"]), "console-password")
                 if keyring.get_password(KEYRING_SERVICE, name) is None:
                     keyring.set_password(KEYRING_SERVICE, name, PLACEHOLDER)
+
+    def seed(self) -> None:
+        """What the sandbox holds before the recorded writes are replayed: here, the fresh account alone."""
 
     def stop(self) -> None:
         if self._server is not None:
@@ -133,21 +137,54 @@ class Sandbox:
 
     def hook_client(self, client: Any, service: str, region: str) -> None:
         self.billing.attach(client, service)
-        self.write_log.hook_client(client, service, region)
+        access_key = client._request_signer._credentials.access_key
+        self.write_log.hook_client(client, service, region, identity=temporary_identity(access_key))
 
-    def _client_as(self, service: str, region: str, access_key: str) -> Any:
-        """Cached: replay sends every recorded write; a new session per write reloads the models."""
+    def _client_as(self, service: str, region: str, access_key: str, account: str | None = None) -> Any:
+        """Cached: replay sends every recorded write; a new session per write reloads the models. With `account`
+        (a write made with temporary credentials, gone since), the setup key acts in that account instead."""
         from wizard.aws import isolated_session
 
-        key = (service, region, access_key)
+        if account is not None:
+            access_key = SETUP_KEY
+        key = (service, region, access_key + (f"@{account}" if account else ""))
         if key not in self._clients:
             if access_key not in self._sessions:
                 self._sessions[access_key] = isolated_session(access_key, DUMMY_SECRET, region)
             session = self._sessions[access_key]
             client = session.client(service, region_name=region, endpoint_url=self.endpoint_url)
             self.billing.attach(client, service)  # so replayed billing writes rebuild the stand-in's state
+            if account is not None:
+                in_account(client, account)
             self._clients[key] = client
         return self._clients[key]
 
     def _admin_client(self, service: str, region: str) -> Any:
         return self._client_as(service, region, SETUP_KEY)
+
+
+def in_account(client: Any, account: str) -> None:
+    """Every request of this client acts in `account` (moto's x-moto-account-id header, see moto-notes)."""
+    def add_header(request: Any, **_: Any) -> None:
+        request.headers["x-moto-account-id"] = account
+
+    client.meta.events.register("before-sign", add_header, unique_id=f"aws-harden-account-{account}")
+
+
+def temporary_identity(access_key: str) -> dict[str, str]:
+    """For temporary credentials (an assumed role's, a root session's): the account they act in and, for a root
+    session, the user IAM acts on without a UserName, so the sandbox's replay can act the same without them."""
+    from moto.iam.models import iam_backends
+
+    from wizard.sandbox import root_access
+
+    session = root_access.session_of(access_key)
+    if session is not None:
+        return {"account": session.account, "as_user": root_user.ROOT_NAME}
+    if not access_key.startswith("ASIA"):
+        return {}
+    for account, backends in list(iam_backends.items()):
+        key = backends["aws"].access_keys.get(access_key)
+        if key is not None and key.user_name is None:
+            return {"account": account}
+    return {}

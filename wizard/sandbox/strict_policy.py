@@ -30,12 +30,16 @@ Context = Mapping[str, str | Sequence[str]]
 
 @dataclass(frozen=True)
 class Request:
-    """What a service asks for: who (its service principal), which action, on which resource, in what context."""
+    """What a service asks for: who (its service principal), which action, on which resource, in what context.
+
+    A request from an IAM identity instead (sts:AssumeRole by a user or a role) has `service` empty and names
+    the caller in `aws_caller`: its ARN and its account id."""
 
     service: str
     action: str
     resource: str
     context: Context = field(default_factory=dict)
+    aws_caller: tuple[str, str] | None = None
 
 
 def statements(policy: Any) -> list[Mapping[str, Any]]:
@@ -61,14 +65,22 @@ def _listed(value: Any) -> list[str]:
     return [str(v) for v in (value if isinstance(value, list) else [value])]
 
 
-def _principal_matches(principal: Any, service: str) -> bool:
+def _principal_matches(principal: Any, request: Request) -> bool:
     if principal == "*":
         return True
     if not isinstance(principal, Mapping):
         return False
-    if "*" in _listed(principal.get("AWS")):
+    aws = _listed(principal.get("AWS"))
+    if "*" in aws:
         return True
-    return service in _listed(principal.get("Service"))
+    if request.aws_caller is not None:
+        # An account (its id or its root ARN) as principal trusts every identity of that account that its own
+        # policies allow; an identity's ARN trusts that identity (IAM User Guide, "AWS JSON policy elements:
+        # Principal", https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html).
+        arn, account = request.aws_caller
+        partition = arn.split(":")[1] if arn.count(":") >= 5 else "aws"
+        return any(p in (account, f"arn:{partition}:iam::{account}:root", arn) for p in aws)
+    return bool(request.service) and request.service in _listed(principal.get("Service"))
 
 
 def _wildcard(pattern: str, value: str, ignore_case: bool = False) -> bool:
@@ -79,10 +91,10 @@ def _wildcard(pattern: str, value: str, ignore_case: bool = False) -> bool:
 
 def _matches(statement: Mapping[str, Any], request: Request, deny: bool) -> bool:
     if "Principal" in statement:
-        if not _principal_matches(statement["Principal"], request.service):
+        if not _principal_matches(statement["Principal"], request):
             return False
     elif "NotPrincipal" in statement:
-        if _principal_matches(statement["NotPrincipal"], request.service):
+        if _principal_matches(statement["NotPrincipal"], request):
             return False
     else:
         return False  # a resource policy statement without a principal applies to no one
