@@ -39,7 +39,7 @@ def source_profile(account: Account) -> str:
 
 def test_role_arn_with_source_profile(account: Account, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """botocore's AssumeRole provider sends sts:AssumeRole itself: the guard must not see it. The source is an
-    IAM user, and the role exists and trusts the account: AWS refuses root's AssumeRole (wizard/sandbox/strict_sts.py)."""
+    IAM user, and the role exists and trusts the account: AWS refuses root's AssumeRole (sandbox/strict_sts.py)."""
     iam = account.raw("iam")
     iam.create_user(UserName="operator")
     key = iam.create_access_key(UserName="operator")["AccessKey"]
