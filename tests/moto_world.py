@@ -20,14 +20,19 @@ from typing import Any
 import keyring
 
 from tests.conftest import Account
+from tests.moto_regions import TEST_REGIONS
 from wizard.aws import isolated_session
 from wizard.secrets import memory_keyring
 
 ACCOUNT_ID = "123456789012"
 # Every service a step reads or writes (billing's cur and bcm-data-exports are the stand-in's, dumped too).
-SERVICES = ("iam", "sts", "s3", "cloudtrail", "sns", "events", "logs", "cloudwatch", "kms", "budgets")
-REGIONS = ("us-east-1",)  # every run here is in us-east-1 (billing and IAM are there whatever --region says)
-BACKEND_KEYS = {"iam": ("aws",), "sts": ("aws",), "s3": ("aws",), "budgets": ("global",)}  # global services
+SERVICES = ("iam", "sts", "s3", "cloudtrail", "sns", "events", "logs", "cloudwatch", "kms", "budgets", "ec2",
+            "guardduty", "account", "s3control")
+REGIONS = TEST_REGIONS  # every run here is in us-east-1; the regional steps also read and write the other
+BACKEND_KEYS = {"iam": ("aws",), "sts": ("aws",), "s3": ("aws",), "budgets": ("global",), "account": ("aws",),
+                "s3control": ("aws",)}  # global services
+# What the steps touch in EC2's large backend (AMIs, instance types and the like are moto's fixed data).
+EC2_PARTS = ("vpcs", "subnets", "internet_gateways", "enis", "ebs_encryption_by_default")
 # Not a change: AWS itself records, on every request, when an access key was last used (the
 # GetAccessKeyLastUsed API); moto does too, so any read updates it.
 IGNORED = {("AccessKey", "last_used")}
@@ -39,19 +44,26 @@ class World:
     def __init__(self) -> None:
         self._stack = ExitStack()
         self.standin: Any = None
+        self.guardrails: Any = None
 
     def __enter__(self) -> World:
         from moto import mock_aws
 
-        from wizard.sandbox import budgets_ext, managed_policies, root_user
+        from tests.moto_regions import pinned
+        from wizard.sandbox import budgets_ext, managed_policies, regions, root_user
         from wizard.sandbox.billing_standin import BillingStandIn
+        from wizard.sandbox.guardrail_standin import GuardrailStandIn
 
         root_user.install()
         budgets_ext.install()
+        regions.install()  # the aws partition's regions; default VPCs with their internet gateway
         managed_policies.limit_to_used()
         self.standin = BillingStandIn(ACCOUNT_ID)
         self._stack.enter_context(mock_aws(config={"iam": {"load_aws_managed_policies": True}}))
         self._stack.enter_context(self.standin.answering_every_session())
+        self.guardrails = GuardrailStandIn(ACCOUNT_ID)
+        self._stack.enter_context(self.guardrails.answering_every_session())
+        self._stack.enter_context(pinned())
         self._stack.enter_context(_saved_environment())
         self._stack.enter_context(_memoised_lookups())
         return self
@@ -69,12 +81,13 @@ class World:
         self.standin.exports.clear()
         self.standin.reports.clear()
         self.standin.answered.clear()
+        self.guardrails.clear()
         keyring.set_keyring(memory_keyring())
         iam = isolated_session("AKIASETUP00000000000", "x", "us-east-1").client("iam")
         key, secret = root_user.create_root(iam)
         os.environ.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_REGION="us-east-1",
                           AWS_HARDEN_STATE_DIR=state_dir)
-        return Account(key, secret)
+        return Account(key, secret, guardrails=self.guardrails)
 
     def act_as(self, key: str, secret: str) -> None:
         """Later runs sign with these credentials (e.g. the admin's, once root's key is gone)."""
@@ -93,8 +106,10 @@ class World:
                 _ = backends[ACCOUNT_ID][region]
             for account, regions in dict.items(backends):
                 for region, backend in dict.items(regions):
-                    result[f"{service}/{account}/{region}"] = serialise(backend)
+                    kept = {k: getattr(backend, k, None) for k in EC2_PARTS} if service == "ec2" else backend
+                    result[f"{service}/{account}/{region}"] = serialise(kept)
         result["billing-standin"] = serialise({"exports": self.standin.exports, "reports": self.standin.reports})
+        result["guardrail-standin"] = serialise({"analyzers": self.guardrails.analyzers})
         return result
 
 

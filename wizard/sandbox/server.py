@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from wizard.sandbox import budgets_ext, managed_policies, root_user
+from wizard.sandbox import budgets_ext, managed_policies, regions, root_user
 from wizard.sandbox.billing_standin import BillingStandIn
+from wizard.sandbox.guardrail_standin import GuardrailStandIn
 from wizard.sandbox.replay import WriteLog, seed_moto
 
 SANDBOX_ACCOUNT = "123456789012"
@@ -37,6 +38,7 @@ class Sandbox:
         self.root: SandboxCredentials | None = None
         self.replay_problems: list[str] = []
         self.billing = BillingStandIn(SANDBOX_ACCOUNT)  # cur and bcm-data-exports, which moto lacks
+        self.guardrails = GuardrailStandIn(SANDBOX_ACCOUNT)  # Access Analyzer, Free Tier, primary contact
         self._sessions: dict[str, Any] = {}
         self._clients: dict[tuple[str, str, str], Any] = {}
 
@@ -53,6 +55,7 @@ class Sandbox:
 
         root_user.install()
         budgets_ext.install()
+        regions.install()
         managed_policies.limit_to_used()
         moto_api_backend.reset()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -102,6 +105,7 @@ class Sandbox:
 
     def hook_client(self, client: Any, service: str, region: str) -> None:
         self.billing.attach(client, service)
+        self.guardrails.attach(client, service)
         self.write_log.hook_client(client, service, region)
 
     def _client_as(self, service: str, region: str, access_key: str) -> Any:
@@ -115,6 +119,7 @@ class Sandbox:
             session = self._sessions[access_key]
             client = session.client(service, region_name=region, endpoint_url=self.endpoint_url)
             self.billing.attach(client, service)  # so replayed billing writes rebuild the stand-in's state
+            self.guardrails.attach(client, service)  # and replayed analyzers the other's
             self._clients[key] = client
         return self._clients[key]
 
