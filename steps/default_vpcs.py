@@ -6,19 +6,21 @@ interfaces: instances, load balancers, endpoints, Lambda in a VPC all have them)
 offered for deletion, and only after the operator types its region's name; under --yes only the regions the
 answers file lists (`regions = [...]`). A VPC in use is left alone, with the reason.
 
-Deleting takes what a default VPC comes with: its internet gateway (detached first) and its subnets, then
-the VPC (its default security group, route table and network ACL go with it). AWS can make a new default
-VPC later (ec2:CreateDefaultVpc, or the VPC console).
+Deleting takes what a default VPC comes with: its internet gateway (tagged with the VPC's id, so a stopped run
+finds it again once detached; then detached and deleted) and its subnets, then the VPC (its default security
+group, route table and network ACL go with it). AWS can make a new default VPC later (ec2:CreateDefaultVpc, or
+the VPC console).
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from wizard.aws import Aws, known_region
-from wizard.facts import DefaultVpc, Guardrails, read_guardrails
+from wizard.facts import GATEWAY_OF_TAG, DefaultVpc, Guardrails, read_guardrails
 from wizard.protocol import (
     Action,
     AnswerValue,
@@ -37,11 +39,16 @@ GONE = {"InvalidSubnetID.NotFound", "InvalidInternetGatewayID.NotFound", "Gatewa
         "InvalidVpcID.NotFound"}
 
 
+@functools.cache
+def is_region(name: str) -> bool:
+    return known_region(name)  # botocore's endpoint data, loaded once
+
+
 def regions_problem(value: AnswerValue) -> str | None:
     if not isinstance(value, list):
         return 'a list of region names, like ["us-east-1", "eu-west-1"]'
     for region in value:
-        if not known_region(region):
+        if not is_region(region):
             return f"unknown region '{region}'"
     return None
 
@@ -64,8 +71,8 @@ class DefaultVpcs(Step[DefaultVpcState]):
     remediates = ()
     checks = ("no unused default VPC in any enabled region; one in use is reported and kept; each deletion "
               "needs its region's name typed (or listed in the answers file)")
-    writes = frozenset({"ec2:DetachInternetGateway", "ec2:DeleteInternetGateway", "ec2:DeleteSubnet",
-                        "ec2:DeleteVpc"})
+    writes = frozenset({"ec2:CreateTags", "ec2:DetachInternetGateway", "ec2:DeleteInternetGateway",
+                        "ec2:DeleteSubnet", "ec2:DeleteVpc"})
     reads = frozenset({"ec2:DescribeRegions", "ec2:DescribeVpcs", "ec2:DescribeSubnets",
                        "ec2:DescribeInternetGateways", "ec2:DescribeNetworkInterfaces"})
 
@@ -95,8 +102,8 @@ class DefaultVpcs(Step[DefaultVpcState]):
             Change(Action.DELETE, "delete-default-vpc", f"default VPC {v.id} ({v.region})",
                    f"delete the unused default VPC in {v.region} (no network interfaces), with its "
                    f"{len(v.subnets)} subnets and {len(v.internet_gateways)} internet gateway(s)",
-                   operations=("ec2:DetachInternetGateway", "ec2:DeleteInternetGateway", "ec2:DeleteSubnet",
-                               "ec2:DeleteVpc"),
+                   operations=("ec2:CreateTags", "ec2:DetachInternetGateway", "ec2:DeleteInternetGateway",
+                               "ec2:DeleteSubnet", "ec2:DeleteVpc"),
                    fields=(FieldChange("cidr", v.cidr, None), FieldChange("subnets", len(v.subnets), None)),
                    params={"region": v.region, "vpc": v.id, "subnets": list(v.subnets),
                            "gateways": list(v.internet_gateways)},
@@ -114,6 +121,7 @@ class DefaultVpcs(Step[DefaultVpcState]):
         if used:
             raise ChangeSkipped(f"the default VPC {vpc} in {region} is in use now ({len(used)} network interfaces)")
         for gateway in change.params["gateways"]:
+            ec2.create_tags(Resources=[gateway], Tags=[{"Key": GATEWAY_OF_TAG, "Value": vpc}])
             tolerate_gone(ec2.detach_internet_gateway, InternetGatewayId=gateway, VpcId=vpc)
             tolerate_gone(ec2.delete_internet_gateway, InternetGatewayId=gateway)
         for subnet in change.params["subnets"]:

@@ -157,6 +157,7 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
     from wizard.sandbox.billing_standin import BillingStandIn
     from wizard.sandbox.guardrail_standin import GuardrailStandIn
 
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # as the sandbox: no step needs AMIs
     root_user.install()
     budgets_ext.install()  # the Budgets calls moto 5.2 lacks, as in the sandbox
     regions.install()  # the aws partition's regions; default VPCs with their internet gateway

@@ -28,7 +28,6 @@ ACCOUNT_ID = "123456789012"
 # Every service a step reads or writes (billing's cur and bcm-data-exports are the stand-in's, dumped too).
 SERVICES = ("iam", "sts", "s3", "cloudtrail", "sns", "events", "logs", "cloudwatch", "kms", "budgets", "ec2",
             "guardduty", "account", "s3control")
-REGIONS = TEST_REGIONS  # every run here is in us-east-1; the regional steps also read and write the other
 BACKEND_KEYS = {"iam": ("aws",), "sts": ("aws",), "s3": ("aws",), "budgets": ("global",), "account": ("aws",),
                 "s3control": ("aws",)}  # global services
 # What the steps touch in EC2's large backend (AMIs, instance types and the like are moto's fixed data).
@@ -41,7 +40,8 @@ IGNORED = {("AccessKey", "last_used")}
 class World:
     """moto in-process, with the sandbox's root user, budgets extension and billing stand-in, started once."""
 
-    def __init__(self) -> None:
+    def __init__(self, regions: tuple[str, ...] = TEST_REGIONS) -> None:
+        self.regions = regions  # the account's enabled regions (DescribeRegions)
         self._stack = ExitStack()
         self.standin: Any = None
         self.guardrails: Any = None
@@ -63,8 +63,9 @@ class World:
         self._stack.enter_context(self.standin.answering_every_session())
         self.guardrails = GuardrailStandIn(ACCOUNT_ID)
         self._stack.enter_context(self.guardrails.answering_every_session())
-        self._stack.enter_context(pinned())
+        self._stack.enter_context(pinned(self.regions))
         self._stack.enter_context(_saved_environment())
+        os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"  # as the sandbox: no step needs AMIs
         self._stack.enter_context(_memoised_lookups())
         return self
 
@@ -102,7 +103,7 @@ class World:
             backends = get_backend(service)  # type: ignore[call-overload]
             # moto makes a backend when a region is first asked about: make them all first, so a read
             # that merely touched a region for the first time does not look like a change.
-            for region in BACKEND_KEYS.get(service, REGIONS):
+            for region in BACKEND_KEYS.get(service, self.regions):
                 _ = backends[ACCOUNT_ID][region]
             for account, regions in dict.items(backends):
                 for region, backend in dict.items(regions):
@@ -127,13 +128,25 @@ def _saved_environment() -> Iterator[None]:
 def _memoised_lookups() -> Iterator[None]:
     """Test speed only: two pure lookups botocore and moto redo on every request, memoised while the
     World runs (about a sixth of a request's cost). Each depends only on its argument: an event name, and
-    a response class whose methods are all in place before the World starts (budgets_ext included)."""
+    a response class whose methods are all in place before the World starts (budgets_ext included). And
+    botocore's client classes, built again for every client of every run."""
+    import botocore.client
     import botocore.hooks
     import moto.core.responses
 
     alias = botocore.hooks.EventAliaser._alias_event_name
     names = moto.core.responses.method_names_from_class
+    create_class = botocore.client.ClientCreator._create_client_class
     aliases: dict[str, str] = {}
+    classes: dict[tuple[str, str], Any] = {}
+
+    def client_class(self: Any, service_name: str, service_model: Any) -> Any:
+        """A client class depends only on the service's model (and the creating-client-class handlers,
+        boto3's and botocore's, the same for every session here): made once per service."""
+        key = (service_name, service_model.api_version)
+        if key not in classes:
+            classes[key] = create_class(self, service_name, service_model)
+        return classes[key]
 
     def alias_event_name(self: Any, event_name: str) -> str:
         found = aliases.get(event_name)
@@ -143,11 +156,13 @@ def _memoised_lookups() -> Iterator[None]:
 
     botocore.hooks.EventAliaser._alias_event_name = alias_event_name  # type: ignore[method-assign]
     moto.core.responses.method_names_from_class = functools.lru_cache(maxsize=None)(names)
+    botocore.client.ClientCreator._create_client_class = client_class  # type: ignore[method-assign]
     try:
         yield
     finally:
         botocore.hooks.EventAliaser._alias_event_name = alias  # type: ignore[method-assign]
         moto.core.responses.method_names_from_class = names
+        botocore.client.ClientCreator._create_client_class = create_class  # type: ignore[method-assign]
 
 
 SCALARS = (str, int, float, bool, type(None))

@@ -83,8 +83,8 @@ def test_a_fresh_account_is_made_compliant_by_one_apply_and_stays_so(account: Ac
     assert code == 0, text
     sent = set(aws.guard.sent_writes)
     assert sent == {"account:PutAlternateContact", "s3control:PutPublicAccessBlock", "ec2:EnableEbsEncryptionByDefault",
-                    "accessanalyzer:CreateAnalyzer", "guardduty:CreateDetector", "ec2:DetachInternetGateway",
-                    "ec2:DeleteInternetGateway", "ec2:DeleteSubnet", "ec2:DeleteVpc"}, sent
+                    "accessanalyzer:CreateAnalyzer", "guardduty:CreateDetector", "ec2:CreateTags",
+                    "ec2:DetachInternetGateway", "ec2:DeleteInternetGateway", "ec2:DeleteSubnet", "ec2:DeleteVpc"}, sent
     held = state(account)
     assert held["contacts"] == ["billing@example.com", "ops@example.com", "security@example.com"]
     assert set(held["block"].values()) == {True}

@@ -540,6 +540,9 @@ CONTACT_TYPES = ("SECURITY", "BILLING", "OPERATIONS")
 # an enabled region has, checked again here in case an endpoint lists others.
 ENABLED_OPT_IN = ("opt-in-not-required", "opted-in")
 EXTERNAL_ANALYZER_TYPES = ("ACCOUNT", "ORGANIZATION")  # external access; the *_UNUSED_ACCESS types are not
+# The default-vpcs step tags a default VPC's internet gateway with the VPC's id before detaching it, so a run
+# stopped between detaching and deleting it finds it again (a detached gateway names no VPC).
+GATEWAY_OF_TAG = "aws-harden:gateway-of"
 
 
 @dataclass(frozen=True)
@@ -761,15 +764,18 @@ def read_default_vpcs(aws: Aws, regions: tuple[str, ...]) -> dict[str, tuple[Def
         def details(vpc: Mapping[str, Any]) -> DefaultVpc:
             vpc_id = str(vpc["VpcId"])
             by_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
-            subnets, gateways, interfaces = aws.parallel(
+            subnets, attached, marked, interfaces = aws.parallel(
                 lambda: _pages(ec2, "describe_subnets", "Subnets", Filters=by_vpc),
                 lambda: _pages(ec2, "describe_internet_gateways", "InternetGateways",
                                Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}]),
+                # A gateway a stopped deletion already detached: it is tagged with the VPC before detaching.
+                lambda: _pages(ec2, "describe_internet_gateways", "InternetGateways",
+                               Filters=[{"Name": f"tag:{GATEWAY_OF_TAG}", "Values": [vpc_id]}]),
                 lambda: _pages(ec2, "describe_network_interfaces", "NetworkInterfaces", Filters=by_vpc),
             )
+            gateways = dict.fromkeys(str(g["InternetGatewayId"]) for g in [*attached, *marked])
             return DefaultVpc(vpc_id, region, str(vpc.get("CidrBlock", "")),
-                              tuple(str(s["SubnetId"]) for s in subnets),
-                              tuple(str(g["InternetGatewayId"]) for g in gateways),
+                              tuple(str(s["SubnetId"]) for s in subnets), tuple(gateways),
                               tuple(str(i["NetworkInterfaceId"]) for i in interfaces))
 
         return tuple(aws.parallel(*(lambda v=v: details(v) for v in vpcs)))

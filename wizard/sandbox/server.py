@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wizard.local_endpoint import adapt
 from wizard.sandbox import budgets_ext, managed_policies, regions, root_user
 from wizard.sandbox.billing_standin import BillingStandIn
 from wizard.sandbox.guardrail_standin import GuardrailStandIn
@@ -48,6 +49,7 @@ class Sandbox:
 
     def start(self) -> None:
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # AdministratorAccess must exist
+        os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"  # no step needs AMIs; each region loads ~1,300
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         from moto.moto_api import recorder  # noqa: F401  (imports moto's core before patching)
         from moto.moto_api._internal.models import moto_api_backend
@@ -118,6 +120,7 @@ class Sandbox:
                 self._sessions[access_key] = isolated_session(access_key, DUMMY_SECRET, region)
             session = self._sessions[access_key]
             client = session.client(service, region_name=region, endpoint_url=self.endpoint_url)
+            adapt(client, service, self.endpoint_url)  # s3control's account-id host label, on 127.0.0.1
             self.billing.attach(client, service)  # so replayed billing writes rebuild the stand-in's state
             self.guardrails.attach(client, service)  # and replayed analyzers the other's
             self._clients[key] = client
