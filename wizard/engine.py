@@ -226,7 +226,10 @@ class Engine:
         self.aws.guard.lock()
         self.aws.caller()
         with self.ui.working("Reading the account…"):
-            return self.aws.parallel(*(lambda step=step: self.survey(step) for step in self.steps))
+            # Every step at once (not eight at a time): a step waiting for a free thread adds its whole chain
+            # of reads to the critical path.
+            return self.aws.parallel(*(lambda step=step: self.survey(step) for step in self.steps),
+                                     width=len(self.steps))
 
     plan = check
 

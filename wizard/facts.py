@@ -520,6 +520,7 @@ def read_facts(aws: Aws, caller: Caller, now: datetime | None = None) -> Account
         attempt("credential report", lambda: read_credential_report(aws), CredentialReport("absent")),
         trails_and_buckets,
         lambda: read_guardrails(aws, caller),
+        width=9,  # all nine at once
     )
     unread.update(guardrails.unread)
     return AccountFacts(
