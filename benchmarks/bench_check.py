@@ -260,7 +260,6 @@ def apply_everything(endpoint: str, key: str, secret: str) -> None:
 
 def regions_of(endpoint: str, key: str, secret: str) -> list[str]:
     from wizard.aws import isolated_session
-
     from wizard.facts import read_regions
 
     class Reader:  # just what read_regions needs: the enabled regions as check counts them
