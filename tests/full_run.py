@@ -20,6 +20,7 @@ import pytest
 
 import steps.user_mfa as user_mfa
 from tests.conftest import Account
+from tests.guardrail_answers import ANSWERS as GUARDRAIL_ANSWERS
 from tests.moto_regions import TEST_REGIONS
 from wizard import totp
 from wizard.cli import Environment, main
@@ -92,17 +93,7 @@ format = "csv"
 [budget-alarm]
 amount = 25
 emails = "you@example.com"
-[root-credentials]
-checklist_confirmed = true
-[account-contacts]
-security = {{ name = "Security team", title = "Security", email = "security@example.com", phone = "+1 555 0100" }}
-billing = {{ name = "Finance", title = "Billing", email = "billing@example.com", phone = "+1 555 0101" }}
-operations = {{ name = "Ops", title = "Operations", email = "ops@example.com", phone = "+1 555 0102" }}
-[guardduty]
-enable = true
-[default-vpcs]
-regions = ["eu-west-1", "us-east-1"]
-""")
+""" + GUARDRAIL_ANSWERS)
     return path
 
 

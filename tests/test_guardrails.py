@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import Account, run_cli
+from tests.guardrail_answers import ANSWERS
 from tests.moto_regions import TEST_REGIONS
 from wizard.cli import Environment, main
 from wizard.write_guard import is_read
@@ -17,21 +18,6 @@ from wizard.write_guard import is_read
 GUARDRAILS = ("root-credentials", "account-contacts", "s3-public-access", "ebs-encryption", "access-analyzer",
               "guardduty", "default-vpcs")
 ONLY = ",".join(GUARDRAILS)
-CONTACTS = """
-[account-contacts]
-security = { name = "Security team", title = "Security", email = "security@example.com", phone = "+1 555 0100" }
-billing = { name = "Finance", title = "Billing", email = "billing@example.com", phone = "+1 555 0101" }
-operations = { name = "Ops", title = "Operations", email = "ops@example.com", phone = "+1 555 0102" }
-"""
-# The issue's answers, plus GuardDuty's `enable = true`, the regions whose default VPC may go and the checklist.
-ANSWERS = CONTACTS + """
-[guardduty]
-enable = true
-[default-vpcs]
-regions = ["eu-west-1", "us-east-1"]
-[root-credentials]
-checklist_confirmed = true
-"""
 
 
 def observed(argv: list[str]) -> tuple[int, Any, str]:

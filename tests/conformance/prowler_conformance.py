@@ -47,6 +47,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from tests.guardrail_answers import ANSWERS as GUARDRAIL_ANSWERS
 from wizard.controls import CONTROLS, PROWLER, SECURITY_HUB, worst
 
 PROWLER_VERSION = "5.46.0"
@@ -55,18 +56,6 @@ REGIONAL = {"ec2_ebs_default_encryption", "accessanalyzer_enabled", "guardduty_i
 # Prowler's check is MANUAL whatever the account holds; aws-harden reads the contact (its verdict is shown).
 PROWLER_MANUAL = {"account_security_contact_information_is_registered"}
 GUARDRAILS = "root-credentials,account-contacts,s3-public-access,ebs-encryption,access-analyzer,guardduty,default-vpcs"
-GUARDRAIL_ANSWERS = """
-[account-contacts]
-security = { name = "Security team", title = "Security", email = "security@example.com", phone = "+1 555 0100" }
-billing = { name = "Finance", title = "Billing", email = "billing@example.com", phone = "+1 555 0101" }
-operations = { name = "Ops", title = "Operations", email = "ops@example.com", phone = "+1 555 0102" }
-[guardduty]
-enable = true
-[default-vpcs]
-regions = ["eu-west-1", "us-east-1"]
-[root-credentials]
-checklist_confirmed = true
-"""
 # For Prowler's interpreter: S3 Control's "<account>.localhost" host resolves to loopback.
 SITECUSTOMIZE = """
 import re, socket

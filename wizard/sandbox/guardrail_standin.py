@@ -20,12 +20,13 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from wizard.sandbox import standin_hooks
 from wizard.sandbox.billing_standin import problems
 
 SERVICES = frozenset({"accessanalyzer", "freetier", "account"})
@@ -79,27 +80,12 @@ class GuardrailStandIn:
 
     # --- wiring (as billing_standin.py) -------------------------------------------------------------
     def attach(self, client: Any, service: str) -> None:
-        if service in SERVICES:
-            sender = self._sender(client.meta.service_model)
-            client.meta.events.register_first("before-send", sender, unique_id="aws-harden-guardrail-standin")
+        """Answer this client's requests here, if it is for one of SERVICES."""
+        standin_hooks.attach(client, service, SERVICES, self._sender, "aws-harden-guardrail-standin")
 
-    @contextmanager
-    def answering_every_session(self) -> Iterator[None]:
-        """For in-process moto tests: every botocore session made meanwhile sends these services here."""
-        import botocore.session
-        from botocore.handlers import BUILTIN_HANDLERS
-
-        loader = botocore.session.get_session()
-        specs = []
-        for service in sorted(SERVICES):
-            model = loader.get_service_model(service)
-            specs.append((f"before-send.{model.service_id.hyphenize()}", self._sender(model)))
-        BUILTIN_HANDLERS[:0] = specs
-        try:
-            yield
-        finally:
-            for spec in specs:
-                BUILTIN_HANDLERS.remove(spec)
+    def answering_every_session(self) -> AbstractContextManager[None]:
+        """For in-process moto tests: every botocore session made meanwhile sends SERVICES here."""
+        return standin_hooks.every_session(SERVICES, self._sender)
 
     def _sender(self, model: Any) -> Callable[..., Any]:
         def before_send(request: Any, **_: Any) -> Any:
