@@ -22,11 +22,20 @@ STEP_MODULES: tuple[tuple[str, str], ...] = (
     ("root-access-keys", "steps.root_access_keys"),
     ("password-policy", "steps.password_policy"),
     ("signin-link", "steps.signin_link"),
+    # The guidance's "store the root credentials securely", after the sign-in link (sign out of root).
+    ("root-credentials", "steps.root_credentials"),
     ("user-mfa", "steps.user_mfa"),
     ("root-mfa", "steps.root_mfa"),
     ("cloudtrail", "steps.cloudtrail"),
     ("billing-report", "steps.billing_report"),
     ("budget-alarm", "steps.budget_alarm"),
+    # AWS's Startup Security Baseline: account-wide guardrails.
+    ("account-contacts", "steps.account_contacts"),
+    ("s3-public-access", "steps.s3_public_access"),
+    ("ebs-encryption", "steps.ebs_encryption"),
+    ("access-analyzer", "steps.access_analyzer"),
+    ("guardduty", "steps.guardduty"),
+    ("default-vpcs", "steps.default_vpcs"),
 )
 
 

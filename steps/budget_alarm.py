@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from steps import account_plan
 from wizard.aws import BILLING_REGION, Aws
 from wizard.errors import WizardError
+from wizard.facts import AccountPlan
 from wizard.protocol import (
     EMAIL_RE,
     Action,
@@ -118,6 +120,7 @@ class BudgetState:
     # Email subscribers of each of this budget's notifications, lower-cased.
     subscribers: Mapping[Notice, tuple[str, ...]] = field(default_factory=dict)
     other_budgets: tuple[str, ...] = ()
+    plan: AccountPlan | None = None  # the account plan, where the API answers (account_plan.py)
 
 
 # --- answers ------------------------------------------------------------------------------
@@ -224,12 +227,13 @@ class BudgetAlarm(Step[BudgetState]):
         # Independent reads at once. Notifications are read only once the budget is known to exist
         # (moto fails on a missing one instead of answering NotFoundException).
         missing = ("NotFoundException",)
-        others, found = aws.parallel(
+        others, found, plan = aws.parallel(
             other_budgets,
             lambda: absent_is_none(lambda: budgets.describe_budget(AccountId=account, BudgetName=name), missing),
+            lambda: account_plan.read(aws),
         )
         if found is None:
-            return BudgetState(name, account, exists=False, other_budgets=others)
+            return BudgetState(name, account, exists=False, other_budgets=others, plan=plan)
         budget = found["Budget"]
         notices_read = notices()
         emails = aws.parallel(*(lambda n=n: self._emails(budgets, account, name, n) for n in notices_read))
@@ -250,6 +254,7 @@ class BudgetAlarm(Step[BudgetState]):
             notices=notices_read,
             subscribers=subscribers,
             other_budgets=others,
+            plan=plan,
         )
 
     @staticmethod
@@ -265,7 +270,7 @@ class BudgetAlarm(Step[BudgetState]):
         )
 
     def findings(self, state: BudgetState, ctx: StepContext) -> list[Finding]:
-        found: list[Finding] = []
+        found: list[Finding] = account_plan.findings(state.plan)
         if state.other_budgets:
             found.append(
                 Finding(f"other budgets, left as they are: {', '.join(state.other_budgets)}",

@@ -163,6 +163,8 @@ class Account:
     root_key: str
     root_secret: str
     region: str = "us-east-1"
+    # The sandbox's stand-in for Access Analyzer, Free Tier and the primary contact (tests set its state).
+    guardrails: Any = None
 
     def aws(self, locked: bool = False, key: str | None = None) -> Aws:
         guard = WriteGuard(reads=steps.declared_reads())
@@ -180,25 +182,31 @@ class Account:
 def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
     from moto import mock_aws
 
-    from wizard.sandbox import budgets_ext, iam_policy, managed_policies, root_user, strict
+    from tests.moto_regions import pinned
+    from wizard.sandbox import budgets_ext, iam_policy, managed_policies, regions, root_user, strict
     from wizard.sandbox.billing_standin import BillingStandIn
+    from wizard.sandbox.guardrail_standin import GuardrailStandIn
 
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # as the sandbox: no step needs AMIs
     root_user.install()
     iam_policy.install()  # the test world refuses what IAM policies refuse (explicit Denies, boundaries, MFA)
     iam_policy.forget_sessions()
     budgets_ext.install()  # the Budgets calls moto 5.2 lacks, as in the sandbox
     strict.install()  # moto refuses what AWS refuses, as in the sandbox (wizard/sandbox/strict.py)
+    regions.install()  # the aws partition's regions; default VPCs with their internet gateway
     managed_policies.limit_to_used()
     # moto has no cur / bcm-data-exports and in-process would try the real endpoints: the sandbox's
     # stand-in answers them (a Stubber on a client, as in test_billing_report.py, still answers first).
     standin = BillingStandIn("123456789012")
-    with mock_aws(config={"iam": {"load_aws_managed_policies": True}}), standin.answering_every_session():
+    guardrails = GuardrailStandIn("123456789012")  # Access Analyzer, Free Tier, GetContactInformation
+    with mock_aws(config={"iam": {"load_aws_managed_policies": True}}), standin.answering_every_session(), \
+            guardrails.answering_every_session(), pinned():
         iam = isolated_session("AKIASETUP00000000000", "x", "us-east-1").client("iam")
         key, secret = root_user.create_root(iam)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
         monkeypatch.setenv("AWS_REGION", "us-east-1")
-        yield Account(key, secret)
+        yield Account(key, secret, guardrails=guardrails)
 
 
 @dataclass

@@ -37,12 +37,16 @@ def _cbor_text(value: str) -> bytes:
 
 
 def error_response(service_model: Any, code: str, message: str, status: int = 400) -> AWSResponse:
-    """An error answer in the service's protocol: query and rest-xml XML, JSON, or Smithy RPC v2 CBOR."""
+    """An error answer in the service's protocol: query, ec2 and rest-xml XML, JSON, or Smithy RPC v2 CBOR."""
     protocol = service_model.resolved_protocol
     headers: dict[str, str] = {"x-amzn-requestid": "fault-injected"}
     if protocol == "query":
         body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
                 "</Error><RequestId>fault-injected</RequestId></ErrorResponse>").encode()
+        headers["content-type"] = "text/xml"
+    elif protocol == "ec2":  # EC2's own XML error format (EC2 API reference, "Error codes")
+        body = (f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
+                "<RequestID>fault-injected</RequestID></Response>").encode()
         headers["content-type"] = "text/xml"
     elif protocol == "rest-xml":
         body = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()

@@ -20,6 +20,8 @@ import pytest
 
 import steps.user_mfa as user_mfa
 from tests.conftest import Account
+from tests.guardrail_answers import ANSWERS as GUARDRAIL_ANSWERS
+from tests.moto_regions import TEST_REGIONS
 from wizard import totp
 from wizard.cli import Environment, main
 from wizard.engine import ENTER_CODES
@@ -55,12 +57,18 @@ CONVERGED = {
     "alarms": sorted(f"aws-harden-{name}" for name in METRIC_NAMES),
     "topics": ["aws-harden-alerts"],
     "subscriptions": ["alerts@example.com"],
-    "rules": ["aws-harden-cloudtrail-changes", "aws-harden-iam-policy-changes", "aws-harden-root-api-activity",
-              "aws-harden-root-console-sign-in"],
+    "rules": ["aws-harden-cloudtrail-changes", "aws-harden-guardduty-findings", "aws-harden-iam-policy-changes",
+              "aws-harden-root-api-activity", "aws-harden-root-console-sign-in"],
     "exports": ["aws-harden-cur2"],
     "budgets": ["aws-harden-monthly"],
     "budget alarms": 3,
     "budget subscribers": 3,
+    "alternate contacts": ["BILLING", "OPERATIONS", "SECURITY"],
+    "s3 account public access block": ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls",
+                                       "RestrictPublicBuckets"],
+    # Per enabled region (tests/moto_regions.py): EBS encryption on, one analyzer, one detector, no default VPC.
+    "regions": {region: {"ebs encryption": True, "analyzers": ["aws-harden-external-access"], "detectors": 1,
+                         "default vpcs": 0, "internet gateways": 0} for region in TEST_REGIONS},
 }
 
 
@@ -89,7 +97,7 @@ format = "csv"
 [budget-alarm]
 amount = 25
 emails = "you@example.com"
-""")
+""" + GUARDRAIL_ANSWERS)
     return path
 
 
@@ -308,11 +316,42 @@ def inventory(account: Account) -> dict[str, Any]:
         "exports": sorted(e["ExportName"] for e in session.client("bcm-data-exports").list_exports()["Exports"]),
         "budgets": sorted(b["BudgetName"] for b in budgets.describe_budgets(AccountId=ACCOUNT_ID)["Budgets"]),
         "budget alarms": len(notifications["Notifications"]),
+        **guardrails(session),
         "budget subscribers": sum(
             len(budgets.describe_subscribers_for_notification(
                 AccountId=ACCOUNT_ID, BudgetName="aws-harden-monthly", Notification=n)["Subscribers"])
             for n in notifications["Notifications"]),
     }
+
+
+def guardrails(session: Any) -> dict[str, Any]:
+    """The account-wide guardrails, in every enabled region."""
+    contacts = session.client("account")
+    present = []
+    for kind in ("BILLING", "OPERATIONS", "SECURITY"):
+        try:
+            contacts.get_alternate_contact(AlternateContactType=kind)
+            present.append(kind)
+        except contacts.exceptions.ResourceNotFoundException:
+            pass
+    try:
+        block = session.client("s3control").get_public_access_block(AccountId=ACCOUNT_ID)[
+            "PublicAccessBlockConfiguration"]
+    except Exception:
+        block = {}
+    regions = {}
+    for region in TEST_REGIONS:
+        ec2 = session.client("ec2", region_name=region)
+        regions[region] = {
+            "ebs encryption": ec2.get_ebs_encryption_by_default()["EbsEncryptionByDefault"],
+            "analyzers": sorted(a["name"] for a in session.client("accessanalyzer", region_name=region)
+                                .list_analyzers()["analyzers"]),
+            "detectors": len(session.client("guardduty", region_name=region).list_detectors()["DetectorIds"]),
+            "default vpcs": len(ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]),
+            "internet gateways": len(ec2.describe_internet_gateways()["InternetGateways"]),
+        }
+    return {"alternate contacts": present, "s3 account public access block": sorted(k for k, v in block.items() if v),
+            "regions": regions}
 
 
 def check_as_admin(answers: Path, phone: Phone) -> tuple[int, str]:

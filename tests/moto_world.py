@@ -21,14 +21,18 @@ from typing import Any
 import keyring
 
 from tests.conftest import Account
+from tests.moto_regions import TEST_REGIONS
 from wizard.aws import isolated_session
 from wizard.secrets import memory_keyring
 
 ACCOUNT_ID = "123456789012"
 # Every service a step reads or writes (billing's cur and bcm-data-exports are the stand-in's, dumped too).
-SERVICES = ("iam", "sts", "s3", "cloudtrail", "sns", "events", "logs", "cloudwatch", "kms", "budgets")
-REGIONS = ("us-east-1",)  # every run here is in us-east-1 (billing and IAM are there whatever --region says)
-BACKEND_KEYS = {"iam": ("aws",), "sts": ("aws",), "s3": ("aws",), "budgets": ("global",)}  # global services
+SERVICES = ("iam", "sts", "s3", "cloudtrail", "sns", "events", "logs", "cloudwatch", "kms", "budgets", "ec2",
+            "guardduty", "account", "s3control")
+BACKEND_KEYS = {"iam": ("aws",), "sts": ("aws",), "s3": ("aws",), "budgets": ("global",), "account": ("aws",),
+                "s3control": ("aws",)}  # global services
+# What the steps touch in EC2's large backend (AMIs, instance types and the like are moto's fixed data).
+EC2_PARTS = ("vpcs", "subnets", "internet_gateways", "enis", "ebs_encryption_by_default")
 # Not a change: AWS itself records, on every request, when an access key was last used (the
 # GetAccessKeyLastUsed API); moto does too, so any read updates it.
 IGNORED = {("AccessKey", "last_used")}
@@ -37,25 +41,34 @@ IGNORED = {("AccessKey", "last_used")}
 class World:
     """moto in-process, with the sandbox's root user, budgets extension and billing stand-in, started once."""
 
-    def __init__(self) -> None:
+    def __init__(self, regions: tuple[str, ...] = TEST_REGIONS) -> None:
+        self.regions = regions  # the account's enabled regions (DescribeRegions)
         self._stack = ExitStack()
         self.standin: Any = None
+        self.guardrails: Any = None
 
     def __enter__(self) -> World:
         from moto import mock_aws
 
-        from wizard.sandbox import budgets_ext, iam_policy, managed_policies, root_user, strict
+        from tests.moto_regions import pinned
+        from wizard.sandbox import budgets_ext, iam_policy, managed_policies, regions, root_user, strict
         from wizard.sandbox.billing_standin import BillingStandIn
+        from wizard.sandbox.guardrail_standin import GuardrailStandIn
 
         root_user.install()
         iam_policy.install()
         budgets_ext.install()
         strict.install()  # moto refuses what AWS refuses (wizard/sandbox/strict.py)
+        regions.install()  # the aws partition's regions; default VPCs with their internet gateway
         managed_policies.limit_to_used()
         self.standin = BillingStandIn(ACCOUNT_ID)
         self._stack.enter_context(mock_aws(config={"iam": {"load_aws_managed_policies": True}}))
         self._stack.enter_context(self.standin.answering_every_session())
+        self.guardrails = GuardrailStandIn(ACCOUNT_ID)
+        self._stack.enter_context(self.guardrails.answering_every_session())
+        self._stack.enter_context(pinned(self.regions))
         self._stack.enter_context(_saved_environment())
+        os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"  # as the sandbox: no step needs AMIs
         self._stack.enter_context(_memoised_lookups())
         return self
 
@@ -73,13 +86,14 @@ class World:
         self.standin.exports.clear()
         self.standin.reports.clear()
         self.standin.answered.clear()
+        self.guardrails.clear()
         keyring.set_keyring(memory_keyring())
         iam = isolated_session("AKIASETUP00000000000", "x", "us-east-1").client("iam")
         key, secret = root_user.create_root(iam)
         os.environ.pop("AWS_SESSION_TOKEN", None)
         os.environ.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_REGION="us-east-1",
                           AWS_HARDEN_STATE_DIR=state_dir)
-        return Account(key, secret)
+        return Account(key, secret, guardrails=self.guardrails)
 
     def act_as(self, key: str, secret: str, user: str | None = None) -> None:
         """Later runs sign with these credentials (e.g. the admin's, once root's key is gone). With `user`
@@ -114,12 +128,14 @@ class World:
             backends = get_backend(service)  # type: ignore[call-overload]
             # moto makes a backend when a region is first asked about: make them all first, so a read
             # that merely touched a region for the first time does not look like a change.
-            for region in BACKEND_KEYS.get(service, REGIONS):
+            for region in BACKEND_KEYS.get(service, self.regions):
                 _ = backends[ACCOUNT_ID][region]
             for account, regions in dict.items(backends):
                 for region, backend in dict.items(regions):
-                    result[f"{service}/{account}/{region}"] = serialise(backend)
+                    kept = {k: getattr(backend, k, None) for k in EC2_PARTS} if service == "ec2" else backend
+                    result[f"{service}/{account}/{region}"] = serialise(kept)
         result["billing-standin"] = serialise({"exports": self.standin.exports, "reports": self.standin.reports})
+        result["guardrail-standin"] = serialise({"analyzers": self.guardrails.analyzers})
         return result
 
 
@@ -137,13 +153,25 @@ def _saved_environment() -> Iterator[None]:
 def _memoised_lookups() -> Iterator[None]:
     """Test speed only: two pure lookups botocore and moto redo on every request, memoised while the
     World runs (about a sixth of a request's cost). Each depends only on its argument: an event name, and
-    a response class whose methods are all in place before the World starts (budgets_ext included)."""
+    a response class whose methods are all in place before the World starts (budgets_ext included). And
+    botocore's client classes, built again for every client of every run."""
+    import botocore.client
     import botocore.hooks
     import moto.core.responses
 
     alias = botocore.hooks.EventAliaser._alias_event_name
     names = moto.core.responses.method_names_from_class
+    create_class = botocore.client.ClientCreator._create_client_class
     aliases: dict[str, str] = {}
+    classes: dict[tuple[str, str], Any] = {}
+
+    def client_class(self: Any, service_name: str, service_model: Any) -> Any:
+        """A client class depends only on the service's model (and the creating-client-class handlers,
+        boto3's and botocore's, the same for every session here): made once per service."""
+        key = (service_name, service_model.api_version)
+        if key not in classes:
+            classes[key] = create_class(self, service_name, service_model)
+        return classes[key]
 
     def alias_event_name(self: Any, event_name: str) -> str:
         found = aliases.get(event_name)
@@ -153,11 +181,13 @@ def _memoised_lookups() -> Iterator[None]:
 
     botocore.hooks.EventAliaser._alias_event_name = alias_event_name  # type: ignore[method-assign]
     moto.core.responses.method_names_from_class = functools.lru_cache(maxsize=None)(names)
+    botocore.client.ClientCreator._create_client_class = client_class  # type: ignore[method-assign]
     try:
         yield
     finally:
         botocore.hooks.EventAliaser._alias_event_name = alias  # type: ignore[method-assign]
         moto.core.responses.method_names_from_class = names
+        botocore.client.ClientCreator._create_client_class = create_class  # type: ignore[method-assign]
 
 
 SCALARS = (str, int, float, bool, type(None))

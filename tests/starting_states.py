@@ -15,6 +15,7 @@ import keyring
 from hypothesis import strategies as st
 
 from steps.billing_report import export_definition
+from tests.moto_regions import TEST_REGIONS
 from wizard.sandbox.root_user import ROOT_NAME, assign_root_mfa
 
 ACCOUNT = "123456789012"
@@ -149,11 +150,30 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class GuardrailStart:
+    """The account-wide guardrails before the wizard: someone else's contacts and settings, and the answers."""
+
+    regions: tuple[str, ...] = TEST_REGIONS  # the account's enabled regions
+    contacts: tuple[str, ...] = ()  # alternate contact types already set (with someone else's details)
+    answer_contacts: bool = True  # the answers file gives all three contacts
+    block: str | None = None  # account-level S3 Block Public Access: None, "partial" (two of four) or "all"
+    ebs_on: tuple[str, ...] = ()  # regions where EBS encryption by default is already on
+    analyzer: str | None = None  # None, "unused" (an unused-access analyzer) or "external" (an active one)
+    detectors: tuple[tuple[str, bool], ...] = ()  # (region, enabled): GuardDuty detectors already there
+    enable_guardduty: bool = True
+    vpc_in_use: str | None = None  # the region whose default VPC has a network interface
+    vpc_regions: tuple[str, ...] | None = None  # the answers file's default-vpcs regions (None: all)
+    public_bucket: bool = False  # a bucket that is public through its ACL today
+    checklist: bool = True  # the answers file confirms the root credentials checklist
+
+
+@dataclass(frozen=True)
 class Start:
     iam: Iam
     trails: Trails
     billing: Billing
     budget: Budget
+    guardrails: GuardrailStart = GuardrailStart()
 
 
 # --- strategies -----------------------------------------------------------------------------
@@ -246,8 +266,30 @@ def budget_starts(draw: st.DrawFn) -> Budget:
     )
 
 
-def starts() -> st.SearchStrategy[Start]:
-    return st.builds(Start, iam_starts(), trail_starts(), billing_starts(), budget_starts())
+CONTACT_TYPES = ("SECURITY", "BILLING", "OPERATIONS")
+@st.composite
+def guardrail_starts(draw: st.DrawFn, regions: tuple[str, ...]) -> GuardrailStart:
+    subsets = st.sampled_from(sorted({(), (regions[-1],), regions}))
+    return GuardrailStart(
+        regions=regions,
+        contacts=tuple(draw(st.lists(st.sampled_from(CONTACT_TYPES), max_size=3, unique=True))),
+        answer_contacts=draw(st.booleans()),
+        block=draw(st.sampled_from([None, "partial", "all"])),
+        ebs_on=draw(subsets),
+        analyzer=draw(st.sampled_from([None, "unused", "external"])),
+        detectors=tuple(draw(st.lists(st.tuples(st.sampled_from(regions), st.booleans()), max_size=2,
+                                      unique_by=lambda d: d[0]))),
+        enable_guardduty=draw(st.booleans()),
+        vpc_in_use=draw(st.sampled_from([None, *regions])),
+        vpc_regions=draw(subsets),
+        public_bucket=draw(st.booleans()),
+        checklist=draw(st.booleans()),
+    )
+
+
+def starts(regions: tuple[str, ...] = TEST_REGIONS) -> st.SearchStrategy[Start]:
+    return st.builds(Start, iam_starts(), trail_starts(), billing_starts(), budget_starts(),
+                     guardrail_starts(regions))
 
 
 # --- arranging ------------------------------------------------------------------------------
@@ -255,6 +297,8 @@ class Clients:
     """Unguarded boto3 clients for arranging state; made once, valid across moto resets."""
 
     def __init__(self, session: Any) -> None:
+        self.session = session
+        self._regional: dict[tuple[str, str], Any] = {}
         self.iam = session.client("iam")
         self.s3 = session.client("s3")
         self.cloudtrail = session.client("cloudtrail")
@@ -262,6 +306,13 @@ class Clients:
         self.budgets = session.client("budgets")
         self.exports = session.client("bcm-data-exports")
         self.cur = session.client("cur")
+        self.account = session.client("account")
+        self.s3control = session.client("s3control")
+
+    def regional(self, service: str, region: str) -> Any:
+        if (service, region) not in self._regional:
+            self._regional[(service, region)] = self.session.client(service, region_name=region)
+        return self._regional[(service, region)]
 
 
 def arrange(start: Start, c: Clients) -> None:
@@ -269,6 +320,39 @@ def arrange(start: Start, c: Clients) -> None:
     arrange_trails(start.trails, c)
     arrange_billing(start.billing, c)
     arrange_budget(start.budget, c)
+    arrange_guardrails(start.guardrails, c)
+
+
+THEIR_CONTACT = {"Name": "Someone Else", "Title": "Before", "EmailAddress": "before@example.com",
+                 "PhoneNumber": "+1 555 0199"}
+PUBLIC_BUCKET = "team-public-site"
+
+
+def arrange_guardrails(g: GuardrailStart, c: Clients) -> None:
+    for kind in g.contacts:
+        c.account.put_alternate_contact(AlternateContactType=kind, **THEIR_CONTACT)
+    if g.block is not None:
+        on = {"IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+        if g.block == "all":
+            on.update(BlockPublicAcls=True, BlockPublicPolicy=True)
+        c.s3control.put_public_access_block(AccountId=ACCOUNT, PublicAccessBlockConfiguration=on)
+    for region in g.ebs_on:
+        c.regional("ec2", region).enable_ebs_encryption_by_default()
+    if g.analyzer is not None:
+        kind, region = ("ACCOUNT_UNUSED_ACCESS", g.regions[0]) if g.analyzer == "unused" else (
+            "ACCOUNT", g.regions[-1])
+        c.regional("accessanalyzer", region).create_analyzer(analyzerName=f"theirs-{g.analyzer}", type=kind)
+    for region, enabled in g.detectors:
+        c.regional("guardduty", region).create_detector(Enable=enabled)
+    if g.vpc_in_use is not None:
+        ec2 = c.regional("ec2", g.vpc_in_use)
+        subnet = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"][0]
+        ec2.create_network_interface(SubnetId=subnet["SubnetId"])
+    if g.public_bucket:
+        c.s3.create_bucket(Bucket=PUBLIC_BUCKET)
+        c.s3.put_bucket_ownership_controls(Bucket=PUBLIC_BUCKET, OwnershipControls={"Rules": [
+            {"ObjectOwnership": "ObjectWriter"}]})
+        c.s3.put_bucket_acl(Bucket=PUBLIC_BUCKET, ACL="public-read")
 
 
 def enable_mfa(iam: Any, user: str) -> None:
@@ -418,12 +502,32 @@ def answers_toml(start: Start) -> str:
         f'alerts_email = "{"security@example.com" if t.alerts else ""}"',
         f"metric_filters = {str(t.metric_filters).lower()}",
         "[budget-alarm]", f"amount = {b.answer_amount}", f'emails = "{", ".join(b.answer_emails)}"',
+        *guardrail_answers(start.guardrails),
     ]
     return "\n".join(lines) + "\n"
 
 
+OUR_CONTACTS = {kind: {"name": f"{kind.capitalize()} team", "title": kind.capitalize(),
+                       "email": f"{kind.lower()}@example.com", "phone": "+1 555 0100"} for kind in CONTACT_TYPES}
+
+
+def vpc_regions(g: GuardrailStart) -> tuple[str, ...]:
+    return g.regions if g.vpc_regions is None else g.vpc_regions
+
+
+def guardrail_answers(g: GuardrailStart) -> list[str]:
+    lines = ["[root-credentials]", f"checklist_confirmed = {str(g.checklist).lower()}",
+             "[guardduty]", f"enable = {str(g.enable_guardduty).lower()}",
+             "[default-vpcs]", "regions = [" + ", ".join(f'"{r}"' for r in vpc_regions(g)) + "]"]
+    if g.answer_contacts:
+        lines.append("[account-contacts]")
+        for kind, fields in OUR_CONTACTS.items():
+            lines.append(f"{kind.lower()} = {{ " + ", ".join(f'{k} = "{v}"' for k, v in fields.items()) + " }")
+    return lines
+
+
 # --- reading back what must survive ------------------------------------------------------------
-def snapshot() -> dict[str, Any]:
+def snapshot(regions: tuple[str, ...] = TEST_REGIONS) -> dict[str, Any]:
     """What exists, read from moto's backends directly (no API round trips): users and what they hold,
     groups, root's keys and MFA, alias, password policy, trails, buckets, budgets, billing deliveries."""
     from moto.budgets.models import budgets_backends
@@ -470,6 +574,7 @@ def snapshot() -> dict[str, Any]:
         for name, b in budgets_backends[ACCOUNT]["global"].budgets[ACCOUNT].items()
     }
     return {
+        **guardrails_snapshot(regions),
         "users": users,
         "groups": groups,
         "aliases": list(iam.account_aliases),
@@ -487,4 +592,30 @@ def snapshot() -> dict[str, Any]:
         "trails": trails,
         "buckets": buckets,
         "budgets": budgets,
+    }
+
+
+def guardrails_snapshot(regions: tuple[str, ...]) -> dict[str, Any]:
+    """The guardrails as moto's backends hold them: contacts, the account's S3 block, and per enabled region
+    EBS encryption, detectors (enabled or not) and default VPCs (with their network interfaces)."""
+    from moto.account.models import account_backends
+    from moto.ec2.models import ec2_backends
+    from moto.guardduty.models import guardduty_backends
+    from moto.s3control.models import s3control_backends
+
+    contacts = account_backends[ACCOUNT]["aws"]._alternate_contacts
+    block = s3control_backends[ACCOUNT]["aws"].public_access_block
+    per_region = {}
+    for region in regions:
+        ec2 = ec2_backends[ACCOUNT][region]
+        per_region[region] = {
+            "ebs": ec2.ebs_encryption_by_default,
+            "detectors": {d.id: d.enabled for d in guardduty_backends[ACCOUNT][region].detectors.values()},
+            "default vpcs": {v.id: sorted(e.id for e in ec2.enis.values() if e.subnet.vpc_id == v.id)
+                             for v in ec2.vpcs.values() if v.is_default},
+        }
+    return {
+        "contacts": {kind: c.email_address for kind, c in contacts.items()},
+        "s3 block": None if not block else block.to_config_dict(),
+        "regions": per_region,
     }

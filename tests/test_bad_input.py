@@ -170,6 +170,26 @@ def alias_is(alias: str) -> Callable[[Ctx], None]:
     return check
 
 
+def default_vpcs_kept(ctx: Ctx) -> None:
+    from tests.moto_regions import TEST_REGIONS
+
+    for region in TEST_REGIONS:
+        vpcs = ctx.account.raw("ec2", region).describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])
+        assert len(vpcs["Vpcs"]) == 1, region
+
+
+def no_contacts(ctx: Ctx) -> None:
+    account = ctx.account.raw("account")
+    with pytest.raises(account.exceptions.ResourceNotFoundException):
+        account.get_alternate_contact(AlternateContactType="SECURITY")
+
+
+def contact(**changes: str) -> str:
+    fields = {"name": "Security team", "title": "Security", "email": "security@example.com", "phone": "+1 555 0100",
+              **changes}
+    return "[account-contacts]\nsecurity = { " + ", ".join(f'{k} = "{v}"' for k, v in fields.items()) + " }\n"
+
+
 YES = ["apply", "--yes", "--answers", "{answers}"]
 ADMIN = ["--only", "admin-user"]
 APPLY = "Apply "
@@ -225,6 +245,33 @@ CASES = [
          arrange=answer_at("iam", "CreateAccountAlias", "EntityAlreadyExists", 409),
          message="signin-link: the alias 'taken' is taken by another AWS account", after=only_admin,
          rerun=["apply", "--yes", "--only", "admin-user,signin-link"]),
+    Case("invalid contact email in the answers file", YES, contact(email="security@example"),
+         message="[account-contacts] security = ", after=no_contacts),
+    Case("invalid contact phone in the answers file", YES, contact(phone="call me"),
+         message="phone: digits, spaces and + ( ) - only", after=no_contacts),
+    Case("contact without a phone in the answers file", YES,
+         '[account-contacts]\nsecurity = { name = "S", title = "T", email = "s@example.com" }\n',
+         message="security = {'name': 'S', 'title': 'T', 'email': 's@example.com'}: missing field 'phone'"),
+    Case("contact name with an escape sequence", YES, contact(name="\\u001b[31mred"),
+         message="name: no control characters", after=no_contacts),
+    Case("unknown region in the default VPC regions", YES, '[default-vpcs]\nregions = ["us-east-1", "moon-base-1"]\n',
+         message="[default-vpcs] regions = ['us-east-1', 'moon-base-1']: unknown region 'moon-base-1'",
+         after=default_vpcs_kept),
+    Case("default VPC regions not a list", YES, '[default-vpcs]\nregions = "us-east-1"\n',
+         message="regions = 'us-east-1': expected list", after=default_vpcs_kept),
+    Case("GuardDuty answer not a boolean", YES, '[guardduty]\nenable = "yes"\n',
+         message="[guardduty] enable = 'yes': expected confirm"),
+    Case("contact email typed wrong", ["apply", "--only", "account-contacts"],
+         prompts={"Security contact": ["Security team", "Security", "sec@@example.com", "sec@example.com",
+                                       "+1 555 0100"], "Billing contact": [""], "Operations contact": [""],
+                  APPLY: [True]},
+         code=2, rejected="'sec@@example.com' is not an email address AWS accepts"),
+    Case("region typed wrong at the default VPC deletion", ["apply", "--only", "default-vpcs"],
+         prompts={APPLY: [True], "To go ahead, type": ["us-east-2", "", ""]}, code=2,
+         rejected="that is not", message="Still to do: default-vpcs", after=default_vpcs_kept),
+    Case("Ctrl-C at the typed region", ["apply", "--only", "default-vpcs"],
+         prompts={APPLY: [True], "To go ahead, type": [CTRL_C]}, code=130, message="interrupted",
+         after=default_vpcs_kept),
     # -- credentials, profile, region, endpoint, permissions --
     Case("no credentials at all", ["check"], arrange=no_credentials, message="no AWS credentials found"),
     Case("expired credentials", [*YES, *ADMIN], arrange=answer_at("sts", "GetCallerIdentity", "ExpiredToken", 400),

@@ -24,6 +24,7 @@ from tests.starting_states import (
     BucketStart,
     Budget,
     Clients,
+    GuardrailStart,
     Iam,
     OtherUser,
     Start,
@@ -58,6 +59,10 @@ NEEDS_CHANGES = Start(
     billing=BillingStart(exports=("MONTHLY",), legacy=None, bucket="keep"),
     budget=Budget(exists=True, amount="10", notices=(("ACTUAL", 90.0),), subscribers=("finance@example.com",),
                   other_budget=True, answer_amount=25, answer_emails=("ops@example.com",)),
+    # Someone else's security contact, half the S3 block, an unused-access analyzer only, a suspended
+    # detector, a public bucket; the answers let apply change each (the dump test below needs that).
+    guardrails=GuardrailStart(contacts=("SECURITY",), block="partial", ebs_on=("eu-west-1",), analyzer="unused",
+                              detectors=(("eu-west-1", False),), public_bucket=True),
 )
 
 
@@ -143,5 +148,5 @@ def test_the_dump_sees_an_apply_in_every_service() -> None:
         assert code == 2, text  # MFA and root's key are left pending, everything else is done
         assert aws.guard.sent_writes
         changed = {d.split("/")[1] for d in differences(before, world.dump())}
-        touched = set(SERVICES) - {"sts"} | {"billing-standin"}  # sts: only GetCallerIdentity
+        touched = set(SERVICES) - {"sts"} | {"billing-standin", "guardrail-standin"}  # sts: GetCallerIdentity only
         assert touched <= changed, f"the dump did not see a change in {touched - changed}"

@@ -95,3 +95,59 @@ def test_a_fact_denied_is_named_and_the_rest_is_read(account: Account) -> None:
     facts = read_facts(aws, account.aws().caller())
     assert set(facts.unread) == {"roles"} and "AccessDenied" in facts.unread["roles"]
     assert facts.summary.root_access_keys
+
+
+def test_guardrail_facts_describe_every_enabled_region(account: Account) -> None:
+    from tests.moto_regions import TEST_REGIONS
+    from wizard.facts import ALL_USERS
+
+    account.raw("account").put_alternate_contact(AlternateContactType="SECURITY", Name="Sec", Title="Security",
+                                                 EmailAddress="sec@example.com", PhoneNumber="+1 555 0100")
+    account.raw("s3control").put_public_access_block(AccountId="123456789012", PublicAccessBlockConfiguration={
+        "IgnorePublicAcls": True, "RestrictPublicBuckets": True})
+    s3 = account.raw("s3")
+    s3.create_bucket(Bucket="site")
+    s3.put_bucket_ownership_controls(Bucket="site", OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]})
+    s3.put_bucket_acl(Bucket="site", ACL="public-read")
+    account.raw("ec2", "eu-west-1").enable_ebs_encryption_by_default()
+    account.raw("guardduty", "eu-west-1").create_detector(Enable=False)
+    account.raw("accessanalyzer", "us-east-1").create_analyzer(analyzerName="theirs", type="ACCOUNT")
+
+    facts = read_facts(account.aws(locked=True), account.aws().caller())
+    g = facts.guardrails
+    assert facts.unread == {} and g.regions == TEST_REGIONS
+    security = g.alternate_contacts["SECURITY"]
+    assert security is not None and security.email == "sec@example.com" and g.alternate_contacts["BILLING"] is None
+    assert g.primary_contact is not None and g.primary_contact.full_name == "Sandbox Owner"
+    assert g.account_public_access_block == {"BlockPublicAcls": False, "IgnorePublicAcls": True,
+                                             "BlockPublicPolicy": False, "RestrictPublicBuckets": True}
+    site = next(b for b in g.buckets if b.name == "site")
+    assert ALL_USERS in site.acl_grantee_uris and g.public_buckets() == {}  # the account ignores public ACLs
+    assert g.ebs_encryption == {"eu-west-1": True, "us-east-1": False}
+    assert [d.status for d in g.detectors["eu-west-1"]] == ["DISABLED"] and g.detectors["us-east-1"] == ()
+    assert [a.name for a in g.analyzers["us-east-1"]] == ["theirs"] and g.analyzers["eu-west-1"] == ()
+    for region in TEST_REGIONS:
+        (vpc,) = g.default_vpcs[region]
+        assert vpc.subnets and len(vpc.internet_gateways) == 1 and not vpc.in_use
+    assert g.account_plan is None  # the stand-in's account has no plan: nothing, and nothing unread
+
+
+def test_a_guardrail_fact_denied_makes_its_control_manual(account: Account) -> None:
+    import steps as step_registry
+    from wizard.controls import evaluate
+
+    aws = account.aws(locked=True)
+
+    def deny(**_: object) -> None:
+        from botocore.exceptions import ClientError
+
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, "ListDetectors")
+
+    for region in ("eu-west-1", "us-east-1"):
+        aws.client("guardduty", region).meta.events.register("before-call.guardduty.ListDetectors", deny)
+    facts = read_facts(aws, account.aws().caller())
+    assert set(facts.unread) == {"guardduty detectors"}
+    result = next(r for r in evaluate(facts, step_registry.available()) if r.control.id == "guardduty_is_enabled")
+    assert result.status == "MANUAL" and "AccessDenied" in result.verdicts[0].reason
+    ebs = next(r for r in evaluate(facts, step_registry.available()) if r.control.id == "ec2_ebs_default_encryption")
+    assert ebs.status == "FAIL"  # the other regional facts were read

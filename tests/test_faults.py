@@ -90,6 +90,18 @@ WRITES = [
     ("billing-report", "bcm-data-exports:CreateExport"),
     ("budget-alarm", "budgets:CreateBudget"),
     ("budget-alarm", "budgets:CreateNotification"),
+    ("account-contacts", "account:PutAlternateContact"),
+    ("s3-public-access", "s3control:PutPublicAccessBlock"),
+    ("ebs-encryption", "ec2:EnableEbsEncryptionByDefault"),
+    ("access-analyzer", "accessanalyzer:CreateAnalyzer"),
+    ("guardduty", "guardduty:CreateDetector"),
+    ("guardduty", "events:PutRule"),
+    ("guardduty", "events:PutTargets"),
+    ("default-vpcs", "ec2:CreateTags"),
+    ("default-vpcs", "ec2:DetachInternetGateway"),
+    ("default-vpcs", "ec2:DeleteInternetGateway"),
+    ("default-vpcs", "ec2:DeleteSubnet"),
+    ("default-vpcs", "ec2:DeleteVpc"),
     ("root-access-keys", "iam:DeleteAccessKey"),  # the running key, last
 ]
 

@@ -97,6 +97,11 @@ def test_person_walks_the_whole_first_day_in_the_sandbox(tmp_path: Path) -> None
     child.send("first-day-co" + ENTER)
     child.expect(r"Apply 1 change for signin-link\?")
     child.send("y")
+    child.expect("password manager")  # root-credentials: the checklist, confirmed by typing a word
+    child.expect(r"Apply 1 change for root-credentials\?")
+    child.send("y")
+    child.expect("To go ahead, type confirmed")
+    child.send("confirmed" + ENTER)
     child.expect("other IAM users with console access")
     child.send("n")
     child.expect("Require MFA for everything")
@@ -134,6 +139,7 @@ def test_person_walks_the_whole_first_day_in_the_sandbox(tmp_path: Path) -> None
     child.send(".com" + ENTER)
     child.expect(r"Apply 4 changes for budget-alarm\?")
     child.send("y")
+    walk_the_guardrails(child)
     child.expect(r"To go ahead, type (AKIA[A-Z0-9]{16})")
     child.send(child.match.group(1) + ENTER)
     child.expect("continue as the admin")
@@ -146,3 +152,32 @@ def test_person_walks_the_whole_first_day_in_the_sandbox(tmp_path: Path) -> None
     check.expect(pexpect.EOF)
     check.close()
     assert check.exitstatus == 0, check.before
+
+
+def walk_the_guardrails(child: pexpect.spawn) -> None:
+    """The contacts field by field, the account's S3 block, EBS encryption, analyzers and GuardDuty (its cost
+    shown, yes by default) in every region, then each default VPC's region typed to delete it."""
+    for kind, email in (("Security", "security"), ("Billing", "billing"), ("Operations", "ops")):
+        child.expect(f"{kind} contact.*: name")
+        child.send(f"{kind} team" + ENTER)
+        child.expect("title")
+        child.send(kind + ENTER)
+        child.expect("email")
+        child.send(f"{email}@example.com" + ENTER)
+        child.expect("phone")
+        child.send("+1 555 0100" + ENTER)
+    for step in ("account-contacts", "s3-public-access", "ebs-encryption", "access-analyzer"):
+        child.expect(rf"Apply \d+ changes? for {step}\?")
+        child.send("y")
+    child.expect(r"Turn on GuardDuty in every enabled region\? \(GuardDuty is free for 30 days")
+    child.send(ENTER)  # the default at a prompt: yes
+    child.expect(r"Apply \d+ changes for guardduty\?")
+    child.send("y")
+    child.expect(r"Apply (\d+) changes for default-vpcs\?")
+    regions = int(child.match.group(1))
+    child.send("y")
+    for _ in range(regions):
+        child.expect(r"To go ahead, type ([a-z]{2}(?:-[a-z]+)+-\d) \(leave empty")
+        region = child.match.group(1)
+        child.send(region + ENTER)
+        child.expect(rf"✓ - default VPC \S+ \({region}\)")  # past this prompt's redraw

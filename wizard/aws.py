@@ -98,13 +98,14 @@ class Aws:
 
         redact_aws_logs()
 
-    def parallel(self, *calls: Callable[[], Any]) -> list[Any]:
-        """Run independent calls at once (clients are thread-safe); results in order, first error raised."""
+    def parallel(self, *calls: Callable[[], Any], width: int = 8) -> list[Any]:
+        """Run independent calls at once (clients are thread-safe); results in order, first error raised.
+        `width` bounds the threads: one read per region goes to a client per region, so wider is fine."""
         if len(calls) <= 1:
             return [call() for call in calls]
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=min(8, len(calls))) as pool:
+        with ThreadPoolExecutor(max_workers=min(width, len(calls))) as pool:
             futures = [pool.submit(self.guard.carrying(call)) for call in calls]  # writes a change declared too
             return [f.result() for f in futures]
 
@@ -123,6 +124,10 @@ class Aws:
                 self.guard.attach(client)
                 if self.read_cache is not None:
                     self.read_cache.attach(client)
+                if self.endpoint_url is not None:
+                    from wizard.local_endpoint import adapt
+
+                    adapt(client, service, self.endpoint_url)
                 if self.client_hook is not None:
                     self.client_hook(client, service, key[1])
                 self._clients[key] = client

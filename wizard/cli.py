@@ -323,7 +323,10 @@ def run_engine(
         return export(args, env, aws, caller, known, file_answers)
     if args.output == "text":
         ui.context(args.command, caller.arn, caller.kind, caller.account, aws.region)
-    engine = Engine(aws, selected, AnswerBook(file_answers, known), ui, prompter, journal, yes=args.yes)
+    # Every command reads the journal (local evidence a step may show, e.g. an operator's confirmation).
+    history = Journal(journal_dir, caller.account, caller.arn, args.command)
+    engine = Engine(aws, selected, AnswerBook(file_answers, known), ui, prompter, journal, yes=args.yes,
+                    history=lambda: list(history.entries()))
     if env.sleep is not None:
         engine.sleep = env.sleep
     if env.open_url is not None:

@@ -383,6 +383,109 @@ def bucket_exposure(bucket: BucketAccess) -> list[str]:
     return problems
 
 
+# --- account-wide guardrails ----------------------------------------------------------------------------
+def _account(facts: AccountFacts, status: VerdictStatus, reason: str, fix: str = "",
+             observed: Mapping[str, Any] | None = None, region: str = "global") -> Verdict:
+    return Verdict(facts.account, status, reason, dict(observed or {}), fix, f"arn:{facts.partition}:iam::"
+                   f"{facts.account}:root", region)
+
+
+def security_contact(facts: AccountFacts) -> list[Verdict]:
+    """The security alternate contact is set (GetAlternateContact SECURITY), as Security Hub Account.1 checks.
+    Prowler's check is MANUAL: it only points at the console (the conformance run expects its MANUAL)."""
+    contact = facts.guardrails.alternate_contacts.get("SECURITY")
+    if contact is not None and contact.email:
+        return [_account(facts, "PASS", f"the security contact is {contact.name} <{contact.email}>",
+                         observed={"SECURITY": contact.fields()})]
+    return [_account(facts, "FAIL", "no security alternate contact: AWS's security notices reach only root's email",
+                     "aws-harden's account-contacts step sets it; or aws account put-alternate-contact "
+                     "--alternate-contact-type SECURITY --name ... --title ... --email-address ... --phone-number ...",
+                     {"SECURITY": None})]
+
+
+def current_contact_details(facts: AccountFacts) -> list[Verdict]:
+    """MANUAL, as Prowler: only a person can say the primary contact is current. The evidence is what
+    GetContactInformation shows; the root-credentials step records the operator's confirmation."""
+    c = facts.guardrails.primary_contact
+    observed = {"primary_contact": None} if c is None else {
+        "full_name": c.full_name, "company": c.company, "country_code": c.country_code, "phone_set": bool(c.phone)}
+    return [_account(facts, "MANUAL", "a person confirms the account's primary contact is current"
+                     + (f" ({c.full_name})" if c else " (none readable)"),
+                     "console: account menu > Account > Contact information; aws-harden's root-credentials step "
+                     "records your confirmation in the journal", observed)]
+
+
+S3_BLOCK_SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+
+
+def account_public_access_blocks(facts: AccountFacts) -> list[Verdict]:
+    """All four account-level settings, as CIS 3.1.4 and Security Hub S3.1 ask. Prowler passes IgnorePublicAcls
+    and RestrictPublicBuckets alone, and reports nothing in an account without buckets."""
+    block = facts.guardrails.account_public_access_block or {}
+    observed = {k: bool(block.get(k)) for k in S3_BLOCK_SETTINGS}
+    off = [k for k, v in observed.items() if not v]
+    if not off:
+        return [_account(facts, "PASS", "S3 Block Public Access is on for the whole account", observed=observed)]
+    return [_account(facts, "FAIL", "account-level S3 Block Public Access is off: " + ", ".join(off),
+                     "aws-harden's s3-public-access step turns all four on; or aws s3control put-public-access-block "
+                     f"--account-id {facts.account} --public-access-block-configuration BlockPublicAcls=true,"
+                     "IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true", observed)]
+
+
+def ebs_default_encryption(facts: AccountFacts) -> list[Verdict]:
+    """One verdict per enabled region. Prowler reports only regions with volumes (unless
+    --scan-unused-services, which the conformance run passes); a new volume lands unencrypted all the same."""
+    out = []
+    for region, on in sorted(facts.guardrails.ebs_encryption.items()):
+        if on:
+            out.append(_account(facts, "PASS", f"EBS encryption by default is on in {region}",
+                                observed={"EbsEncryptionByDefault": True}, region=region))
+        else:
+            out.append(_account(facts, "FAIL", f"EBS encryption by default is off in {region}",
+                                f"aws-harden's ebs-encryption step; or aws ec2 enable-ebs-encryption-by-default "
+                                f"--region {region}", {"EbsEncryptionByDefault": False}, region))
+    return out
+
+
+def access_analyzer_enabled(facts: AccountFacts) -> list[Verdict]:
+    """Per enabled region: PASS with an active external-access analyzer (ACCOUNT or ORGANIZATION). Prowler
+    passes any active analyzer, an unused-access one too; CIS 2.18 asks for external access."""
+    out = []
+    for region, analyzers in sorted(facts.guardrails.analyzers.items()):
+        observed = {"analyzers": [f"{a.name} ({a.type}, {a.status})" for a in analyzers]}
+        active = next((a for a in analyzers if a.external_access and a.status == "ACTIVE"), None)
+        if active is not None:
+            out.append(Verdict(active.name, "PASS", f"IAM Access Analyzer {active.name} is active in {region}",
+                               observed, arn=active.arn, region=region))
+            continue
+        reason = (f"no active external-access analyzer in {region}" if analyzers
+                  else f"IAM Access Analyzer is not enabled in {region}")
+        out.append(_account(facts, "FAIL", reason, "aws-harden's access-analyzer step (free); or aws accessanalyzer "
+                            f"create-analyzer --analyzer-name external --type ACCOUNT --region {region}", observed,
+                            region))
+    return out
+
+
+def guardduty_enabled(facts: AccountFacts) -> list[Verdict]:
+    """Per enabled region, as Prowler: FAIL without a detector or with a suspended one."""
+    out = []
+    fix = "aws-harden's guardduty step (charged after a 30-day trial); or aws guardduty create-detector --enable"
+    for region, detectors in sorted(facts.guardrails.detectors.items()):
+        if not detectors:
+            out.append(_account(facts, "FAIL", f"GuardDuty is not enabled in {region}", f"{fix} --region {region}",
+                                {"detectors": []}, region))
+        for d in detectors:
+            arn = f"arn:{facts.partition}:guardduty:{region}:{facts.account}:detector/{d.id}"
+            if d.status == "ENABLED":
+                out.append(Verdict(d.id, "PASS", f"GuardDuty detector {d.id} is enabled in {region}",
+                                   {"status": d.status}, arn=arn, region=region))
+            else:
+                out.append(Verdict(d.id, "FAIL", f"GuardDuty detector {d.id} in {region} is suspended",
+                                   {"status": d.status}, "resume it: aws-harden's guardduty step, or aws guardduty "
+                                   f"update-detector --detector-id {d.id} --enable --region {region}", arn, region))
+    return out
+
+
 # --- the table --------------------------------------------------------------------------------------
 PASSWORD_NEEDS = ("password policy",)
 
@@ -429,6 +532,21 @@ CONTROLS: tuple[Control, ...] = (
             log_file_validation, ("trails",), ("4.2",), ("3.2",), ("CloudTrail.4",)),
     Control("cloudtrail_logs_s3_bucket_is_not_publicly_accessible", "CloudTrail trail S3 bucket is not publicly "
             "accessible", "critical", trail_bucket_not_public, ("trails",), hub=("CloudTrail.6",)),
+    Control("account_security_contact_information_is_registered", "AWS account has security alternate contact "
+            "registered", "medium", security_contact, ("alternate contacts",), ("2.3",), ("1.2",), ("Account.1",)),
+    Control("account_maintain_current_contact_details", "AWS account contact information is current", "medium",
+            current_contact_details, ("primary contact",), ("2.2",), ("1.1",)),
+    Control("s3_account_level_public_access_blocks", "S3 account-level Block Public Access ignores public ACLs and "
+            "restricts public buckets", "high", account_public_access_blocks, ("account public access block",),
+            ("3.1.4",), ("2.1.4",), ("S3.1",)),
+    Control("ec2_ebs_default_encryption", "EBS default encryption is enabled", "high", ebs_default_encryption,
+            ("ebs encryption",), ("6.1.1",), hub=("EC2.7",)),
+    # IAM.28 is Security Hub's CIS-standard control for it (AWS Security Hub control reference); Prowler's
+    # FSBP table does not carry it.
+    Control("accessanalyzer_enabled", "IAM Access Analyzer is enabled", "low", access_analyzer_enabled,
+            ("access analyzers",), ("2.18",), ("1.19",), ("IAM.28",)),
+    Control("guardduty_is_enabled", "GuardDuty detector is enabled and not suspended", "high", guardduty_enabled,
+            ("guardduty detectors",), hub=("GuardDuty.1",)),
 )
 BY_ID: dict[str, Control] = {c.id: c for c in CONTROLS}
 
@@ -516,5 +634,7 @@ def exceptions_for(step_id: str) -> tuple[AcceptedException, ...]:
 STEP_SEVERITY: dict[str, Severity] = {
     "admin-user": "medium", "admin-group": "medium", "root-access-keys": "critical", "password-policy": "medium",
     "signin-link": "informational", "user-mfa": "high", "root-mfa": "critical", "cloudtrail": "high",
-    "billing-report": "low", "budget-alarm": "low",
+    "billing-report": "low", "budget-alarm": "low", "root-credentials": "high", "account-contacts": "medium",
+    "s3-public-access": "high", "ebs-encryption": "high", "access-analyzer": "low", "guardduty": "high",
+    "default-vpcs": "low",
 }

@@ -36,7 +36,7 @@ from wizard.protocol import (
     StepContext,
     SubmitCodes,
 )
-from wizard.render import Ui
+from wizard.render import ACTION_STYLE, Ui
 from wizard.secrets import KeyringUnavailable, Secret, keyring_entry, plain_file_keyring, store_in_keyring
 
 AnyStep = Step[Any]
@@ -124,6 +124,7 @@ class Engine:
         yes: bool = False,
         sleep: Callable[[float], None] = time.sleep,
         open_url: Callable[[str], bool] = webbrowser.open,
+        history: Callable[[], Sequence[Any]] | None = None,
     ) -> None:
         self.aws = aws
         self.steps = list(steps)
@@ -134,6 +135,8 @@ class Engine:
         self.yes = yes
         self.sleep = sleep
         self.open_url = open_url
+        # The account's journal as earlier runs left it (read-only here; apply writes through `journal`).
+        self.history = history or (lambda: list(journal.entries()) if journal is not None else [])
         self.outputs: list[tuple[str, str]] = []
         # Set once a run_last change cut off the credentials this run uses: nothing more goes to AWS.
         self.credentials_retired = False
@@ -144,7 +147,8 @@ class Engine:
         return self.prompter is not None and not self.yes
 
     def context(self, step: AnyStep) -> StepContext:
-        return StepContext(step.id, self.aws.caller(), self.aws.region, self.answers.lookup, self.aws.sandbox)
+        return StepContext(step.id, self.aws.caller(), self.aws.region, self.answers.lookup, self.aws.sandbox,
+                           self.history)
 
     # --- answers --------------------------------------------------------------------------
     def resolve(self, step: AnyStep, ctx: StepContext, ask: bool) -> None:
@@ -164,10 +168,13 @@ class Engine:
     def _ask(self, q: Question) -> AnswerValue:
         assert self.prompter is not None
         message = q.prompt + (f" ({q.help})" if q.help else "")
+        default = q.prompt_default if q.prompt_default is not None else q.default
         if q.kind == "confirm":
-            return self.prompter.confirm(message, default=bool(q.default))
+            return self.prompter.confirm(message, default=bool(default))
         if q.kind == "choice":
-            return self.prompter.select(message, q.choices, default=str(q.default) if q.default else None)
+            return self.prompter.select(message, q.choices, default=str(default) if default else None)
+        if q.kind == "table":
+            return self._ask_table(q, message)
         convert = {"int": int, "float": float}.get(q.kind, str)
 
         def validate(raw: str) -> str | None:
@@ -177,9 +184,26 @@ class Engine:
                 return f"enter a{'n integer' if q.kind == 'int' else ' number'}"
             return q.check(value)
 
-        raw = self.prompter.text(message, default="" if q.default is None else str(q.default), validate=validate)
+        raw = self.prompter.text(message, default="" if default is None else str(default), validate=validate)
         result: AnswerValue = convert(raw.strip())
         return result
+
+    def _ask_table(self, q: Question, message: str) -> AnswerValue:
+        """One field at a time; an empty first field means "not given" (the step keeps what there is)."""
+        assert self.prompter is not None
+        values: dict[str, str] = {}
+        for index, f in enumerate(q.fields):
+            first = index == 0
+
+            def validate(raw: str, f: Question = f, first: bool = first) -> str | None:
+                return None if first and not raw.strip() else f.check(raw.strip())
+
+            raw = self.prompter.text(f"{message}: {f.prompt}" if first else f"{q.prompt}: {f.prompt}",
+                                     default="", validate=validate).strip()
+            if first and not raw:
+                return {}
+            values[f.key] = raw
+        return values
 
     # --- reading --------------------------------------------------------------------------
     def survey(self, step: AnyStep) -> StepOutcome:
@@ -203,7 +227,10 @@ class Engine:
         self.aws.guard.lock()
         self.aws.caller()
         with self.ui.working("Reading the account…"):
-            return self.aws.parallel(*(lambda step=step: self.survey(step) for step in self.steps))
+            # Every step at once (not eight at a time): a step waiting for a free thread adds its whole chain
+            # of reads to the critical path.
+            return self.aws.parallel(*(lambda step=step: self.survey(step) for step in self.steps),
+                                     width=len(self.steps))
 
     plan = check
 
@@ -292,20 +319,41 @@ class Engine:
         return next((c for c in step.plan(state, ctx) if (c.key, c.resource) == (change.key, change.resource)),
                     None)
 
+    @staticmethod
+    def _answer_example(step: AnyStep, change: Change) -> str:
+        """How the answers file confirms this change: its value in TOML, as the question's kind wants it."""
+        kind = next((q.kind for q in step.questions() if q.key == change.confirm_answer), "text")
+        return {"list": f'["{change.confirm_value}"]', "confirm": "true"}.get(kind, f'"{change.confirm_value}"')
+
+    def _confirm_typed(self, step: AnyStep, change: Change, ctx: StepContext) -> str | None:
+        """A change agreed by typing a value (e.g. a region name), asked on its own after the step's
+        agreement; None when agreed (or when the change asks no typed value), else why not (journaled)."""
+        if change.confirm_value is None:
+            return None
+        self.ui.line("  ", (f"{change.action.value} {change.resource}", ACTION_STYLE[change.action]),
+                     ("  " + change.summary, "dim"))
+        refusal = self._confirm(step, change, ctx)
+        if refusal is not None:
+            self._journal(step.id, "declined", change, detail=refusal)
+            self.ui.line(("  – left as it is: ", "yellow"), refusal)
+        return refusal
+
     def _confirm(self, step: AnyStep, change: Change, ctx: StepContext) -> str | None:
         """Agreement for a run_last change; None when agreed, else why not."""
         expected = change.confirm_value
         if expected is None:
             return None if self._agree(f"{change.summary}. Go ahead?") else "declined"
         given = self.answers.from_file(step.id, change.confirm_answer) if change.confirm_answer else None
-        if given is not None and expected in [v.strip() for v in str(given).split(",")]:  # one value, or a list
+        if confirms(given, expected):
             self.ui.line(("  confirmed by the answers file: ", "dim"), f"{change.confirm_answer} = {given}")
             return None
+        if isinstance(given, list):
+            return f"not confirmed: {expected} is not in the answers file's {change.confirm_answer}"
         if given is not None:
             return f"not confirmed: the answers file's {change.confirm_answer} is {given!r}, not {expected!r}"
         if not self.interactive:
-            where = (f"{change.confirm_answer} = \"{expected}\" under [{step.id}] in the answers file"
-                     if change.confirm_answer else "a confirmation at the prompt")
+            where = (f"{change.confirm_answer} = {self._answer_example(step, change)} under [{step.id}] in the "
+                     "answers file" if change.confirm_answer else "a confirmation at the prompt")
             return f"not confirmed: to do this unattended, put {where}"
         assert self.prompter is not None
         leave = "keep it for now" if change.action is Action.DELETE else "decline"
@@ -354,14 +402,9 @@ class Engine:
                     step.id, step.title, Status.NONCOMPLIANT, "declined by the operator", findings, changes
                 )
             for change in now:
-                independent = change.confirm_value is not None and not change.others_depend_on_it
-                refusal = self._confirm(step, change, ctx) if independent else None
-                if refusal is not None:  # an irreversible change needs its own typed consent, not the yes above
-                    self._journal(step.id, "declined", change, detail=refusal)
-                    self.ui.line(("  – not confirmed ", "yellow"), change.resource, f": {refusal}")
-                    not_now.append(change)
-                    continue
-                done = self._apply_change(step, change, self._apply_context(ctx))
+                # An irreversible change needs its own typed consent, not the yes above (adoptions had theirs).
+                refusal = None if change.others_depend_on_it else self._confirm_typed(step, change, ctx)
+                done = refusal is None and self._apply_change(step, change, self._apply_context(ctx))
                 (applied if done else not_now).append(change)
         skipped = [c for c in operator if not self._operator_action(step, c, ctx)]
         deferred.extend((step, c, ctx) for c in later)
@@ -633,6 +676,17 @@ class Engine:
                 "this run starts from what the account shows now."
             )
         self.journal.close_unfinished()
+
+
+def confirms(given: AnswerValue | None, expected: str) -> bool:
+    """An answers-file value that confirms a typed confirmation: the value itself, a list holding it (e.g.
+    the regions whose default VPC may go) or a comma-separated string of them (account ids), or true (a
+    checklist the answers file says is done)."""
+    if isinstance(given, list):
+        return expected in given
+    if isinstance(given, bool):
+        return given
+    return given is not None and expected in [v.strip() for v in str(given).split(",")]  # one, or comma-separated
 
 
 @contextmanager

@@ -14,13 +14,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 from urllib.parse import unquote
 
-from wizard.aws import Aws, Caller
+from wizard.aws import GLOBAL_REGION, Aws, Caller
 from wizard.errors import describe
 from wizard.reads import absent_is_none
 from wizard.retry import error_code
@@ -258,6 +258,7 @@ class AccountFacts:
     credential_report: CredentialReport = field(default_factory=lambda: CredentialReport("absent"))
     trails: tuple[Trail, ...] = ()
     buckets: Mapping[str, BucketAccess] = field(default_factory=dict)
+    guardrails: Guardrails = field(default_factory=lambda: Guardrails())
     # fact name ("users", "trails", ...) -> why it could not be read; its field then holds the default.
     unread: Mapping[str, str] = field(default_factory=dict)
 
@@ -520,7 +521,7 @@ def read_facts(aws: Aws, caller: Caller, now: datetime | None = None) -> Account
         found = aws.parallel(*(lambda t=t: read_trail(aws, t) for t in listed), *(lambda n=n: bucket(n) for n in names))
         return tuple(found[:len(listed)]), {b.name: b for b in found[len(listed):]}
 
-    users, groups, roles, policy, summary, devices, report, (trails, buckets) = aws.parallel(
+    users, groups, roles, policy, summary, devices, report, (trails, buckets), guardrails = aws.parallel(
         attempt("users", lambda: read_users(aws), ()),
         attempt("groups", lambda: read_groups(aws), ()),
         attempt("roles", lambda: read_roles(aws), ()),
@@ -529,9 +530,338 @@ def read_facts(aws: Aws, caller: Caller, now: datetime | None = None) -> Account
         attempt("virtual MFA devices", lambda: read_virtual_mfa_devices(aws), ()),
         attempt("credential report", lambda: read_credential_report(aws), CredentialReport("absent")),
         trails_and_buckets,
+        lambda: read_guardrails(aws, caller),
+        width=9,  # all nine at once
     )
+    unread.update(guardrails.unread)
     return AccountFacts(
         account=caller.account, partition=caller.partition, region=aws.region, read_at=now or datetime.now(UTC),
         users=users, groups=groups, roles=roles, password_policy=policy, summary=summary,
-        virtual_mfa_devices=devices, credential_report=report, trails=trails, buckets=buckets, unread=dict(unread),
+        virtual_mfa_devices=devices, credential_report=report, trails=trails, buckets=buckets, guardrails=guardrails,
+        unread=dict(unread),
+    )
+
+
+# --- account-wide guardrails (AWS's Startup Security Baseline) ---------------------------------------
+# Read for the controls and by the steps that bring them about (the same operations and parameters, so in
+# check and plan the read cache sends each once). Regional facts are read in every enabled region, all
+# regions at once: one round trip per level of dependency however many regions there are.
+REGIONAL_WIDTH = 64  # threads for a fan-out over regions (one client per region, so no pool is shared)
+CONTACT_TYPES = ("SECURITY", "BILLING", "OPERATIONS")
+# DescribeRegions without AllRegions lists the enabled regions (EC2 API reference); these are the statuses
+# an enabled region has, checked again here in case an endpoint lists others.
+ENABLED_OPT_IN = ("opt-in-not-required", "opted-in")
+EXTERNAL_ANALYZER_TYPES = ("ACCOUNT", "ORGANIZATION")  # external access; the *_UNUSED_ACCESS types are not
+# The default-vpcs step tags a default VPC's internet gateway with the VPC's id before detaching it, so a run
+# stopped between detaching and deleting it finds it again (a detached gateway names no VPC).
+GATEWAY_OF_TAG = "aws-harden:gateway-of"
+
+
+@dataclass(frozen=True)
+class AlternateContact:
+    type: str  # SECURITY, BILLING or OPERATIONS
+    name: str
+    title: str
+    email: str
+    phone: str
+
+    def fields(self) -> dict[str, str]:
+        return {"name": self.name, "title": self.title, "email": self.email, "phone": self.phone}
+
+
+@dataclass(frozen=True)
+class PrimaryContact:
+    """The account's primary contact (account:GetContactInformation), shown for the operator to confirm."""
+
+    full_name: str
+    phone: str
+    company: str | None = None
+    country_code: str | None = None
+    city: str | None = None
+
+
+@dataclass(frozen=True)
+class BucketExposure:
+    """Whether a bucket is public today: its ACL's grantees, its policy status, its own public access block."""
+
+    name: str
+    acl_grantee_uris: tuple[str, ...] = ()
+    policy_is_public: bool | None = None  # None: no bucket policy
+    public_access_block: Mapping[str, bool] | None = None
+    error: str | None = None
+
+    def reasons(self, account_block: Mapping[str, bool] | None = None) -> list[str]:
+        """Why the bucket is public, with the account's block and its own both applied; empty if it is not."""
+        block = {k: bool((self.public_access_block or {}).get(k)) or bool((account_block or {}).get(k))
+                 for k in ("IgnorePublicAcls", "RestrictPublicBuckets")}
+        found = []
+        if not block["IgnorePublicAcls"]:
+            found += [f"its ACL grants {uri.rsplit('/', 1)[-1]}" for uri in self.acl_grantee_uris
+                      if uri in (ALL_USERS, AUTHENTICATED_USERS)]
+        if self.policy_is_public and not block["RestrictPublicBuckets"]:
+            found.append("its bucket policy is public")
+        return found
+
+
+@dataclass(frozen=True)
+class Analyzer:
+    name: str
+    arn: str
+    type: str
+    status: str
+    region: str
+
+    @property
+    def external_access(self) -> bool:
+        return self.type in EXTERNAL_ANALYZER_TYPES
+
+
+@dataclass(frozen=True)
+class Detector:
+    id: str
+    region: str
+    status: str  # ENABLED, or DISABLED (suspended)
+
+
+@dataclass(frozen=True)
+class DefaultVpc:
+    id: str
+    region: str
+    cidr: str
+    subnets: tuple[str, ...] = ()
+    internet_gateways: tuple[str, ...] = ()
+    network_interfaces: tuple[str, ...] = ()  # anything using the VPC has one (instances, endpoints, ...)
+
+    @property
+    def in_use(self) -> bool:
+        return bool(self.network_interfaces)
+
+
+@dataclass(frozen=True)
+class AccountPlan:
+    """freetier:GetAccountPlanState, for accounts made since July 2025 (Free or Paid plan)."""
+
+    type: str  # FREE or PAID
+    status: str  # NOT_STARTED, ACTIVE or EXPIRED
+    remaining_credits: float | None = None
+    currency: str | None = None
+    expires: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Guardrails:
+    regions: tuple[str, ...] = ()
+    alternate_contacts: Mapping[str, AlternateContact | None] = field(default_factory=dict)
+    primary_contact: PrimaryContact | None = None
+    account_public_access_block: Mapping[str, bool] | None = None
+    buckets: tuple[BucketExposure, ...] = ()
+    ebs_encryption: Mapping[str, bool] = field(default_factory=dict)  # region -> on by default
+    analyzers: Mapping[str, tuple[Analyzer, ...]] = field(default_factory=dict)  # by region
+    detectors: Mapping[str, tuple[Detector, ...]] = field(default_factory=dict)  # by region
+    default_vpcs: Mapping[str, tuple[DefaultVpc, ...]] = field(default_factory=dict)  # by region
+    account_plan: AccountPlan | None = None  # None where the API does not answer (older accounts, the sandbox)
+    unread: Mapping[str, str] = field(default_factory=dict)
+
+    def public_buckets(self) -> dict[str, list[str]]:
+        """Bucket -> why it is public today (the account's current block applied)."""
+        found = {b.name: b.reasons(self.account_public_access_block) for b in self.buckets if b.error is None}
+        return {name: reasons for name, reasons in found.items() if reasons}
+
+
+REGIONAL_FACTS = ("ebs encryption", "access analyzers", "guardduty detectors", "default vpcs")
+GUARDRAIL_FACTS = ("regions", "alternate contacts", "primary contact", "account public access block",
+                   "bucket exposure", *REGIONAL_FACTS, "account plan")
+
+
+def read_regions(aws: Aws) -> tuple[str, ...]:
+    listed = aws.client("ec2").describe_regions()["Regions"]
+    return tuple(sorted(str(r["RegionName"]) for r in listed if r.get("OptInStatus", ENABLED_OPT_IN[0])
+                        in ENABLED_OPT_IN))
+
+
+def per_region(aws: Aws, regions: tuple[str, ...], read: Callable[[str], T]) -> dict[str, T]:
+    """`read(region)` in every region, all at once."""
+    found = aws.parallel(*(lambda r=r: read(r) for r in regions), width=REGIONAL_WIDTH)
+    return dict(zip(regions, found, strict=True))
+
+
+def read_alternate_contacts(aws: Aws) -> dict[str, AlternateContact | None]:
+    client = aws.client("account", GLOBAL_REGION)
+
+    def read(kind: str) -> AlternateContact | None:
+        found = absent_is_none(lambda: client.get_alternate_contact(AlternateContactType=kind),
+                               ("ResourceNotFoundException",))
+        if found is None:
+            return None
+        c = found["AlternateContact"]
+        return AlternateContact(kind, str(c.get("Name", "")), str(c.get("Title", "")), str(c.get("EmailAddress", "")),
+                                str(c.get("PhoneNumber", "")))
+
+    return dict(zip(CONTACT_TYPES, aws.parallel(*(lambda k=k: read(k) for k in CONTACT_TYPES)), strict=True))
+
+
+def read_primary_contact(aws: Aws) -> PrimaryContact | None:
+    found = absent_is_none(lambda: aws.client("account", GLOBAL_REGION).get_contact_information(),
+                           ("ResourceNotFoundException",))
+    if found is None:
+        return None
+    c = found["ContactInformation"]
+    return PrimaryContact(str(c.get("FullName", "")), str(c.get("PhoneNumber", "")), c.get("CompanyName"),
+                          c.get("CountryCode"), c.get("City"))
+
+
+def read_account_public_access_block(aws: Aws, account: str) -> Mapping[str, bool] | None:
+    found = absent_is_none(lambda: aws.client("s3control").get_public_access_block(AccountId=account),
+                           ("NoSuchPublicAccessBlockConfiguration",))
+    return None if found is None else {k: bool(v) for k, v in found["PublicAccessBlockConfiguration"].items()}
+
+
+def read_bucket_exposure(aws: Aws) -> tuple[BucketExposure, ...]:
+    """ListBuckets, then every bucket's ACL, policy status and own block, all at once (the same reads the
+    trail buckets' facts send, so the read cache shares them)."""
+    s3 = aws.client("s3")
+    names = [str(b["Name"]) for b in _pages(s3, "list_buckets", "Buckets")]
+
+    def read(name: str) -> BucketExposure:
+        acl, pab, status = aws.parallel(
+            lambda: _captured(lambda: s3.get_bucket_acl(Bucket=name)),
+            lambda: _captured(lambda: absent_is_none(lambda: s3.get_public_access_block(Bucket=name),
+                                                     ("NoSuchPublicAccessBlockConfiguration",))),
+            lambda: _captured(lambda: absent_is_none(lambda: s3.get_bucket_policy_status(Bucket=name),
+                                                     ("NoSuchBucketPolicy",))),
+        )
+        failed = next((r for r in (acl, pab, status) if isinstance(r, Exception)), None)
+        if failed is not None:
+            return BucketExposure(name, error=describe(failed))
+        return BucketExposure(
+            name,
+            tuple(str(g["Grantee"]["URI"]) for g in acl.get("Grants", []) if g["Grantee"].get("URI")),
+            bool(status["PolicyStatus"].get("IsPublic")) if status else None,
+            (pab or {}).get("PublicAccessBlockConfiguration"),
+        )
+
+    return tuple(aws.parallel(*(lambda n=n: read(n) for n in names), width=REGIONAL_WIDTH))
+
+
+def read_ebs_encryption(aws: Aws, regions: tuple[str, ...]) -> dict[str, bool]:
+    return per_region(aws, regions, lambda r: bool(
+        aws.client("ec2", r).get_ebs_encryption_by_default()["EbsEncryptionByDefault"]))
+
+
+def read_analyzers(aws: Aws, regions: tuple[str, ...]) -> dict[str, tuple[Analyzer, ...]]:
+    def read(region: str) -> tuple[Analyzer, ...]:
+        listed = _pages(aws.client("accessanalyzer", region), "list_analyzers", "analyzers")
+        return tuple(Analyzer(str(a["name"]), str(a["arn"]), str(a["type"]), str(a["status"]), region) for a in listed)
+
+    return per_region(aws, regions, read)
+
+
+def read_detectors(aws: Aws, regions: tuple[str, ...]) -> dict[str, tuple[Detector, ...]]:
+    def read(region: str) -> tuple[Detector, ...]:
+        client = aws.client("guardduty", region)
+        ids = [str(i) for i in _pages(client, "list_detectors", "DetectorIds")]
+        found = aws.parallel(*(lambda i=i: client.get_detector(DetectorId=i) for i in ids))
+        return tuple(Detector(i, region, str(d.get("Status", ""))) for i, d in zip(ids, found, strict=True))
+
+    return per_region(aws, regions, read)
+
+
+def read_default_vpcs(aws: Aws, regions: tuple[str, ...]) -> dict[str, tuple[DefaultVpc, ...]]:
+    """Each region's default VPC, with what deleting it needs gone first (subnets, internet gateways) and
+    what would show it is in use (network interfaces): those three reads at once, per VPC."""
+    def read(region: str) -> tuple[DefaultVpc, ...]:
+        ec2 = aws.client("ec2", region)
+        vpcs = _pages(ec2, "describe_vpcs", "Vpcs", Filters=[{"Name": "is-default", "Values": ["true"]}])
+
+        def details(vpc: Mapping[str, Any]) -> DefaultVpc:
+            vpc_id = str(vpc["VpcId"])
+            by_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
+            subnets, attached, marked, interfaces = aws.parallel(
+                lambda: _pages(ec2, "describe_subnets", "Subnets", Filters=by_vpc),
+                lambda: _pages(ec2, "describe_internet_gateways", "InternetGateways",
+                               Filters=[{"Name": "attachment.vpc-id", "Values": [vpc_id]}]),
+                # A gateway a stopped deletion already detached: it is tagged with the VPC before detaching.
+                lambda: _pages(ec2, "describe_internet_gateways", "InternetGateways",
+                               Filters=[{"Name": f"tag:{GATEWAY_OF_TAG}", "Values": [vpc_id]}]),
+                lambda: _pages(ec2, "describe_network_interfaces", "NetworkInterfaces", Filters=by_vpc),
+            )
+            gateways = dict.fromkeys(str(g["InternetGatewayId"]) for g in [*attached, *marked])
+            return DefaultVpc(vpc_id, region, str(vpc.get("CidrBlock", "")),
+                              tuple(str(s["SubnetId"]) for s in subnets), tuple(gateways),
+                              tuple(str(i["NetworkInterfaceId"]) for i in interfaces))
+
+        return tuple(aws.parallel(*(lambda v=v: details(v) for v in vpcs)))
+
+    return per_region(aws, regions, read)
+
+
+def read_account_plan(aws: Aws) -> AccountPlan | None:
+    """None when the account has no plan (ResourceNotFoundException: older accounts, the sandbox)."""
+    state = absent_is_none(lambda: aws.client("freetier", GLOBAL_REGION).get_account_plan_state(),
+                           ("ResourceNotFoundException",))
+    if state is None:
+        return None
+    credits = state.get("accountPlanRemainingCredits") or {}
+    expires = state.get("accountPlanExpirationDate")
+    return AccountPlan(str(state["accountPlanType"]), str(state["accountPlanStatus"]),
+                       float(credits["amount"]) if "amount" in credits else None, credits.get("unit"),
+                       expires if isinstance(expires, datetime) else None)
+
+
+def read_guardrails(aws: Aws, caller: Caller, only: Collection[str] | None = None, strict: bool = False) -> Guardrails:
+    """The guardrail facts named in `only` (all by default), at once; regional ones after one DescribeRegions.
+
+    strict (the steps): a read that fails raises. Otherwise (the controls) it is named in `unread`."""
+    wanted = set(GUARDRAIL_FACTS if only is None else only)
+    unknown = wanted - set(GUARDRAIL_FACTS)
+    assert not unknown, f"unknown guardrail facts {unknown}"
+    unread: dict[str, str] = {}
+    found: dict[str, Any] = {}
+
+    def attempt(name: str, call: Callable[[], Any], default: Any = None) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                found[name] = call()
+            except Exception as exc:
+                if strict:
+                    raise
+                unread[name] = describe(exc)
+                found[name] = default
+        return run
+
+    regional: dict[str, Callable[[Aws, tuple[str, ...]], Any]] = {
+        "ebs encryption": read_ebs_encryption, "access analyzers": read_analyzers,
+        "guardduty detectors": read_detectors, "default vpcs": read_default_vpcs,
+    }
+
+    def regions_then_regional() -> None:
+        attempt("regions", lambda: read_regions(aws), ())()
+        names = [n for n in regional if n in wanted]
+        if "regions" in unread:
+            unread.update(dict.fromkeys(names, f"regions: {unread['regions']}"))
+            found.update({name: {} for name in names})
+            return
+        def regional_read(name: str) -> Callable[[], Any]:
+            return lambda: regional[name](aws, found["regions"])
+
+        aws.parallel(*(attempt(n, regional_read(n), {}) for n in names))
+
+    single: dict[str, tuple[Callable[[], Any], Any]] = {
+        "alternate contacts": (lambda: read_alternate_contacts(aws), {}),
+        "primary contact": (lambda: read_primary_contact(aws), None),
+        "account public access block": (lambda: read_account_public_access_block(aws, caller.account), None),
+        "bucket exposure": (lambda: read_bucket_exposure(aws), ()),
+        "account plan": (lambda: read_account_plan(aws), None),
+    }
+    calls = [attempt(n, call, default) for n, (call, default) in single.items() if n in wanted]
+    if wanted & {"regions", *regional}:
+        calls.append(regions_then_regional)
+    aws.parallel(*calls)
+    return Guardrails(
+        regions=found.get("regions", ()), alternate_contacts=found.get("alternate contacts", {}),
+        primary_contact=found.get("primary contact"),
+        account_public_access_block=found.get("account public access block"),
+        buckets=found.get("bucket exposure", ()), ebs_encryption=found.get("ebs encryption", {}),
+        analyzers=found.get("access analyzers", {}), detectors=found.get("guardduty detectors", {}),
+        default_vpcs=found.get("default vpcs", {}), account_plan=found.get("account plan"), unread=unread,
     )

@@ -108,7 +108,8 @@ class Finding:
     output: tuple[str, str] | None = None
 
 
-AnswerValue = str | bool | int | float
+# TOML values: a list (e.g. region names) or an inline table (e.g. a contact's name, title, email, phone) too.
+AnswerValue = str | bool | int | float | list[str] | dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -118,12 +119,18 @@ class Question:
     key: str
     prompt: str
     default: AnswerValue | None
-    kind: Literal["text", "confirm", "choice", "int", "float"] = "text"
+    kind: Literal["text", "confirm", "choice", "int", "float", "list", "table"] = "text"
     help: str = ""
     choices: tuple[str, ...] = ()
     validate: Callable[[AnswerValue], str | None] | None = None
     # False: never asked at a prompt, only read from the answers file (e.g. an unattended confirmation).
     prompted: bool = True
+    # kind "table": its fields, text questions each (an inline table in the answers file, asked one by one
+    # at a prompt; an empty table, or an empty first field at the prompt, means "not given").
+    fields: tuple[Question, ...] = ()
+    # At a prompt, this default instead of `default` (which --yes, check and plan use): e.g. a paid service
+    # offered with "yes" to an operator but turned on unattended only when the answers file says so.
+    prompt_default: AnswerValue | None = None
 
     def check(self, value: object) -> str | None:
         """Type and rule check shared by prompts and the answers file; None when fine."""
@@ -133,6 +140,8 @@ class Question:
             "confirm": (bool,),
             "int": (int,),
             "float": (int, float),
+            "list": (list,),
+            "table": (dict,),
         }[self.kind]
         if isinstance(value, bool) and self.kind != "confirm":
             return f"expected {self.kind}, got a boolean"
@@ -140,8 +149,27 @@ class Question:
             return f"expected {self.kind}, got {type(value).__name__}"
         if self.kind == "choice" and value not in self.choices:
             return f"must be one of {', '.join(self.choices)}"
+        if isinstance(value, list) and not all(isinstance(item, str) for item in value):
+            return "expected a list of text values"
+        if isinstance(value, dict) and value:
+            problem = self._table_problem(value)
+            if problem:
+                return problem
         if self.validate is not None:
             return self.validate(value)  # type: ignore[arg-type]
+        return None
+
+    def _table_problem(self, value: dict[str, Any]) -> str | None:
+        known = {f.key: f for f in self.fields}
+        for key in value:
+            if key not in known:
+                return f"unknown field '{key}' (known: {', '.join(known)})"
+        for key, field_question in known.items():
+            if key not in value:
+                return f"missing field '{key}'"
+            problem = field_question.check(value[key])
+            if problem:
+                return f"{key}: {problem}"
         return None
 
 
@@ -155,18 +183,26 @@ class StepContext:
         region: str,
         answer_lookup: Callable[[str, str], AnswerValue | None],
         sandbox: bool = False,
+        history: Callable[[], Sequence[Mapping[str, Any]]] | None = None,
     ) -> None:
         self.step_id = step_id
         self.caller = caller
         self.region = region
         self._lookup = answer_lookup
         self.sandbox = sandbox
+        self._history = history
 
     def answer(self, key: str) -> Any:
         return self._lookup(self.step_id, key)
 
     def answer_of(self, step_id: str, key: str) -> Any:
         return self._lookup(step_id, key)
+
+    def journal(self) -> list[Mapping[str, Any]]:
+        """This step's entries in the account's journal (what earlier runs here did and recorded), oldest
+        first: local evidence, e.g. an operator's confirmation, never a reading of the account."""
+        entries = self._history() if self._history is not None else ()
+        return [e for e in entries if e.get("step") == self.step_id]
 
 
 class ChangeSkipped(Exception):
@@ -208,7 +244,7 @@ class ApplyContext(StepContext):
         interactive: bool = False,
         terminal: Callable[[], bool] = lambda: False,
     ) -> None:
-        super().__init__(base.step_id, base.caller, base.region, base._lookup, base.sandbox)
+        super().__init__(base.step_id, base.caller, base.region, base._lookup, base.sandbox, base._history)
         self._keep_secret = keep_secret
         self._record_output = record_output
         self._enroll = enroll

@@ -30,10 +30,13 @@ class ReadCache:
 
     @staticmethod
     def _key(operation: str, request: dict[str, Any]) -> tuple[str, str]:
+        """The operation, its method, URL and body, and the client's region: behind one --endpoint-url (the
+        sandbox, an emulator) every region's request has the same URL and body."""
         body = request.get("body")
         if isinstance(body, dict):
             body = sorted(body.items())
-        return operation, repr((request.get("method"), request.get("url"), body))
+        region = (request.get("context") or {}).get("client_region")
+        return operation, repr((request.get("method"), request.get("url"), body, region))
 
     def before_call(self, model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> Any:
         operation = f"{model.service_model.service_name}:{model.name}"

@@ -153,6 +153,8 @@ class Ui:
             for f in change.fields:
                 if change.action is Action.UPDATE:
                     self.line(f"      ~ {f.name}: ", f.shown(f.old), " -> ", (f.shown(f.new), style))
+                elif change.action is Action.DELETE:
+                    self.line(f"      {f.name} = ", (f.shown(f.old), style))
                 else:
                     self.line(f"      {f.name} = ", (f.shown(f.new), style))
             for step_text in change.instructions:

@@ -6,11 +6,21 @@ Prowler check it claims agree with Prowler's own, on the same account?
 It installs Prowler (PROWLER_VERSION, from PyPI) in its own virtualenv (~/.cache/aws-harden/prowler-venv,
 or --prowler-venv), then for each account state starts the sandbox's moto server (127.0.0.1 only, with the
 root-user extension), arranges the state, runs Prowler unmodified against it (AWS_ENDPOINT_URL; --checks
-the claimed ids; -f us-east-1; json-ocsf), then `aws-harden check --output json` on the same state, and
-prints a table of every claimed check x state with both verdicts. A check's verdict is the worst of its
-findings (FAIL, then MANUAL, then PASS); "none" means no finding. Prowler reports nothing when there is
-nothing to check (its root checks while root has no active access key, the per-trail checks without a
-trail): "none" against aws-harden's PASS agrees, against FAIL or MANUAL it does not.
+the claimed ids; the regional guardrail checks with -f and the sandbox's two enabled regions, the others with
+-f us-east-1; --scan-unused-services, so that its EBS and S3 account checks report where there are no
+volumes or buckets, as aws-harden does; json-ocsf), then
+`aws-harden check --output json` on the same state, and prints a table of every claimed check x state with
+both verdicts. A check's verdict is the worst of its findings (FAIL, then MANUAL, then PASS); "none" means no
+finding. Prowler reports nothing when there is nothing to check (its root checks while root has no active
+access key, the per-trail checks without a trail): "none" against aws-harden's PASS agrees, against FAIL or
+MANUAL it does not. Prowler's account_security_contact_information_is_registered is MANUAL whatever the
+account holds (it only points at the console): there its MANUAL agrees with either verdict of aws-harden,
+which reads the contact.
+
+Prowler and aws-harden reach the sandbox through a wrapper (tests/standin_wsgi.py) that answers what moto
+lacks (Access Analyzer, Free Tier, GetContactInformation) from the sandbox's stand-in; Prowler's S3 Control
+client puts the account id in front of the host (<account>.localhost), which a sitecustomize given to
+Prowler's interpreter resolves to 127.0.0.1 (name resolution only; Prowler itself is unmodified).
 
 It also checks each control's ids against Prowler's installed tables (compliance/aws/cis_7.0_aws.json,
 cis_5.0_aws.json, aws_foundational_security_best_practices_aws.json) and each check's metadata (title,
@@ -37,9 +47,25 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from tests.guardrail_answers import ANSWERS as GUARDRAIL_ANSWERS
 from wizard.controls import CONTROLS, PROWLER, SECURITY_HUB, worst
 
 PROWLER_VERSION = "5.46.0"
+REGIONS = ("eu-west-1", "us-east-1")  # the sandbox's enabled regions here (tests/moto_regions.py pins them)
+REGIONAL = {"ec2_ebs_default_encryption", "accessanalyzer_enabled", "guardduty_is_enabled"}  # per region
+# Prowler's check is MANUAL whatever the account holds; aws-harden reads the contact (its verdict is shown).
+PROWLER_MANUAL = {"account_security_contact_information_is_registered"}
+GUARDRAILS = "root-credentials,account-contacts,s3-public-access,ebs-encryption,access-analyzer,guardduty,default-vpcs"
+# For Prowler's interpreter: S3 Control's "<account>.localhost" host resolves to loopback.
+SITECUSTOMIZE = """
+import re, socket
+_getaddrinfo = socket.getaddrinfo
+def getaddrinfo(host, *args, **kwargs):
+    if isinstance(host, str) and re.fullmatch(r"\\d{12}\\.localhost", host):
+        host = "127.0.0.1"
+    return _getaddrinfo(host, *args, **kwargs)
+socket.getaddrinfo = getaddrinfo
+"""
 DEFAULT_VENV = Path.home() / ".cache" / "aws-harden" / "prowler-venv"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -57,6 +83,7 @@ EXTRA_IDS = {
     ("iam_root_mfa_enabled", "AWS Security Hub", "IAM.9"),
     ("iam_password_policy_minimum_length_14", "AWS Security Hub", "IAM.15"),
     ("iam_password_policy_reuse_24", "AWS Security Hub", "IAM.16"),
+    ("accessanalyzer_enabled", "AWS Security Hub", "IAM.28"),  # the Security Hub CIS standard's control
 }
 LEFT_OUT = {("iam_user_mfa_enabled_console_access", "AWS Security Hub", "IAM.19"),  # all users, not console only
             ("iam_password_policy_minimum_length_14", "AWS Security Hub", "IAM.10"),  # IAM.7's twin in the
@@ -89,25 +116,38 @@ def loopback_env(endpoint: str, key: str, secret: str) -> dict[str, str]:
         AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_DEFAULT_REGION=REGION,
         AWS_REGION=REGION, AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
         AWS_EC2_METADATA_DISABLED="true", HTTP_PROXY=LOOPBACK_PROXY, HTTPS_PROXY=LOOPBACK_PROXY,
-        http_proxy=LOOPBACK_PROXY, https_proxy=LOOPBACK_PROXY, NO_PROXY="127.0.0.1,localhost",
-        no_proxy="127.0.0.1,localhost",
+        http_proxy=LOOPBACK_PROXY, https_proxy=LOOPBACK_PROXY, NO_PROXY="127.0.0.1,localhost,.localhost",
+        no_proxy="127.0.0.1,localhost,.localhost",
     )
     return env
 
 
+def resolver_shim(work: Path) -> Path:
+    """A sitecustomize for Prowler's interpreter: <account>.localhost -> 127.0.0.1, nothing else."""
+    folder = work / "prowler-site"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    return folder
+
+
 def run_prowler(prowler: Path, env: dict[str, str], out: Path) -> dict[str, list[dict[str, Any]]]:
-    checks = [c.id for c in CONTROLS]
-    done = subprocess.run(
-        [str(prowler), "aws", "--checks", *checks, "-f", REGION, "--output-formats", "json-ocsf", "-o", str(out),
-         "--no-banner", "--ignore-exit-code-3"],
-        env=env, capture_output=True, text=True, timeout=1200,
-    )
-    files = sorted(out.glob("*.ocsf.json"))
-    if done.returncode != 0 or not files:
-        raise SystemExit(f"prowler failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    """Two scans: the regional guardrail checks over both regions; the rest in us-east-1, where the trails are
+    homed (moto answers GetEventSelectors only in a trail's home region, so Prowler scanning eu-west-1 too
+    would see the multi-region trail there without its selectors; AWS answers it)."""
+    regional = [c.id for c in CONTROLS if c.id in REGIONAL]
     findings: dict[str, list[dict[str, Any]]] = {}
-    for finding in json.loads(files[-1].read_text()):
-        findings.setdefault(finding["metadata"]["event_code"], []).append(finding)
+    for checks, regions in (([c.id for c in CONTROLS if c.id not in REGIONAL], (REGION,)), (regional, REGIONS)):
+        where = out / "-".join(regions)
+        done = subprocess.run(
+            [str(prowler), "aws", "--checks", *checks, "-f", *regions, "--scan-unused-services",
+             "--output-formats", "json-ocsf", "-o", str(where), "--no-banner", "--ignore-exit-code-3"],
+            env=env, capture_output=True, text=True, timeout=1200,
+        )
+        files = sorted(where.glob("*.ocsf.json"))
+        if done.returncode != 0 or not files:
+            raise SystemExit(f"prowler failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        for finding in json.loads(files[-1].read_text()):
+            findings.setdefault(finding["metadata"]["event_code"], []).append(finding)
     return findings
 
 
@@ -118,17 +158,17 @@ class World:
     key: str  # who Prowler and check sign as (root, until its key is gone)
     secret: str
     state_dir: Path
+    endpoint: str  # moto with the guardrail stand-in in front (tests/standin_wsgi.py)
 
-    @property
-    def endpoint(self) -> str:
-        return str(self.sandbox.endpoint_url)
-
-    def setup(self, service: str) -> Any:
+    def setup(self, service: str, region: str = REGION) -> Any:
         """An unguarded client signed by a key that belongs to nobody, for arranging state."""
         from wizard.aws import isolated_session
+        from wizard.local_endpoint import adapt
         from wizard.sandbox.server import DUMMY_SECRET, SETUP_KEY
 
-        return isolated_session(SETUP_KEY, DUMMY_SECRET, REGION).client(service, endpoint_url=self.endpoint)
+        client = isolated_session(SETUP_KEY, DUMMY_SECRET, region).client(service, endpoint_url=self.endpoint)
+        adapt(client, service, self.endpoint)
+        return client
 
     def aws_harden(self, *argv: str) -> tuple[int, str, str]:
         """The program in-process (its keyring in memory), against this endpoint, as the current key."""
@@ -227,9 +267,30 @@ def weak_trail(world: World) -> None:
     world.setup("cloudtrail").create_trail(Name="legacy", S3BucketName="old-public-trail-logs")
 
 
+def guardrails(world: World) -> None:
+    """Fresh, then apply --yes of the guardrail steps with every answer (GuardDuty on, both default VPCs
+    deleted, the checklist confirmed)."""
+    world.apply(GUARDRAILS, GUARDRAIL_ANSWERS)
+
+
+def weak_guardrails(world: World) -> None:
+    """Someone else's half-done guardrails: only a billing contact, the account's S3 block without
+    IgnorePublicAcls and RestrictPublicBuckets, EBS encryption on in us-east-1 only, GuardDuty on in us-east-1
+    and suspended in eu-west-1, an access analyzer in us-east-1 only."""
+    world.setup("account").put_alternate_contact(AlternateContactType="BILLING", Name="Finance", Title="Billing",
+                                                 EmailAddress="billing@example.com", PhoneNumber="+1 555 0101")
+    world.setup("s3control").put_public_access_block(AccountId=ACCOUNT, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "BlockPublicPolicy": True})
+    world.setup("ec2").enable_ebs_encryption_by_default()
+    world.setup("guardduty").create_detector(Enable=True)
+    world.setup("guardduty", "eu-west-1").create_detector(Enable=False)
+    world.setup("accessanalyzer").create_analyzer(analyzerName="theirs", type="ACCOUNT")
+
+
 STATES: dict[str, Callable[[World], None]] = {
     "fresh": fresh, "half-hardened": half_hardened, "hardened": hardened, "virtual-root-mfa": virtual_root_mfa,
-    "other-admin": other_admin, "weak-trail": weak_trail,
+    "other-admin": other_admin, "weak-trail": weak_trail, "guardrails": guardrails,
+    "weak-guardrails": weak_guardrails,
 }
 
 
@@ -247,41 +308,56 @@ def verdict_of(statuses: list[str]) -> str:
     return worst(statuses) if statuses else "none"  # type: ignore[arg-type]
 
 
-def agree(prowler: str, ours: str) -> bool:
+def agree(prowler: str, ours: str, check: str = "") -> bool:
+    if check in PROWLER_MANUAL:
+        return prowler == "MANUAL"
     return prowler == ours or (prowler == "none" and ours in ("PASS", "none"))
 
 
 def run_state(name: str, arrange: Callable[[World], None], prowler: Path, work: Path) -> list[Row]:
+    from tests.moto_regions import pinned
+    from tests.standin_wsgi import serve
     from wizard.sandbox import Sandbox
 
     sandbox = Sandbox(work / name / "sandbox")
-    sandbox.start()
-    logging.getLogger("werkzeug").disabled = True  # moto answers what it lacks with a traceback: Prowler asks
-    try:
-        assert sandbox.root is not None
-        world = World(sandbox, sandbox.root.key, sandbox.root.secret, work / name)
-        world.state_dir.mkdir(parents=True, exist_ok=True)
-        arrange(world)
-        started = time.monotonic()
-        findings = run_prowler(prowler, loopback_env(world.endpoint, world.key, world.secret), work / name / "prowler")
-        took = time.monotonic() - started
-        code, out, err = world.aws_harden("check", "--output", "json", "--only", STEPS)
-        if code not in (0, 2):
-            raise SystemExit(f"aws-harden check failed ({code}):\n{out}{err}")
-        report = json.loads(out)
-        print(f"  {name}: prowler {took:.0f} s, aws-harden check exit {code}", flush=True)
-    finally:
-        sandbox.stop()
+    with pinned(REGIONS):
+        sandbox.start()
+        server, endpoint = serve(sandbox.guardrails)
+        logging.getLogger("werkzeug").disabled = True  # moto answers what it lacks with a traceback: Prowler asks
+        try:
+            return compare(name, arrange, prowler, work, sandbox, endpoint)
+        finally:
+            server.shutdown()
+            sandbox.stop()
+
+
+def compare(name: str, arrange: Callable[[World], None], prowler: Path, work: Path, sandbox: Any,
+            endpoint: str) -> list[Row]:
+    assert sandbox.root is not None
+    world = World(sandbox, sandbox.root.key, sandbox.root.secret, work / name, endpoint)
+    world.state_dir.mkdir(parents=True, exist_ok=True)
+    arrange(world)
+    started = time.monotonic()
+    env = loopback_env(world.endpoint, world.key, world.secret)
+    env["PYTHONPATH"] = str(resolver_shim(work))
+    findings = run_prowler(prowler, env, work / name / "prowler")
+    took = time.monotonic() - started
+    code, out, err = world.aws_harden("check", "--output", "json", "--only", STEPS)
+    if code not in (0, 2):
+        raise SystemExit(f"aws-harden check failed ({code}):\n{out}{err}")
+    report = json.loads(out)
+    print(f"  {name}: prowler {took:.0f} s, aws-harden check exit {code}", flush=True)
     rows = []
     for control in report["controls"]:
         theirs = findings.get(control["id"], [])
         p = verdict_of([f["status_code"] for f in theirs])
         ours = verdict_of([r["status"] for r in control["resources"]])
         detail = ""
-        if not agree(p, ours):
+        agrees = agree(p, ours, control["id"])
+        if not agrees:
             detail = ("prowler: " + "; ".join(f"{f['status_code']} {f['status_detail']}" for f in theirs)
                       + " | aws-harden: " + "; ".join(f"{r['status']} {r['reason']}" for r in control["resources"]))
-        rows.append(Row(control["id"], name, p, ours, agree(p, ours), detail))
+        rows.append(Row(control["id"], name, p, ours, agrees, detail))
     return rows
 
 
@@ -351,7 +427,8 @@ def main() -> int:
             r = next(r for r in rows if r.check == c.id and r.state == state)
             cells.append(f"{r.prowler} / {r.ours}" + ("" if r.agrees else " **differs**"))
         print(f"| `{c.id}` | " + " | ".join(cells) + " |")
-    print("\n(each cell: Prowler / aws-harden; none = no finding)")
+    print("\n(each cell: Prowler / aws-harden; none = no finding; Prowler's "
+          + ", ".join(sorted(PROWLER_MANUAL)) + " is always MANUAL)")
     differing = [r for r in rows if not r.agrees]
     for r in differing:
         print(f"\nDIFFERS {r.check} in {r.state}: {r.detail}")

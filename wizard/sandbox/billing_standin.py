@@ -19,9 +19,11 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
+
+from wizard.sandbox import standin_hooks
 
 SERVICES = frozenset({"cur", "bcm-data-exports"})
 Answer = tuple[int, dict[str, Any]]
@@ -110,30 +112,12 @@ class BillingStandIn:
         }
 
     def attach(self, client: Any, service: str) -> None:
-        """Answer this client's requests here, if it is for one of the two services."""
-        if service not in SERVICES:
-            return
-        sender = self._sender(client.meta.service_model)
-        client.meta.events.register_first("before-send", sender, unique_id="aws-harden-billing-standin")
+        """Answer this client's requests here, if it is for one of SERVICES."""
+        standin_hooks.attach(client, service, SERVICES, self._sender, "aws-harden-billing-standin")
 
-    @contextmanager
-    def answering_every_session(self) -> Iterator[None]:
-        """For in-process moto tests, where no client hook exists: every botocore session made meanwhile
-        sends these two services here. moto in-process would otherwise try the real endpoints."""
-        import botocore.session
-        from botocore.handlers import BUILTIN_HANDLERS
-
-        loader = botocore.session.get_session()
-        specs = []
-        for service in sorted(SERVICES):
-            model = loader.get_service_model(service)
-            specs.append((f"before-send.{model.service_id.hyphenize()}", self._sender(model)))
-        BUILTIN_HANDLERS[:0] = specs
-        try:
-            yield
-        finally:
-            for spec in specs:
-                BUILTIN_HANDLERS.remove(spec)
+    def answering_every_session(self) -> AbstractContextManager[None]:
+        """For in-process moto tests: every botocore session made meanwhile sends SERVICES here."""
+        return standin_hooks.every_session(SERVICES, self._sender)
 
     def _sender(self, model: Any) -> Callable[..., Any]:
         def before_send(request: Any, **_: Any) -> Any:

@@ -89,11 +89,32 @@ def install() -> None:
         return result
 
     original_response = IamResponse.get_credential_report
+    original_list_mfa = IamResponse.list_mfa_devices
+
+    def list_mfa_devices(self: Any) -> Any:
+        """Without UserName, IAM "determines the user name implicitly based on the AWS access key ID signing
+        the request" (IAM API reference, ListMFADevices); moto requires it. As root, that lists root's own."""
+        if self._get_param("UserName"):
+            return original_list_mfa(self)
+        user = self.backend.get_user_from_access_key_id(self.get_access_key())
+        if user is None:
+            return original_list_mfa(self)
+        if self.automated_parameter_parsing:
+            self.params["UserName"] = user.name
+        else:
+            self.querystring["UserName"] = [user.name]
+        result: Any = original_list_mfa(self)
+        if is_root(user):
+            for device in result.result["MFADevices"]:
+                device.pop("UserName", None)  # root's devices name no user
+        return result
+
 
     STSBackend.get_caller_identity = get_caller_identity  # type: ignore[method-assign]
     IAMBackend.generate_report = generate_report  # type: ignore[method-assign]
     IAMBackend.get_credential_report = get_credential_report  # type: ignore[method-assign]
     IamResponse.get_credential_report = credential_report_response  # type: ignore[method-assign]
+    IamResponse.list_mfa_devices = list_mfa_devices  # type: ignore[method-assign]
     AccountSummary.summary_map = property(summary_map)  # type: ignore[assignment, method-assign]
     IAMBackend.list_users = list_users  # type: ignore[method-assign]
     _installed = True

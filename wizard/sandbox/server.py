@@ -12,8 +12,10 @@ from typing import Any
 
 from wizard import state_files
 from wizard.errors import WizardError
-from wizard.sandbox import budgets_ext, iam_policy, managed_policies, root_user, strict
+from wizard.local_endpoint import adapt
+from wizard.sandbox import budgets_ext, iam_policy, managed_policies, regions, root_user, strict
 from wizard.sandbox.billing_standin import BillingStandIn
+from wizard.sandbox.guardrail_standin import GuardrailStandIn
 from wizard.sandbox.replay import WriteLog, seed_moto
 
 SANDBOX_ACCOUNT = "123456789012"
@@ -40,6 +42,7 @@ class Sandbox:
         self.root: SandboxCredentials | None = None
         self.replay_problems: list[str] = []
         self.billing = BillingStandIn(SANDBOX_ACCOUNT)  # cur and bcm-data-exports, which moto lacks
+        self.guardrails = GuardrailStandIn(SANDBOX_ACCOUNT)  # Access Analyzer, Free Tier, primary contact
         self._sessions: dict[str, Any] = {}
         self._clients: dict[tuple[str, str, str], Any] = {}
 
@@ -49,6 +52,7 @@ class Sandbox:
 
     def start(self) -> None:
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # AdministratorAccess must exist
+        os.environ["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"  # no step needs AMIs; each region loads ~1,300
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         from moto.moto_api import recorder  # noqa: F401  (imports moto's core before patching)
         from moto.moto_api._internal.models import moto_api_backend
@@ -58,6 +62,7 @@ class Sandbox:
         iam_policy.install()  # explicit Denies, boundaries and MFA sessions, which moto ignores
         budgets_ext.install()
         strict.install()  # refuse what AWS refuses (policies, rule states, budgets): see strict.py
+        regions.install()
         managed_policies.limit_to_used()
         moto_api_backend.reset()
         iam_policy.forget_sessions()
@@ -137,6 +142,7 @@ class Sandbox:
 
     def hook_client(self, client: Any, service: str, region: str) -> None:
         self.billing.attach(client, service)
+        self.guardrails.attach(client, service)
         access_key = client._request_signer._credentials.access_key
         self.write_log.hook_client(client, service, region, identity=temporary_identity(access_key))
 
@@ -153,7 +159,9 @@ class Sandbox:
                 self._sessions[access_key] = isolated_session(access_key, DUMMY_SECRET, region)
             session = self._sessions[access_key]
             client = session.client(service, region_name=region, endpoint_url=self.endpoint_url)
+            adapt(client, service, self.endpoint_url)  # s3control's account-id host label, on 127.0.0.1
             self.billing.attach(client, service)  # so replayed billing writes rebuild the stand-in's state
+            self.guardrails.attach(client, service)  # and replayed analyzers the other's
             if account is not None:
                 in_account(client, account)
             self._clients[key] = client
