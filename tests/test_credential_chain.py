@@ -201,11 +201,10 @@ def test_every_call_a_full_run_sends_is_declared(account: Account, monkeypatch: 
     assert refused == []
     assert sorted(set(asked) - declared - writes) == []
     # And no declaration is stale: only the orphaned-KMS-key adoption (a run stopped between CreateKey and
-    # CreateAlias) reads what a clean run does not, and the enabled regions are read only to forward root
-    # sign-ins without metric filters (this run has them: CIS's root-usage filter covers every region). A
+    # CreateAlias) reads what a clean run does not (the guardrails read the enabled regions). A
     # fresh account has no stranger's user to show in full (last use of its keys) and no inline policy or
     # policy version to evaluate where SimulatePrincipalPolicy cannot answer.
-    assert declared - set(asked) == {"kms:ListResourceTags", "kms:ListAliases", "ec2:DescribeRegions",
+    assert declared - set(asked) == {"kms:ListResourceTags", "kms:ListAliases",
                                      "iam:GetAccessKeyLastUsed", "iam:GetUserPolicy", "iam:GetPolicy",
                                      "iam:GetPolicyVersion"}
 

@@ -202,7 +202,7 @@ TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:aws-harden-alerts"
 def guardduty(detectors: dict[str, tuple[Detector, ...]], alerts: bool = False, topic: bool = True,
               rule: Rule | None = None) -> GuardDutyState:
     topics = {"us-east-1": Topic("us-east-1", TOPIC, topic)} if alerts else {}
-    rules = {"us-east-1": rule or Rule(RULE_NAME, "us-east-1", None, False)} if alerts else {}
+    rules = {"us-east-1": rule or Rule(RULE_NAME, "us-east-1", None, None)} if alerts else {}
     return GuardDutyState.of(Guardrails(detectors=detectors), True, alerts, topics, rules)
 
 
@@ -232,7 +232,7 @@ def test_guardduty_findings_go_to_the_alerts_topic_when_alerts_are_on() -> None:
     on = {"us-east-1": (Detector("d", "us-east-1", "ENABLED"),)}
     assert keys(GUARDDUTY.plan(guardduty(on, alerts=True), ctx("guardduty"))) == [
         ("+", "put-rule", f"EventBridge rule {RULE_NAME} (us-east-1)"), ("+", "put-target", f"target {TOPIC}")]
-    done = Rule(RULE_NAME, "us-east-1", FINDINGS_PATTERN, True, (TOPIC,))
+    done = Rule(RULE_NAME, "us-east-1", FINDINGS_PATTERN, "ENABLED", (TOPIC,))
     assert GUARDDUTY.plan(guardduty(on, alerts=True, rule=done), ctx("guardduty")) == []
     assert FINDINGS_PATTERN["detail"]["severity"] == [{"numeric": [">=", 4]}]  # medium (4.0) and above
     # No topic yet (the cloudtrail step makes it): no rule, and a warning that says so.

@@ -13,7 +13,6 @@ from tests.conftest import Account, run_cli
 from tests.guardrail_answers import ANSWERS
 from tests.moto_regions import TEST_REGIONS
 from wizard.cli import Environment, main
-from wizard.write_guard import is_read
 
 GUARDRAILS = ("root-credentials", "account-contacts", "s3-public-access", "ebs-encryption", "access-analyzer",
               "guardduty", "default-vpcs")
@@ -116,8 +115,8 @@ def state_without_contacts(account: Account) -> dict[str, Any]:
 
 def test_an_operator_types_the_region_to_delete_its_default_vpc(account: Account) -> None:
     """At a prompt each deletion waits for its region's name: typed, it goes; anything else keeps it."""
-    # "Apply 2 changes?" yes; then eu-west-1: typed; us-east-1: left empty.
-    result = run_cli(["apply", "--only", "default-vpcs"], answers=[True, "eu-west-1", ""])
+    # No yes/no first (every change is typed): eu-west-1 typed; us-east-1 left empty.
+    result = run_cli(["apply", "--only", "default-vpcs"], answers=["eu-west-1", ""])
     assert result.code == 2, result.text
     assert result.prompter is not None
     assert [m for m in result.prompter.asked if m.startswith("To go ahead, type")] == [
@@ -241,10 +240,10 @@ def test_each_guardrail_step_sends_only_the_reads_it_declares(account: Account, 
         for command in (["apply", "--yes"], ["apply", "--yes"]):  # with changes to make, then with none
             sent: list[str] = []
 
-            def record(aws: Any, sent: list[str] = sent) -> None:
+            def record(aws: Any, sent: list[str] = sent, step: Any = step) -> None:
                 def before_call(model: Any, **_: Any) -> None:
                     operation = f"{model.service_model.service_name}:{model.name}"
-                    if is_read(operation):
+                    if operation not in step.writes | step.sandbox_writes:  # a read, of this step or another's
                         sent.append(operation)
 
                 aws.session.events.register("before-call", before_call)

@@ -37,6 +37,11 @@ FACT_READS = frozenset({
     "cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors",
     "s3:ListBuckets", "s3:GetBucketAcl", "s3:GetBucketPolicy", "s3:GetBucketPolicyStatus",
     "s3:GetPublicAccessBlock",
+    # the guardrails' facts, in every enabled region
+    "ec2:DescribeRegions", "ec2:GetEbsEncryptionByDefault", "ec2:DescribeVpcs", "ec2:DescribeSubnets",
+    "ec2:DescribeInternetGateways", "ec2:DescribeNetworkInterfaces", "s3control:GetPublicAccessBlock",
+    "account:GetAlternateContact", "account:GetContactInformation", "freetier:GetAccountPlanState",
+    "guardduty:ListDetectors", "guardduty:GetDetector", "accessanalyzer:ListAnalyzers",
 })  # fmt: skip
 ROOT_ROW = "<root_account>"  # the credential report's name for the root user
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
