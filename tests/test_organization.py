@@ -435,3 +435,31 @@ def test_apply_asks_in_each_account(org: OrgWorld) -> None:
         "MinimumPasswordLength"] == 14
     with pytest.raises(Exception, match="NoSuchEntity"):
         org.client("iam", org.id("broken")).get_account_password_policy()
+
+
+def test_apply_fans_out_the_account_settings(org: OrgWorld, tmp_path: Path) -> None:
+    """The guardrails that are the same in every account (issue 15's) go to every reachable account with
+    --yes; a second run writes nothing anywhere. (access-analyzer is on the allow-list too, but the sandbox's
+    Access Analyzer stand-in keeps one account's analyzers, so it is proven for one account in
+    test_guardrails.py, not here.)"""
+    from tests.guardrail_answers import CONTACTS
+
+    answers = tmp_path / "answers.toml"
+    answers.write_text(CONTACTS)
+    only = "account-contacts,s3-public-access,ebs-encryption"
+    seen: list[Any] = []
+    code, out, err = run(["apply", "--organization", "--yes", "--only", only, "--answers", str(answers)],
+                         seen.append)
+    assert code == 1, out + err  # legacy cannot be reached
+    for name in ("good", "weak", "broken"):
+        account = org.id(name)
+        block = org.client("s3control", account).get_public_access_block(AccountId=account)
+        assert all(block["PublicAccessBlockConfiguration"].values()), name
+        assert org.client("ec2", account).get_ebs_encryption_by_default()["EbsEncryptionByDefault"], name
+        contact = org.client("account", account).get_alternate_contact(AlternateContactType="SECURITY")
+        assert contact["AlternateContact"]["EmailAddress"] == "security@example.com", name
+    assert "5 accounts: 4 verified, 1 unreachable" in out
+    seen.clear()
+    code, out, _ = run(["apply", "--organization", "--yes", "--only", only, "--answers", str(answers)],
+                       seen.append)
+    assert code == 1 and seen and all(aws.guard.sent_writes == [] for aws in seen)
