@@ -188,7 +188,7 @@ class MemberRootCredentials(Step[MemberRootState]):
             ["iam:DeleteAccessKey"] if member.access_keys else []) + (
             ["iam:DeactivateMFADevice"] if member.mfa_devices else []) + (
             ["iam:DeleteSigningCertificate"] if member.certificates else [])
-        fields = tuple(FieldChange(name, None, value) for name, value in (
+        fields = tuple(FieldChange(name, value, None) for name, value in (  # a deletion shows what goes (render.py)
             ("console password", "deleted" if member.password else ""),
             ("access keys", f"{', '.join(member.access_keys)}: deleted" if member.access_keys else ""),
             ("MFA devices", f"{', '.join(member.mfa_devices)}: deactivated" if member.mfa_devices else ""),

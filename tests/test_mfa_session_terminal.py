@@ -127,10 +127,21 @@ def test_an_mfa_protected_role_profile_asks_on_the_terminal(server: Sandbox, tmp
     """role_arn + source_profile + mfa_serial, as the AWS CLI documents it: botocore asks for the code
     itself (on the terminal) and sends sts:AssumeRole with it, outside the write guard."""
     assert server.root is not None
+    # The source is an IAM user and the role trusts the account: AWS refuses root's AssumeRole, and so does the
+    # sandbox (wizard/sandbox/strict_sts.py).
+    from wizard.aws import isolated_session
+
+    iam = isolated_session(server.root.key, DUMMY_SECRET, "us-east-1").client("iam", endpoint_url=server.endpoint_url)
+    iam.create_user(UserName="ops-person")
+    key = iam.create_access_key(UserName="ops-person")["AccessKey"]
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                     "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}]}
+    iam.create_role(RoleName="ops", AssumeRolePolicyDocument=json.dumps(trust))
     config = tmp_path / "aws-config"
     config.write_text(
-        f"[profile root-keys]\naws_access_key_id = {server.root.key}\naws_secret_access_key = {DUMMY_SECRET}\n"
-        "[profile ops]\nrole_arn = arn:aws:iam::123456789012:role/ops\nsource_profile = root-keys\n"
+        f"[profile person]\naws_access_key_id = {key['AccessKeyId']}\n"
+        f"aws_secret_access_key = {key['SecretAccessKey']}\n"
+        "[profile ops]\nrole_arn = arn:aws:iam::123456789012:role/ops\nsource_profile = person\n"
         "mfa_serial = arn:aws:iam::123456789012:mfa/ops-person\nregion = us-east-1\n")
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "TERM": "xterm", "NO_COLOR": "1",
            "AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
