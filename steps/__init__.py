@@ -22,11 +22,15 @@ STEP_MODULES: tuple[tuple[str, str], ...] = (
     ("root-access-keys", "steps.root_access_keys"),
     ("password-policy", "steps.password_policy"),
     ("signin-link", "steps.signin_link"),
+    ("team-users", "steps.team_users"),
+    ("support-role", "steps.support_role"),
+    ("delegation-roles", "steps.delegation_roles"),
     ("user-mfa", "steps.user_mfa"),
     ("root-mfa", "steps.root_mfa"),
     ("cloudtrail", "steps.cloudtrail"),
     ("billing-report", "steps.billing_report"),
     ("budget-alarm", "steps.budget_alarm"),
+    ("credential-hygiene", "steps.credential_hygiene"),
 )
 
 

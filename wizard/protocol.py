@@ -23,6 +23,8 @@ SENSITIVE = "(sensitive value)"
 NO_TERMINAL = ("the QR code and the key are shown only on a terminal, and stdout is redirected with no terminal "
                "to write to (/dev/tty): run 'aws-harden apply' in a terminal")
 KNOWN_AFTER_APPLY = "(known after apply)"
+# Where keep_secret says a secret went when the operator chose to see it once instead of storing it.
+SHOWN_ONCE = "shown once on this terminal (not stored)"
 
 
 class Status(StrEnum):
@@ -79,6 +81,9 @@ class Change:
     # A change that cannot be made yet, and why (e.g. it acts on something nobody agreed to adopt): it
     # stays planned, and the engine neither asks for it nor applies it until the reason is gone.
     waits_for: str | None = None
+    # A typed consent refused leaves only this change undone (the step's other changes are about other
+    # things, or re-check at apply time), instead of stopping the whole step. E.g. one user's key.
+    confirm_alone: bool = False
 
     def as_record(self) -> dict[str, Any]:
         """A journal- and JSON-safe view: sensitive field values are never included."""
@@ -105,7 +110,9 @@ class Finding:
     output: tuple[str, str] | None = None
 
 
-AnswerValue = str | bool | int | float
+# A list comes from the answers file (TOML arrays, arrays of inline tables) or, at a prompt, from a line the
+# question's `parse` turns into one.
+AnswerValue = str | bool | int | float | list[Any]
 
 
 @dataclass(frozen=True)
@@ -115,12 +122,16 @@ class Question:
     key: str
     prompt: str
     default: AnswerValue | None
-    kind: Literal["text", "confirm", "choice", "int", "float"] = "text"
+    kind: Literal["text", "confirm", "choice", "int", "float", "list"] = "text"
     help: str = ""
     choices: tuple[str, ...] = ()
     validate: Callable[[AnswerValue], str | None] | None = None
     # False: never asked at a prompt, only read from the answers file (e.g. an unattended confirmation).
     prompted: bool = True
+    # kind "list" at a prompt: the typed line as the value (raises ValueError with the reason); `shown`
+    # writes a value back as such a line (the prompt's default).
+    parse: Callable[[str], AnswerValue] | None = None
+    shown: Callable[[AnswerValue], str] | None = None
 
     def check(self, value: object) -> str | None:
         """Type and rule check shared by prompts and the answers file; None when fine."""
@@ -130,6 +141,7 @@ class Question:
             "confirm": (bool,),
             "int": (int,),
             "float": (int, float),
+            "list": (list,),
         }[self.kind]
         if isinstance(value, bool) and self.kind != "confirm":
             return f"expected {self.kind}, got a boolean"
@@ -199,7 +211,7 @@ class ApplyContext(StepContext):
     def __init__(
         self,
         base: StepContext,
-        keep_secret: Callable[[str, str, Secret], str],
+        keep_secret: Callable[[str, str, Secret, bool], str],
         record_output: Callable[[str, str], None],
         enroll: EnrollAuthenticator = _no_enrollment,
         interactive: bool = False,
@@ -216,9 +228,11 @@ class ApplyContext(StepContext):
         """Whether a terminal can show the operator a secret (a QR code, a key): never a redirected stdout."""
         return self._terminal()
 
-    def keep_secret(self, entry: str, description: str, secret: Secret) -> str:
-        """Store a secret where the operator chose (keyring); returns where. Raises Aborted if refused."""
-        return self._keep_secret(entry, description, secret)
+    def keep_secret(self, entry: str, description: str, secret: Secret, offer_show: bool = False) -> str:
+        """Store a secret where the operator chose (keyring); returns where. Raises Aborted if refused.
+        `offer_show`: at a terminal the operator may choose to see it once instead (the person it is for is
+        here); then it is not stored and the answer is SHOWN_ONCE."""
+        return self._keep_secret(entry, description, secret, offer_show)
 
     def output(self, name: str, value: str) -> None:
         """A non-secret value worth showing in the summary and keeping in the journal (e.g. a URL)."""
