@@ -159,3 +159,25 @@ def test_journal_records_each_person_and_no_password(account: Account, tmp_path:
     assert run(["apply", "--yes", "--only", "team-users", "--answers", str(answers(tmp_path))], tty=False).code == 0
     done = [(e["step"], e["change"]["resource"]) for e in journal_entries() if e["result"] == "ok"]
     assert ("team-users", 'iam user "dana"') in done and ("team-users", 'member "erin" of group "ReadOnly"') in done
+
+
+def test_fifty_people_are_planned_and_applied_with_one_read_per_person_not_per_step(
+        account: Account, tmp_path: Path) -> None:
+    """The directory is one paginated GetAccountAuthorizationDetails; what it lacks (the login profile) is one
+    read per person that exists, shared by the steps (check's and plan's read cache); nothing per change."""
+    from collections import Counter
+
+    team = answers(tmp_path, "[team-users]\nusers = [" + ", ".join(
+        f'{{ name = "p{n}", group = "{"ReadOnly" if n % 2 else "Developers"}" }}' for n in range(50)) + "]\n")
+    applied = run(["apply", "--yes", "--only", "team-users", "--answers", str(team)], tty=False)
+    assert applied.code == 0, applied.text
+    sent = Counter(applied.operations)
+    assert sent["CreateUser"] == 50 and sent["CreateLoginProfile"] == 50
+    reads = {op: n for op, n in sent.items() if op.startswith(("Get", "List"))}
+    assert reads["GetAccountAuthorizationDetails"] <= 2  # inspect, and verify
+    assert max(reads.values()) <= 50, reads  # GetLoginProfile, at verify only: nobody existed before
+    plan = run(["plan", "--only", "team-users,user-mfa,credential-hygiene", "--answers", str(team)], tty=False)
+    assert plan.code == 2, plan.text  # the team's MFA is left
+    per_kind = Counter(plan.operations)
+    assert per_kind["GetAccountAuthorizationDetails"] == 1
+    assert max(per_kind.values()) <= 51, per_kind  # 50 people and the admin: each read once for all three steps
