@@ -47,7 +47,7 @@ NEEDS_CHANGES = Start(
                          "AllowUsersToChangePassword": False, "MaxPasswordAge": 90, "PasswordReusePrevention": 5,
                          "HardExpiry": False},
         alias="acme-old", wanted_alias="acme-new", root_extra_key="Active", root_mfa=False, enforce=True,
-        confirm_running_key=False,
+        confirm_running_key=False, team=(("dana", "Developers"),),
     ),
     trails=Trails(
         trails=(TrailStart("aws-harden-trail", multi_region=False, global_events=False, validation=False, logging=False,
@@ -59,6 +59,9 @@ NEEDS_CHANGES = Start(
     budget=Budget(exists=True, amount="10", notices=(("ACTUAL", 90.0),), subscribers=("finance@example.com",),
                   other_budget=True, answer_amount=25, answer_emails=("ops@example.com",)),
 )
+
+
+DELEGATION = '[delegation-roles]\nroles = [{ name = "auditor", account = "210987654321", access = "SecurityAudit" }]\n'
 
 
 def observed(argv: list[str]) -> tuple[int, Any, str]:
@@ -76,7 +79,10 @@ def arranged_world() -> Iterator[tuple[World, Account, Path]]:
         account = world.fresh(str(Path(scratch) / "state"))
         arrange(NEEDS_CHANGES, Clients(isolated_session("AKIASETUP00000000000", "x", "us-east-1")))
         answers = Path(scratch) / "answers.toml"
-        answers.write_text(answers_toml(NEEDS_CHANGES))
+        answers.write_text(answers_toml(NEEDS_CHANGES) + DELEGATION)
+        iam = isolated_session("AKIASETUP00000000000", "x", "us-east-1").client("iam")
+        for _ in range(2):  # two active keys: credential-hygiene's work
+            iam.create_access_key(UserName="alice")
         yield world, account, answers
 
 
@@ -137,7 +143,10 @@ def test_the_dump_sees_an_apply_in_every_service() -> None:
         world.fresh(str(Path(scratch) / "state"))
         arrange(NEEDS_CHANGES, Clients(isolated_session("AKIASETUP00000000000", "x", "us-east-1")))
         answers = Path(scratch) / "answers.toml"
-        answers.write_text(answers_toml(NEEDS_CHANGES))
+        answers.write_text(answers_toml(NEEDS_CHANGES) + DELEGATION)
+        iam = isolated_session("AKIASETUP00000000000", "x", "us-east-1").client("iam")
+        for _ in range(2):  # two active keys: credential-hygiene's work
+            iam.create_access_key(UserName="alice")
         before = world.dump()
         code, aws, text = observed(["apply", "--yes", "--answers", str(answers)])
         assert code == 2, text  # MFA and root's key are left pending, everything else is done
