@@ -231,8 +231,9 @@ def test_each_control_carries_its_own_ids_and_frameworks_count_requirements() ->
                                        "Prowler iam_root_hardware_mfa_enabled"]
     results = evaluate(facts(), STEPS)
     counts = framework_counts(results)
-    # CIS v7.0 2.4-2.10, 2.13, 4.1, 4.2: ten requirements; 4.1 is carried by two controls, counted once.
-    assert sum(counts["CIS AWS v7.0"].values()) == 10
+    # CIS v7.0 2.4-2.13, 2.15, 4.1, 4.2: thirteen requirements; 2.11 (unused keys, unused passwords) and 4.1
+    # are carried by two controls each, counted once.
+    assert sum(counts["CIS AWS v7.0"].values()) == 13
     assert sum(counts["Prowler"].values()) == len(CONTROLS)
 
 

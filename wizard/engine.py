@@ -316,7 +316,8 @@ class Engine:
             return None if self._agree(f"{change.summary}. Go ahead?") else "declined"
         given = self.answers.from_file(step.id, change.confirm_answer) if change.confirm_answer else None
         if given == expected or (isinstance(given, list) and expected in given):
-            self.ui.line(("  confirmed by the answers file: ", "dim"), f"{change.confirm_answer} names {expected}")
+            said = f"names {expected}" if isinstance(given, list) else f"= {given}"
+            self.ui.line(("  confirmed by the answers file: ", "dim"), f"{change.confirm_answer} {said}")
             return None
         if isinstance(given, list):
             return f"not confirmed: the answers file's {change.confirm_answer} does not name {expected!r}"
