@@ -25,7 +25,6 @@ from wizard.controls import ROTATION_DAYS, UNUSED_DAYS
 from wizard.facts import AccessKey, User, read_users
 from wizard.protocol import (
     Action,
-    AnswerValue,
     ApplyContext,
     Change,
     ChangeSkipped,
@@ -34,22 +33,11 @@ from wizard.protocol import (
     Question,
     Step,
     StepContext,
-    iam_name_problem,
 )
 from wizard.retry import with_backoff
 
 CONFIRM_KEY = "deactivate"
 CONSOLE = "https://console.aws.amazon.com/iam/home#/users/details/{user}?section=security_credentials"
-
-
-def names_problem(value: AnswerValue) -> str | None:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        return 'a list of user names, like ["dana"]'
-    for name in value:
-        problem = iam_name_problem(name, 64)
-        if problem is not None:
-            return f"{name!r}: {problem}"
-    return None
 
 
 def _when(value: datetime | None) -> str:
@@ -127,7 +115,7 @@ class CredentialHygiene(Step[HygieneState]):
     def questions(self) -> Sequence[Question]:
         return (Question(
             CONFIRM_KEY, "Users whose flagged access keys may be deactivated unattended", default=None, kind="list",
-            validate=names_problem, prompted=False,
+            validate=provenance.names_problem, prompted=False,
             help="answers file only; at a terminal the wizard asks you to type each user's name"),)
 
     def inspect(self, aws: Aws, ctx: StepContext) -> HygieneState:

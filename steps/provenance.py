@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from wizard.aws import Aws, Caller
+from wizard.protocol import AnswerValue, iam_name_problem
 from wizard.secrets import KEYRING_SERVICE, keyring_entry
 
 TAG_KEY, TAG_VALUE = "created-by", "aws-harden"
@@ -224,3 +225,14 @@ def plural(count: int, word: str) -> str:
 
 def listing(items: Sequence[str]) -> str:
     return ", ".join(items) if items else "none"
+
+
+def names_problem(value: AnswerValue) -> str | None:
+    """A list of IAM user (or group) names in the answers file, e.g. `adopt_existing = ["dana"]`."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return 'a list of user names, like ["dana"]'
+    for name in value:
+        problem = iam_name_problem(name, 64)
+        if problem is not None:
+            return f"{name!r}: {problem}"
+    return None

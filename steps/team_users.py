@@ -76,16 +76,6 @@ def users_problem(value: AnswerValue) -> str | None:
     return None
 
 
-def names_problem(value: AnswerValue) -> str | None:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        return "a list of user names, like [\"dana\"]"
-    for name in value:
-        problem = iam_name_problem(name, 64)
-        if problem is not None:
-            return f"{name!r}: {problem}"
-    return None
-
-
 @dataclass(frozen=True)
 class GroupState:
     access: Access
@@ -167,7 +157,7 @@ class TeamUsers(Step[TeamState]):
             ),
             Question(
                 ADOPT_ANSWER, "Existing IAM users and groups aws-harden did not create, to use them unattended",
-                default=None, kind="list", validate=names_problem, prompted=False,
+                default=None, kind="list", validate=provenance.names_problem, prompted=False,
                 help="answers file only; at a terminal the wizard shows each and asks you to type its name",
             ),
         )
