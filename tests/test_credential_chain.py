@@ -192,11 +192,10 @@ def test_every_call_a_full_run_sends_is_declared(account: Account, monkeypatch: 
     # And no declaration is stale: only the orphaned-KMS-key adoption (a run stopped between CreateKey and
     # CreateAlias) reads what a clean run does not, and the enabled regions are read only to forward root
     # sign-ins without metric filters (this run has them: CIS's root-usage filter covers every region). A
-    # fresh account has no stranger's user to show in full (last use of its keys) and no inline policy or
-    # policy version to evaluate where SimulatePrincipalPolicy cannot answer.
+    # fresh account has no inline policy or policy version to evaluate where SimulatePrincipalPolicy cannot
+    # answer. (The last use of access keys is read for every user now: credential-hygiene and its controls.)
     assert declared - set(asked) == {"kms:ListResourceTags", "kms:ListAliases", "ec2:DescribeRegions",
-                                     "iam:GetAccessKeyLastUsed", "iam:GetUserPolicy", "iam:GetPolicy",
-                                     "iam:GetPolicyVersion"}
+                                     "iam:GetUserPolicy", "iam:GetPolicy", "iam:GetPolicyVersion"}
 
 
 def test_a_full_check_refuses_nothing(account: Account) -> None:
