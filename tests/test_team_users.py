@@ -107,7 +107,6 @@ def test_someone_elses_user_of_a_listed_name_is_not_taken_over_silently(account:
     assert result.code == 2, result.text
     assert "not confirmed" in result.text and "adopt_existing" in result.text
     assert iam.list_groups_for_user(UserName="dana")["Groups"] == []  # nothing given to it
-    assert "iam:CreateLoginProfile" not in [w for w in result.writes if False]
     with pytest.raises(iam.exceptions.NoSuchEntityException):
         iam.get_login_profile(UserName="dana")
     assert [g["GroupName"] for g in iam.list_groups_for_user(UserName="erin")["Groups"]] == ["ReadOnly"]  # erin made
