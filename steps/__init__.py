@@ -24,6 +24,9 @@ STEP_MODULES: tuple[tuple[str, str], ...] = (
     ("signin-link", "steps.signin_link"),
     # The guidance's "store the root credentials securely", after the sign-in link (sign out of root).
     ("root-credentials", "steps.root_credentials"),
+    ("team-users", "steps.team_users"),
+    ("support-role", "steps.support_role"),
+    ("delegation-roles", "steps.delegation_roles"),
     ("user-mfa", "steps.user_mfa"),
     ("root-mfa", "steps.root_mfa"),
     ("cloudtrail", "steps.cloudtrail"),
@@ -36,6 +39,7 @@ STEP_MODULES: tuple[tuple[str, str], ...] = (
     ("access-analyzer", "steps.access_analyzer"),
     ("guardduty", "steps.guardduty"),
     ("default-vpcs", "steps.default_vpcs"),
+    ("credential-hygiene", "steps.credential_hygiene"),
 )
 
 

@@ -10,6 +10,8 @@ fake from inside the account; anything else with the chosen name waits for the o
   is set only by CreateGroup, is part of the group's ARN, and is read back by every GetGroup, from any
   machine. The path says who made the group, not who is in it: members the wizard did not add are looked
   at separately (admin-group never grants AdministratorAccess to them without consent).
+- A role is the wizard's when its path is /aws-harden/, for the reason a group's is: CreateRole sets the
+  path, nothing changes it, and it is part of the role's ARN (roles hold no credential a machine could keep).
 - Anything else the operator adopted by typing its name (or by `adopt_existing` in the answers file).
   Consent is remembered in this machine's keyring, bound to the entity's unique id (a user or group
   deleted and re-created under the same name is a new one), so a later run does not ask again.
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from wizard.aws import Aws, Caller
+from wizard.protocol import AnswerValue, iam_name_problem
 from wizard.secrets import KEYRING_SERVICE, keyring_entry
 
 TAG_KEY, TAG_VALUE = "created-by", "aws-harden"
@@ -33,6 +36,10 @@ GROUP_PATH = "/aws-harden/"
 PASSWORD_ENTRY = "console-password"
 ACCESS_KEY_ENTRY = "access-key"
 ADOPTED_ENTRY = "adopted"
+# The operator chose to see a user's first password once instead of storing it: this entry holds the user's
+# unique id (not a secret), so a later run still knows this machine set that password.
+SHOWN_ENTRY = "password-shown"
+ROLE_PATH = GROUP_PATH
 ADOPT_ANSWER = "adopt_existing"
 
 Kind = Literal["absent", "ours", "adopted", "foreign"]
@@ -67,6 +74,10 @@ def noted(aws: Aws, what: str, entity_id: str) -> bool:
 def group_entry(name: str) -> str:
     """Keyring entries are <account>/<user>/...; ':' is not allowed in IAM names, so no user clashes."""
     return f"group:{name}"
+
+
+def role_entry(name: str) -> str:
+    return f"role:{name}"
 
 
 @dataclass(frozen=True)
@@ -131,7 +142,23 @@ def credential_held(aws: Aws, caller: Caller, user: Mapping[str, Any]) -> bool:
         or _held(caller.account, name, ACCESS_KEY_ENTRY)
         or noted(aws, "created", str(user["UserId"]))
         or (caller.kind == "user" and caller.arn == user.get("Arn"))
+        or _keyring_value(keyring_entry(caller.account, name, SHOWN_ENTRY)) == str(user["UserId"])
     )
+
+
+def record_shown(aws: Aws, account: str, name: str, user_id: str) -> bool:
+    """This machine set `name`'s first password and showed it once (not stored): remembered by the user's
+    id in the keyring (for this run also in memory); False when no keyring works."""
+    import keyring
+    from keyring.errors import KeyringError
+
+    note(aws, "password", user_id)
+    entry = keyring_entry(account, name, SHOWN_ENTRY)
+    try:
+        keyring.set_password(KEYRING_SERVICE, entry, user_id)
+    except KeyringError:
+        return False
+    return _keyring_value(entry) == user_id
 
 
 def user_ownership(aws: Aws, caller: Caller, user: Mapping[str, Any] | None) -> Ownership:
@@ -162,6 +189,18 @@ def group_ownership(aws: Aws, account: str, group: Mapping[str, Any] | None) -> 
     return Ownership("foreign", f"its path is {group.get('Path')}, not aws-harden's {GROUP_PATH}")
 
 
+def role_ownership(aws: Aws, account: str, role: Mapping[str, Any] | None) -> Ownership:
+    """`role` as GetRole's Role element, or None when there is no such role."""
+    if role is None:
+        return Ownership("absent", "no such role")
+    if role.get("Path") == ROLE_PATH:
+        return Ownership("ours", f"created by aws-harden, on the path {ROLE_PATH}")
+    role_id = str(role["RoleId"])
+    if adoption_recorded(account, role_entry(str(role["RoleName"])), role_id) or noted(aws, "adopted", role_id):
+        return Ownership("adopted", "adopted by the operator")
+    return Ownership("foreign", f"its path is {role.get('Path')}, not aws-harden's {ROLE_PATH}")
+
+
 def waits_for_admin(name: str, ownership: Ownership, absent_too: bool = False) -> str | None:
     """Why a change acting on the admin user must wait: it is someone else's (admin-user asks about it),
     or, with `absent_too`, it does not exist yet. None when it need not wait."""
@@ -186,3 +225,14 @@ def plural(count: int, word: str) -> str:
 
 def listing(items: Sequence[str]) -> str:
     return ", ".join(items) if items else "none"
+
+
+def names_problem(value: AnswerValue) -> str | None:
+    """A list of IAM user (or group) names in the answers file, e.g. `adopt_existing = ["dana"]`."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return 'a list of user names, like ["dana"]'
+    for name in value:
+        problem = iam_name_problem(name, 64)
+        if problem is not None:
+            return f"{name!r}: {problem}"
+    return None

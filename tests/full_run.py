@@ -44,7 +44,7 @@ CONVERGED = {
     "admin access keys": 1,
     "root access keys": 0,
     "groups": ["FullAccess"],
-    "roles": ["aws-harden-cloudtrail-to-logs"],
+    "roles": ["aws-harden-cloudtrail-to-logs", "aws-harden-support"],
     "mfa devices": ["admin", "root-account-mfa-device"],  # none unassigned
     "aliases": ["example-corp"],
     "kms keys": 1,

@@ -67,6 +67,11 @@ class Iam:
     admin_reset: bool = False  # a wizard-made login profile whose first-sign-in reset is still pending
     group_path: str = "/aws-harden/"  # "/aws-harden/" is the wizard's mark on a group; "/" someone else's
     adopt_group: bool = False
+    # team-users (issue 14): the people listed, with their catalogue group; a catalogue group an earlier run
+    # left half set up (on the wizard's path, no policy yet); a role of someone else's with AWSSupportAccess.
+    team: tuple[tuple[str, str], ...] = ()
+    half_team_group: bool = False
+    support_role_elsewhere: bool = False
 
     @property
     def admin_usable(self) -> bool:
@@ -224,6 +229,10 @@ def iam_starts(draw: st.DrawFn) -> Iam:
         admin_reset=admin == "console" and origin == "wizard" and draw(st.booleans()),
         group_path=draw(st.sampled_from(["/aws-harden/", "/"])) if group_exists else "/aws-harden/",
         adopt_group=group_exists and draw(st.booleans()),
+        team=tuple((name, draw(st.sampled_from(["Developers", "ReadOnly", "Billing", "SecurityAudit"])))
+                   for name in ("dana", "erin")[: draw(st.integers(0, 2))]),
+        half_team_group=draw(st.booleans()),
+        support_role_elsewhere=draw(st.booleans()),
     )
 
 
@@ -402,6 +411,13 @@ def arrange_iam(s: Iam, c: Clients) -> None:
         iam.update_access_key(UserName=ROOT_NAME, AccessKeyId=key, Status=s.root_extra_key)
     if s.root_mfa:
         assign_root_mfa(iam)
+    if s.half_team_group:
+        iam.create_group(GroupName="ReadOnly", Path="/aws-harden/")
+    if s.support_role_elsewhere:
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                         "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}}]}
+        iam.create_role(RoleName="incident-support", AssumeRolePolicyDocument=json.dumps(trust))
+        iam.attach_role_policy(RoleName="incident-support", PolicyArn="arn:aws:iam::aws:policy/AWSSupportAccess")
 
 
 def bucket_policy(bucket: str, keep: bool, old_write: bool) -> dict[str, Any] | None:
@@ -503,6 +519,7 @@ def answers_toml(start: Start) -> str:
         f"metric_filters = {str(t.metric_filters).lower()}",
         "[budget-alarm]", f"amount = {b.answer_amount}", f'emails = "{", ".join(b.answer_emails)}"',
         *guardrail_answers(start.guardrails),
+        "[team-users]", "users = [" + ", ".join(f'{{ name = "{n}", group = "{g}" }}' for n, g in i.team) + "]",
     ]
     return "\n".join(lines) + "\n"
 

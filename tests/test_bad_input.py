@@ -240,6 +240,23 @@ CASES = [
     Case("unknown key in the answers file", YES, '[admin-user]\nnmae = "x"\n', message="has no question 'nmae'"),
     Case("unknown table in the answers file", YES, '[admin-users]\nname = "x"\n',
          message="unknown step [admin-users]"),
+    # -- the team's list (issue 14): one reason, naming the entry, before anything runs --
+    Case("team: unknown group", YES, '[team-users]\nusers = [{ name = "dana", group = "Admins" }]\n',
+         message="users[1] (dana): unknown group 'Admins' (one of ReadOnly, Developers, Billing, SecurityAudit)",
+         after=no_users),
+    Case("team: a name with spaces", YES, '[team-users]\nusers = [{ name = "dana smith", group = "ReadOnly" }]\n',
+         message="users[1] name 'dana smith': only letters", after=no_users),
+    Case("team: the same person twice", YES, '[team-users]\nusers = [{ name = "dana", group = "ReadOnly" }, '
+         '{ name = "Dana", group = "Developers" }]\n', message="users[2] (Dana): listed twice", after=no_users),
+    Case("team: 200 users", YES, "[team-users]\nusers = [" + ", ".join(
+        f'{{ name = "u{n}", group = "ReadOnly" }}' for n in range(200)) + "]\n",
+         message=("[team-users] users: 200 entries; at most 100", "IAM Identity Center"), after=no_users),
+    Case("team: a row without its group", YES, '[team-users]\nusers = [{ name = "dana" }]\n',
+         message="users[1]: group is required", after=no_users),
+    Case("delegation: not an account id", YES, '[delegation-roles]\nroles = [{ name = "auditor", account = "12", '
+         'access = "SecurityAudit" }]\n', message="account '12' is not a 12-digit AWS account id", after=no_users),
+    Case("hygiene: a bad name to deactivate", YES, '[credential-hygiene]\ndeactivate = ["a b"]\n',
+         message="'a b': only letters", after=no_users),
     Case("answers file missing", ["apply", "--yes", "--answers", "nowhere.toml"], message="answers file not found"),
     Case("alias taken, unattended", [*YES, "--only", "admin-user,signin-link"], '[signin-link]\nalias = "taken"\n',
          arrange=answer_at("iam", "CreateAccountAlias", "EntityAlreadyExists", 409),

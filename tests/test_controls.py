@@ -231,9 +231,9 @@ def test_each_control_carries_its_own_ids_and_frameworks_count_requirements() ->
                                        "Prowler iam_root_hardware_mfa_enabled"]
     results = evaluate(facts(), STEPS)
     counts = framework_counts(results)
-    # CIS v7.0 2.2-2.10, 2.13, 2.18, 3.1.4, 4.1, 4.2, 6.1.1: fifteen requirements; 4.1 is carried by two
-    # controls, counted once.
-    assert sum(counts["CIS AWS v7.0"].values()) == 15
+    # CIS v7.0 2.2-2.13, 2.15, 2.18, 3.1.4, 4.1, 4.2, 6.1.1: eighteen requirements; 2.11 (unused keys, unused
+    # passwords) and 4.1 are carried by two controls each, counted once.
+    assert sum(counts["CIS AWS v7.0"].values()) == 18
     assert sum(counts["Prowler"].values()) == len(CONTROLS)
 
 

@@ -56,7 +56,7 @@ SHARDS = 4
 # AWS_HARDEN_SHRINK=0 reports the first failing example as found (shrinking one takes minutes).
 PHASES = [p for p in Phase if p is not Phase.shrink or os.environ.get("AWS_HARDEN_SHRINK", "1") != "0"]
 ALWAYS = ("admin-user", "admin-group", "password-policy", "signin-link", "cloudtrail", "billing-report",
-          "budget-alarm")
+          "budget-alarm", "team-users", "support-role", "delegation-roles", "credential-hygiene")
 
 
 def run(argv: list[str]) -> tuple[int, list[str], str]:
@@ -75,7 +75,8 @@ def expected_statuses(start: Start) -> dict[str, str]:
     statuses["admin-user"] = "compliant" if i.admin_usable else "noncompliant"
     admin_in_group = i.admin_usable or (i.group_exists and i.group_member)
     statuses["admin-group"] = "compliant" if i.group_usable and admin_in_group else "noncompliant"
-    others_lacking = any(o.console and not o.mfa for o in i.others)
+    # The team's people get console passwords and enroll MFA themselves, later (user-mfa lists them).
+    others_lacking = any(o.console and not o.mfa for o in i.others) or bool(i.team)
     # MFA enrollment needs the person with the phone: --yes enrolls nobody. Other users' MFA is theirs.
     statuses["user-mfa"] = "noncompliant" if not i.admin_mfa else "manual" if others_lacking else "compliant"
     statuses["root-mfa"] = "compliant" if i.root_mfa else "manual"  # the operator's, in the console
@@ -256,6 +257,12 @@ def converge(world: World, clients: Clients, start: Start, workdir: Path) -> Non
     # policy denies iam:ChangePassword without MFA).
     wanted = i.enforce and members_have_mfa and i.group_owned and not i.admin_reset_pending
     assert enforced == wanted, "MFA enforcement without every member's MFA and password, or on a stranger's group"
+    for name, group in i.team:  # each person in exactly their group, with console access, no keys, nothing direct
+        user = after["users"][name]
+        assert user["console"] and not user["keys"] and not user["managed"] and not user["inline"], (name, user)
+        assert [g for g, held in after["groups"].items() if name in held["members"]] == [group], name
+    assert all("AdministratorAccess" not in str(after["groups"][g]["managed"])
+               for g in ("Developers", "ReadOnly", "Billing", "SecurityAudit") if g in after["groups"])
 
 
 @pytest.mark.many_runs("hundreds of applies: the leak guard skips botocore's DEBUG body logs here")

@@ -201,12 +201,11 @@ def test_every_call_a_full_run_sends_is_declared(account: Account, monkeypatch: 
     assert refused == []
     assert sorted(set(asked) - declared - writes) == []
     # And no declaration is stale: only the orphaned-KMS-key adoption (a run stopped between CreateKey and
-    # CreateAlias) reads what a clean run does not (the guardrails read the enabled regions). A
-    # fresh account has no stranger's user to show in full (last use of its keys) and no inline policy or
-    # policy version to evaluate where SimulatePrincipalPolicy cannot answer.
+    # CreateAlias) reads what a clean run does not. A fresh account has no inline policy or policy version to
+    # evaluate where SimulatePrincipalPolicy cannot answer. (The last use of access keys is read for every user:
+    # credential-hygiene and its controls; the guardrails read the enabled regions.)
     assert declared - set(asked) == {"kms:ListResourceTags", "kms:ListAliases",
-                                     "iam:GetAccessKeyLastUsed", "iam:GetUserPolicy", "iam:GetPolicy",
-                                     "iam:GetPolicyVersion"}
+                                     "iam:GetUserPolicy", "iam:GetPolicy", "iam:GetPolicyVersion"}
 
 
 def test_a_full_check_refuses_nothing(account: Account) -> None:

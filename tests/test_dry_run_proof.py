@@ -48,7 +48,7 @@ NEEDS_CHANGES = Start(
                          "AllowUsersToChangePassword": False, "MaxPasswordAge": 90, "PasswordReusePrevention": 5,
                          "HardExpiry": False},
         alias="acme-old", wanted_alias="acme-new", root_extra_key="Active", root_mfa=False, enforce=True,
-        confirm_running_key=False,
+        confirm_running_key=False, team=(("dana", "Developers"),),
     ),
     trails=Trails(
         trails=(TrailStart("aws-harden-trail", multi_region=False, global_events=False, validation=False, logging=False,
@@ -66,6 +66,9 @@ NEEDS_CHANGES = Start(
 )
 
 
+DELEGATION = '[delegation-roles]\nroles = [{ name = "auditor", account = "210987654321", access = "SecurityAudit" }]\n'
+
+
 def observed(argv: list[str]) -> tuple[int, Any, str]:
     """Run the program; return its exit code, its AWS layer (write guard and all) and its output."""
     seen: list[Any] = []
@@ -81,7 +84,10 @@ def arranged_world() -> Iterator[tuple[World, Account, Path]]:
         account = world.fresh(str(Path(scratch) / "state"))
         arrange(NEEDS_CHANGES, Clients(isolated_session("AKIASETUP00000000000", "x", "us-east-1")))
         answers = Path(scratch) / "answers.toml"
-        answers.write_text(answers_toml(NEEDS_CHANGES))
+        answers.write_text(answers_toml(NEEDS_CHANGES) + DELEGATION)
+        iam = isolated_session("AKIASETUP00000000000", "x", "us-east-1").client("iam")
+        for _ in range(2):  # two active keys: credential-hygiene's work
+            iam.create_access_key(UserName="alice")
         yield world, account, answers
 
 
@@ -142,7 +148,10 @@ def test_the_dump_sees_an_apply_in_every_service() -> None:
         world.fresh(str(Path(scratch) / "state"))
         arrange(NEEDS_CHANGES, Clients(isolated_session("AKIASETUP00000000000", "x", "us-east-1")))
         answers = Path(scratch) / "answers.toml"
-        answers.write_text(answers_toml(NEEDS_CHANGES))
+        answers.write_text(answers_toml(NEEDS_CHANGES) + DELEGATION)
+        iam = isolated_session("AKIASETUP00000000000", "x", "us-east-1").client("iam")
+        for _ in range(2):  # two active keys: credential-hygiene's work
+            iam.create_access_key(UserName="alice")
         before = world.dump()
         code, aws, text = observed(["apply", "--yes", "--answers", str(answers)])
         assert code == 2, text  # MFA and root's key are left pending, everything else is done

@@ -59,6 +59,8 @@ WRITES = [
     ("admin-group", "iam:AddUserToGroup"),
     ("password-policy", "iam:UpdateAccountPasswordPolicy"),
     ("signin-link", "iam:CreateAccountAlias"),
+    ("support-role", "iam:CreateRole"),  # team-users' and delegation-roles' writes: tests/test_team_faults.py
+    ("support-role", "iam:AttachRolePolicy"),
     ("user-mfa", "iam:CreateVirtualMFADevice"),
     ("user-mfa", "iam:EnableMFADevice"),
     ("user-mfa", "iam:PutGroupPolicy"),

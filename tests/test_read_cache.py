@@ -100,3 +100,21 @@ def test_the_same_read_in_two_regions_behind_one_endpoint_is_two_reads() -> None
     west = {**request, "context": {"client_region": "eu-west-1"}}
     assert ReadCache._key("ec2:DescribeVpcs", east) != ReadCache._key("ec2:DescribeVpcs", west)
     assert ReadCache._key("ec2:DescribeVpcs", east) == ReadCache._key("ec2:DescribeVpcs", dict(east))
+
+
+def test_a_policy_document_served_again_is_parsed_as_the_first(account: Any) -> None:
+    """Found with the support role: botocore URL-decodes and parses IAM's policy documents in an after-call
+    handler, which also runs on an answer the cache serves; kept after it, the second reader got an error."""
+    import json
+
+    from wizard.read_cache import ReadCache
+
+    trust = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]}
+    account.raw("iam").create_role(RoleName="r", AssumeRolePolicyDocument=json.dumps(trust))
+    aws = account.aws(locked=True)
+    aws.read_cache = ReadCache()
+    iam = aws.client("iam")
+    first, second = (iam.list_roles()["Roles"][0]["AssumeRolePolicyDocument"] for _ in range(2))
+    assert first == second == trust
+    assert aws.read_cache.served["iam:ListRoles"] == 1

@@ -98,10 +98,16 @@ def test_person_walks_the_whole_first_day_in_the_sandbox(tmp_path: Path) -> None
     child.expect(r"Apply 1 change for signin-link\?")
     child.send("y")
     child.expect("password manager")  # root-credentials: the checklist, confirmed by typing a word
-    child.expect(r"Apply 1 change for root-credentials\?")
-    child.send("y")
     child.expect("To go ahead, type confirmed")
     child.send("confirmed" + ENTER)
+    child.expect("People on the team")  # nobody else yet
+    child.send(ENTER)
+    child.expect("Name of the support role")
+    child.send(ENTER)
+    child.expect(r"Apply 1 change for support-role\?")
+    child.send("y")
+    child.expect("Roles another AWS account or a third party assumes")
+    child.send(ENTER)
     child.expect("other IAM users with console access")
     child.send("n")
     child.expect("Require MFA for everything")

@@ -49,7 +49,9 @@ def validate_answers(
                 raise WizardError(f"{source}: [{step_id}] has no question '{key}' (known: {known})")
             problem = questions[key].check(value)
             if problem:
-                raise WizardError(f"{source}: [{step_id}] {key} = {value!r}: {problem}")
+                # A list's problem names its item; the whole list (maybe 200 entries) would not fit one line.
+                shown = key if isinstance(value, list) else f"{key} = {value!r}"
+                raise WizardError(f"{source}: [{step_id}] {shown}: {problem}")
 
 
 class AnswerBook:
@@ -75,3 +77,43 @@ class AnswerBook:
         if from_file is not None:
             return from_file
         return self._defaults.get(step_id, {}).get(key)
+
+
+# --- lists of tables (`users = [{ name = "dana", group = "Developers" }]`) ------------------------------
+def rows_problem(value: object, key: str, fields: Sequence[str], limit: int) -> str | None:
+    """The shape of a list of tables with exactly these string fields, at most `limit` long; the reason
+    names the item (`users[3]`), so one line says what to fix."""
+    if not isinstance(value, list):
+        return f"expected a list of tables like [{{ {', '.join(f'{f} = ...' for f in fields)} }}]"
+    if len(value) > limit:
+        return f"{len(value)} entries; at most {limit}"
+    for number, row in enumerate(value, start=1):
+        where = f"{key}[{number}]"
+        if not isinstance(row, dict):
+            return f"{where}: expected a table like {{ {', '.join(f'{f} = ...' for f in fields)} }}"
+        unknown = sorted(set(row) - set(fields))
+        if unknown:
+            return f"{where}: unknown key {unknown[0]!r} (known: {', '.join(fields)})"
+        for field in fields:
+            if not isinstance(row.get(field), str):
+                return f"{where}: {field} is required (a string)"
+    return None
+
+
+def rows_from_line(line: str, fields: Sequence[str]) -> list[dict[str, str]]:
+    """'dana:Developers, erin:ReadOnly' -> [{name: dana, group: Developers}, ...] (what a prompt takes)."""
+    rows = []
+    for item in (part.strip() for part in line.split(",")):
+        if not item:
+            continue
+        values = [v.strip() for v in item.split(":")]
+        if len(values) != len(fields):
+            raise ValueError(f"{item!r}: expected {':'.join(fields)}")
+        rows.append(dict(zip(fields, values, strict=True)))
+    return rows
+
+
+def rows_line(value: object, fields: Sequence[str]) -> str:
+    if not isinstance(value, list):
+        return ""
+    return ", ".join(":".join(str(row.get(f, "")) for f in fields) for row in value if isinstance(row, dict))

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from wizard.facts import AccountFacts, BucketAccess, Trail
+    from wizard.facts import AccountFacts, BucketAccess, CredentialRow, Trail
 
 CIS7, CIS5, SECURITY_HUB, PROWLER = "CIS AWS v7.0", "CIS AWS v5.0", "AWS Security Hub", "Prowler"
 FRAMEWORKS = (CIS7, CIS5, SECURITY_HUB, PROWLER)
@@ -267,6 +267,161 @@ def policies_only_through_groups(facts: AccountFacts) -> list[Verdict]:
                 f"it from the user (IAM console > Users > {user.name} > Permissions, or `{command}`)",
                 user.arn))
     return out
+
+
+# --- credentials in use (CIS v7.0 2.11, 2.12; v5.0 1.11-1.13) -------------------------------------------
+UNUSED_DAYS = 45  # CIS 2.11: "credentials unused for 45 days or more are disabled"
+ROTATION_DAYS = 90  # CIS 2.12: "access keys are rotated every 90 days or less"
+HYGIENE = "aws-harden's credential-hygiene step deactivates it once you type the user's name (never deletes it)"
+SUPPORT_POLICY = "AWSSupportAccess"
+
+
+def _days(facts: AccountFacts, since: datetime | None) -> int | None:
+    return None if since is None else (facts.read_at - since).days
+
+
+def _root_key_verdicts(facts: AccountFacts, judge: Callable[[CredentialRow], Verdict | None],
+                       passing: str) -> list[Verdict]:
+    """Root's keys, which only root can list, as the credential report shows them (its <root_account> row, as
+    Prowler reads it); no report: PASS when GetAccountSummary counts no root key, else MANUAL."""
+    row = facts.credential_report.root
+    if not facts.summary.root_access_keys:
+        return [_root(facts, "PASS", "root has no access key (AccountAccessKeysPresent = 0)",
+                      observed={"AccountAccessKeysPresent": 0})]
+    if row is None:
+        return [_root(facts, "MANUAL", "root has an access key, and only the credential report shows its age and "
+                      f"last use ({facts.credential_report.state})",
+                      "run 'aws iam generate-credential-report', then check again (or delete root's keys: the "
+                      "root-access-keys step)", {"AccountAccessKeysPresent": 1})]
+    found = judge(row)
+    return [found] if found is not None else [_root(facts, "PASS", passing, observed=dict(row.values))]
+
+
+def _report_days(facts: AccountFacts, row: CredentialRow, column: str) -> int | None:
+    return _days(facts, row.date(column))
+
+
+def access_keys_unused(facts: AccountFacts) -> list[Verdict]:
+    """One verdict per user (and per stale key), as Prowler's iam_user_accesskey_unused. Read live
+    (ListAccessKeys, GetAccessKeyLastUsed), not from the credential report, which may be four hours old.
+    Deliberately as CIS 2.11 where Prowler differs: an active key never used counts from its creation
+    (Prowler passes it), and the 45th day fails (Prowler fails from the 46th)."""
+    out = []
+    for user in facts.users:
+        stale = [(n, k, _days(facts, k.last_used or k.created)) for n, k in enumerate(user.access_keys, 1)
+                 if k.active]
+        stale = [(n, k, d) for n, k, d in stale if d is not None and d >= UNUSED_DAYS]
+        for n, key, days in stale:
+            used = (f"last used {_iso_of(key.last_used)}" if key.last_used
+                    else f"never used, created {_iso_of(key.created)}")
+            out.append(Verdict(f"{user.name}/AccessKey{n}", "FAIL",
+                               f"{user.name}'s access key {key.key_id} is active and unused for {days} days ({used})",
+                               key.observed(), HYGIENE, user.arn))
+        if not stale:
+            active = sum(1 for k in user.access_keys if k.active)
+            out.append(Verdict(user.name, "PASS", f"{user.name} has no active access key unused for {UNUSED_DAYS} "
+                               f"days ({active} active)", {"access_keys": [k.observed() for k in user.access_keys]},
+                               arn=user.arn))
+
+    def root(row: CredentialRow) -> Verdict | None:
+        for n in (1, 2):
+            if row.flag(f"access_key_{n}_active"):
+                days = _report_days(facts, row, f"access_key_{n}_last_used_date") or _report_days(
+                    facts, row, f"access_key_{n}_last_rotated")
+                if days is not None and days >= UNUSED_DAYS:
+                    return _root(facts, "FAIL", f"root's access key {n} is unused for {days} days",
+                                 "delete root's keys: the root-access-keys step", dict(row.values))
+        return None
+
+    return out + _root_key_verdicts(facts, root, "root has no access key unused for 45 days")
+
+
+def console_unused(facts: AccountFacts) -> list[Verdict]:
+    """One verdict per user, as Prowler's iam_user_console_access_unused (ListUsers' PasswordLastUsed).
+    Deliberately as CIS 2.11: a password never used counts from the login profile's creation (Prowler passes
+    it), and the 45th day fails. AWS has no way to deactivate a password, only to delete it: the fix is yours."""
+    out = []
+    for user in facts.users:
+        observed = {"console_password": user.console, "password_last_used": _iso_of(user.password_last_used),
+                    "password_created": _iso_of(user.password_created)}
+        days = _days(facts, user.password_last_used or user.password_created) if user.console else None
+        if days is not None and days >= UNUSED_DAYS:
+            used = (f"last used {_iso_of(user.password_last_used)}" if user.password_last_used
+                    else f"never used, set {_iso_of(user.password_created)}")
+            out.append(Verdict(user.name, "FAIL", f"{user.name}'s console password is unused for {days} days ({used})",
+                               observed, f"disable it (this deletes the password; aws-harden never does): IAM console "
+                               f"> Users > {user.name} > Security credentials > Manage console access > Disable, or "
+                               f"`aws iam delete-login-profile --user-name {user.name}`", user.arn))
+        else:
+            why = ("has no console password" if not user.console
+                   else f"used its console password within {UNUSED_DAYS} days")
+            out.append(Verdict(user.name, "PASS", f"{user.name} {why}", observed, arn=user.arn))
+    return out
+
+
+def access_keys_rotated(facts: AccountFacts) -> list[Verdict]:
+    """As Prowler's iam_rotate_access_key_90_days: an active key created more than 90 days ago fails."""
+    out = []
+    for user in facts.users:
+        old = [(n, k, _days(facts, k.created)) for n, k in enumerate(user.access_keys, 1) if k.active]
+        old = [(n, k, d) for n, k, d in old if d is not None and d > ROTATION_DAYS]
+        for n, key, days in old:
+            out.append(Verdict(f"{user.name}-access-key-{n}", "FAIL",
+                               f"{user.name}'s access key {key.key_id} is active and {days} days old", key.observed(),
+                               "rotate it: create a new key, move its users to it, then deactivate the old one ("
+                               + HYGIENE + ")", user.arn))
+        if not old:
+            out.append(Verdict(user.name, "PASS", f"{user.name} has no active access key older than {ROTATION_DAYS} "
+                               "days", {"access_keys": [k.observed() for k in user.access_keys]}, arn=user.arn))
+
+    def root(row: CredentialRow) -> Verdict | None:
+        for n in (1, 2):
+            days = _report_days(facts, row, f"access_key_{n}_last_rotated")
+            if row.flag(f"access_key_{n}_active") and days is not None and days > ROTATION_DAYS:
+                return _root(facts, "FAIL", f"root's access key {n} is {days} days old",
+                             "delete root's keys: the root-access-keys step", dict(row.values))
+        return None
+
+    return out + _root_key_verdicts(facts, root, "root has no access key older than 90 days")
+
+
+def one_active_key(facts: AccountFacts) -> list[Verdict]:
+    """As Prowler's iam_user_two_active_access_key: one verdict per user."""
+    out = []
+    for user in facts.users:
+        active = [k for k in user.access_keys if k.active]
+        observed = {"active_access_keys": [k.key_id for k in active]}
+        if len(active) > 1:
+            out.append(Verdict(user.name, "FAIL", f"{user.name} has {len(active)} active access keys", observed,
+                               "keep the one in use and deactivate the other (" + HYGIENE + ")", user.arn))
+        else:
+            out.append(Verdict(user.name, "PASS", f"{user.name} has at most one active access key", observed,
+                               arn=user.arn))
+
+    def root(row: CredentialRow) -> Verdict | None:
+        if row.flag("access_key_1_active") and row.flag("access_key_2_active"):
+            return _root(facts, "FAIL", "root has 2 active access keys", "delete root's keys: the root-access-keys "
+                         "step", dict(row.values))
+        return None
+
+    return out + _root_key_verdicts(facts, root, "root has at most one active access key")
+
+
+def support_role(facts: AccountFacts) -> list[Verdict]:
+    """As Prowler: PASS when some role has the AWSSupportAccess managed policy attached (one verdict, on the
+    account)."""
+    arn = f"arn:{facts.partition}:iam::aws:policy/{SUPPORT_POLICY}"
+    roles = [r.name for r in facts.roles if any(p.arn == arn for p in r.attached_policies)]
+    if roles:
+        return [Verdict(facts.account, "PASS", f"{SUPPORT_POLICY} is attached to role {roles[0]}", {"roles": roles},
+                        arn=arn, region="global")]
+    return [Verdict(facts.account, "FAIL", f"{SUPPORT_POLICY} is attached to no role", {"roles": []},
+                    "aws-harden's support-role step creates one (aws-harden-support, assumable by this account's "
+                    "people with MFA)", arn, "global")]
+
+
+def _iso_of(value: datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value is not None else "never"
 
 
 def _regions(facts: AccountFacts, qualifies: Callable[[Trail], bool], what: str, fix: str) -> list[Verdict]:
@@ -523,6 +678,17 @@ CONTROLS: tuple[Control, ...] = (
             "password is set", "high", user_mfa_console, ("users",), ("2.10",), ("1.9",), ("IAM.5",)),
     Control("iam_policy_attached_only_to_group_or_roles", "IAM user has no inline or attached policies", "low",
             policies_only_through_groups, ("users",), ("2.13",), ("1.14",), ("IAM.2",)),
+    Control("iam_user_accesskey_unused", "IAM user does not have unused access keys older than 45 days", "medium",
+            access_keys_unused, ("users", "account summary"), ("2.11",), ("1.11",), ("IAM.8", "IAM.22")),
+    Control("iam_user_console_access_unused", "IAM user console access is disabled, used within the configured "
+            "inactivity period, or never used", "medium", console_unused, ("users",), ("2.11",), ("1.11",),
+            ("IAM.8", "IAM.22")),
+    Control("iam_rotate_access_key_90_days", "IAM user does not have active access keys older than 90 days",
+            "medium", access_keys_rotated, ("users", "account summary"), ("2.12",), ("1.13",), ("IAM.3",)),
+    Control("iam_user_two_active_access_key", "IAM user has at most one active access key", "medium",
+            one_active_key, ("users", "account summary"), (), ("1.12",)),
+    Control("iam_support_role_created", "At least one IAM role has the AWSSupportAccess managed policy attached",
+            "low", support_role, ("roles",), ("2.15",), ("1.16",), ("IAM.18",)),
     Control("cloudtrail_multi_region_enabled", "Region has at least one CloudTrail trail logging", "high",
             multi_region_logging, ("trails",), ("4.1",), ("3.1",), ("CloudTrail.1",)),
     Control("cloudtrail_multi_region_enabled_logging_management_events", "CloudTrail trail logs management events "
@@ -636,5 +802,6 @@ STEP_SEVERITY: dict[str, Severity] = {
     "signin-link": "informational", "user-mfa": "high", "root-mfa": "critical", "cloudtrail": "high",
     "billing-report": "low", "budget-alarm": "low", "root-credentials": "high", "account-contacts": "medium",
     "s3-public-access": "high", "ebs-encryption": "high", "access-analyzer": "low", "guardduty": "high",
-    "default-vpcs": "low",
+    "default-vpcs": "low", "team-users": "medium", "support-role": "low", "delegation-roles": "medium",
+    "credential-hygiene": "medium",
 }

@@ -22,6 +22,7 @@ from wizard.journal import Journal
 from wizard.prompts import Prompter
 from wizard.protocol import (
     NO_TERMINAL,
+    SHOWN_ONCE,
     Action,
     AnswerRejected,
     AnswerValue,
@@ -175,6 +176,8 @@ class Engine:
             return self.prompter.select(message, q.choices, default=str(default) if default else None)
         if q.kind == "table":
             return self._ask_table(q, message)
+        if q.kind == "list" and q.parse is not None:
+            return self._ask_list(q, message)
         convert = {"int": int, "float": float}.get(q.kind, str)
 
         def validate(raw: str) -> str | None:
@@ -204,6 +207,20 @@ class Engine:
                 return {}
             values[f.key] = raw
         return values
+
+    def _ask_list(self, q: Question, message: str) -> AnswerValue:
+        """A list typed as one line, which the question's `parse` reads (the answers file takes the list)."""
+        assert self.prompter is not None and q.parse is not None, q.key
+        parse = q.parse
+
+        def validate(raw: str) -> str | None:
+            try:
+                return q.check(parse(raw.strip()))
+            except ValueError as exc:
+                return str(exc)
+
+        shown = q.shown(q.default) if q.shown is not None and q.default is not None else ""
+        return parse(self.prompter.text(message, default=shown, validate=validate).strip())
 
     # --- reading --------------------------------------------------------------------------
     def survey(self, step: AnyStep) -> StepOutcome:
@@ -345,7 +362,8 @@ class Engine:
             return None if self._agree(f"{change.summary}. Go ahead?") else "declined"
         given = self.answers.from_file(step.id, change.confirm_answer) if change.confirm_answer else None
         if confirms(given, expected):
-            self.ui.line(("  confirmed by the answers file: ", "dim"), f"{change.confirm_answer} = {given}")
+            said = f"names {expected}" if isinstance(given, list) else f"= {given}"
+            self.ui.line(("  confirmed by the answers file: ", "dim"), f"{change.confirm_answer} {said}")
             return None
         if isinstance(given, list):
             return f"not confirmed: {expected} is not in the answers file's {change.confirm_answer}"
@@ -620,8 +638,15 @@ class Engine:
         return self.prompter.confirm(message, default=False)
 
     # --- services for steps ---------------------------------------------------------------
-    def _keep_secret(self, entry: str, description: str, secret: Secret) -> str:
+    def _keep_secret(self, entry: str, description: str, secret: Secret, offer_show: bool = False) -> str:
         full_entry = keyring_entry(self.aws.caller().account, entry)
+        if offer_show and self.interactive and self.ui.terminal is not None:  # never on a redirected stdout
+            assert self.prompter is not None
+            keep, show = "Keep it in the OS keyring", "Show it once on this terminal (the person is here)"
+            if self.prompter.select(f"Where should the {description} go?", [keep, show], default=keep) == show:
+                self._show_once(description, secret)
+                self._output(description, SHOWN_ONCE)
+                return SHOWN_ONCE
         try:
             backend = store_in_keyring(full_entry, secret)
         except KeyringUnavailable as exc:
@@ -636,8 +661,8 @@ class Engine:
             choices = [show, abort] if self.ui.terminal is not None else [abort]  # never on a redirected stdout
             if self.prompter.select(f"Where should the {description} go?", choices, default=abort) != show:
                 raise Aborted(f"aborted: no place to keep the {description}") from None
-            self.ui.secret_line(f"  {description}: ", (secret.reveal(), "bold"), "   (shown once; it is not stored)")
-            return "shown once on screen (not stored)"
+            self._show_once(description, secret)
+            return SHOWN_ONCE
         if backend.endswith("MemoryKeyring"):
             where = f"sandbox keyring (in memory, forgotten when this run ends), entry '{full_entry}'"
         elif plain_file_keyring() is not None:
@@ -646,9 +671,13 @@ class Engine:
             where = (f"keyring backend {backend} (a plain file, as you chose), service 'aws-harden', "
                      f"entry '{full_entry}'")
         else:
-            where = f"OS keyring ({backend}), service 'aws-harden', entry '{full_entry}'"
+            where = (f"OS keyring ({backend}), service 'aws-harden', entry '{full_entry}' "
+                     f"(keyring get aws-harden {full_entry})")
         self._output(description, where)
         return where
+
+    def _show_once(self, description: str, secret: Secret) -> None:
+        self.ui.secret_line(f"  {description}: ", (secret.reveal(), "bold"), "   (shown once; it is not stored)")
 
     def _output(self, name: str, value: str) -> None:
         self.outputs.append((name, value))

@@ -23,6 +23,8 @@ SENSITIVE = "(sensitive value)"
 NO_TERMINAL = ("the QR code and the key are shown only on a terminal, and stdout is redirected with no terminal "
                "to write to (/dev/tty): run 'aws-harden apply' in a terminal")
 KNOWN_AFTER_APPLY = "(known after apply)"
+# Where keep_secret says a secret went when the operator chose to see it once instead of storing it.
+SHOWN_ONCE = "shown once on this terminal (not stored)"
 
 
 class Status(StrEnum):
@@ -108,8 +110,9 @@ class Finding:
     output: tuple[str, str] | None = None
 
 
-# TOML values: a list (e.g. region names) or an inline table (e.g. a contact's name, title, email, phone) too.
-AnswerValue = str | bool | int | float | list[str] | dict[str, str]
+# TOML values: a list (e.g. region names, or inline tables: a team's people) or an inline table (e.g. a
+# contact's name, title, email, phone) too. At a prompt, a list is a line the question's `parse` reads.
+AnswerValue = str | bool | int | float | list[Any] | dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,10 @@ class Question:
     # At a prompt, this default instead of `default` (which --yes, check and plan use): e.g. a paid service
     # offered with "yes" to an operator but turned on unattended only when the answers file says so.
     prompt_default: AnswerValue | None = None
+    # kind "list" at a prompt: the typed line as the value (raises ValueError with the reason); `shown`
+    # writes a value back as such a line (the prompt's default).
+    parse: Callable[[str], AnswerValue] | None = None
+    shown: Callable[[AnswerValue], str] | None = None
 
     def check(self, value: object) -> str | None:
         """Type and rule check shared by prompts and the answers file; None when fine."""
@@ -149,8 +156,8 @@ class Question:
             return f"expected {self.kind}, got {type(value).__name__}"
         if self.kind == "choice" and value not in self.choices:
             return f"must be one of {', '.join(self.choices)}"
-        if isinstance(value, list) and not all(isinstance(item, str) for item in value):
-            return "expected a list of text values"
+        if isinstance(value, list) and self.parse is None and not all(isinstance(item, str) for item in value):
+            return "expected a list of text values"  # a list of tables has its own parse and validate
         if isinstance(value, dict) and value:
             problem = self._table_problem(value)
             if problem:
@@ -238,7 +245,7 @@ class ApplyContext(StepContext):
     def __init__(
         self,
         base: StepContext,
-        keep_secret: Callable[[str, str, Secret], str],
+        keep_secret: Callable[[str, str, Secret, bool], str],
         record_output: Callable[[str, str], None],
         enroll: EnrollAuthenticator = _no_enrollment,
         interactive: bool = False,
@@ -255,9 +262,11 @@ class ApplyContext(StepContext):
         """Whether a terminal can show the operator a secret (a QR code, a key): never a redirected stdout."""
         return self._terminal()
 
-    def keep_secret(self, entry: str, description: str, secret: Secret) -> str:
-        """Store a secret where the operator chose (keyring); returns where. Raises Aborted if refused."""
-        return self._keep_secret(entry, description, secret)
+    def keep_secret(self, entry: str, description: str, secret: Secret, offer_show: bool = False) -> str:
+        """Store a secret where the operator chose (keyring); returns where. Raises Aborted if refused.
+        `offer_show`: at a terminal the operator may choose to see it once instead (the person it is for is
+        here); then it is not stored and the answer is SHOWN_ONCE."""
+        return self._keep_secret(entry, description, secret, offer_show)
 
     def output(self, name: str, value: str) -> None:
         """A non-secret value worth showing in the summary and keeping in the journal (e.g. a URL)."""

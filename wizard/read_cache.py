@@ -78,7 +78,12 @@ class ReadCache:
         """Register on a step's client, after the write guard (which marks the reads) and before any hook."""
         events = client.meta.events
         events.register("before-call", self.before_call, unique_id="aws-harden-read-cache")
-        events.register("after-call", self.after_call, unique_id="aws-harden-read-cache-after")
+        # First, before botocore's own after-call handlers: they change the parsed answer in place (IAM's policy
+        # documents are URL-decoded and parsed, botocore.handlers.json_decode_policies), and run again on every
+        # answer served from here, so what is kept must be the answer as parsed, not as they left it.
+        # (botocore calls a service's handlers before the catch-all ones, so this one is on the service too.)
+        service = client.meta.service_model.service_id.hyphenize()
+        events.register_first(f"after-call.{service}", self.after_call, unique_id="aws-harden-read-cache-after")
         events.register("after-call-error", self.after_call_error, unique_id="aws-harden-read-cache-error")
 
     @property

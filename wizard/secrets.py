@@ -181,9 +181,13 @@ def memory_keyring() -> Any:
 
 
 # botocore logs request parameters, headers and raw response bodies at DEBUG; these never reach a log.
+# A role's trust policy holds the external id a delegation role is assumed with (steps/delegation_roles.py):
+# CreateRole's AssumeRolePolicyDocument, UpdateAssumeRolePolicy's PolicyDocument, GetRole's and ListRoles'
+# answers. (Other policy documents are redacted with it: the debug log loses them, which is the safe side.)
 LOGGED_SECRET_FIELDS = (
     "Base32StringSeed|QRCodePNG|SecretAccessKey|Password|NewPassword|OldPassword"
     "|AuthenticationCode1|AuthenticationCode2|SessionToken|TokenCode|X-Amz-Security-Token"
+    "|AssumeRolePolicyDocument|PolicyDocument"
 )
 _LOGGED_SECRET = re.compile(
     rf"(<(?P<tag>{LOGGED_SECRET_FIELDS})>)[^<]*(</(?P=tag)>)"  # XML (query protocol) bodies

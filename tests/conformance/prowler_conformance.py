@@ -84,10 +84,14 @@ EXTRA_IDS = {
     ("iam_password_policy_minimum_length_14", "AWS Security Hub", "IAM.15"),
     ("iam_password_policy_reuse_24", "AWS Security Hub", "IAM.16"),
     ("accessanalyzer_enabled", "AWS Security Hub", "IAM.28"),  # the Security Hub CIS standard's control
+    ("iam_support_role_created", "AWS Security Hub", "IAM.18"),  # Security Hub's support-role control
 }
 LEFT_OUT = {("iam_user_mfa_enabled_console_access", "AWS Security Hub", "IAM.19"),  # all users, not console only
             ("iam_password_policy_minimum_length_14", "AWS Security Hub", "IAM.10"),  # IAM.7's twin in the
             ("iam_password_policy_reuse_24", "AWS Security Hub", "IAM.10"),  # older standard, retired
+            # IAM.26 is about expired SSL/TLS server certificates in IAM, not unused credentials
+            ("iam_user_accesskey_unused", "AWS Security Hub", "IAM.26"),
+            ("iam_user_console_access_unused", "AWS Security Hub", "IAM.26"),
             *{(c, "AWS Security Hub", "IAM.10") for c in (
                 "iam_password_policy_uppercase", "iam_password_policy_lowercase", "iam_password_policy_number",
                 "iam_password_policy_symbol")}}
@@ -287,10 +291,30 @@ def weak_guardrails(world: World) -> None:
     world.setup("accessanalyzer").create_analyzer(analyzerName="theirs", type="ACCOUNT")
 
 
+TEAM = '[team-users]\nusers = [{ name = "dana", group = "Developers" }, { name = "erin", group = "ReadOnly" }]\n'
+
+
+def team(world: World) -> None:
+    """Half-hardened, plus issue 14's team and the support role: the team's console users have no MFA yet
+    (iam_user_mfa_enabled_console_access FAIL for them), nobody has a policy of their own, a role has
+    AWSSupportAccess."""
+    world.apply(HALF)
+    world.apply("team-users,support-role", TEAM)
+
+
+def doubled_keys(world: World) -> None:
+    """The team, plus a user with two active access keys and a policy attached directly (the unused and
+    rotation checks PASS: the keys are new)."""
+    team(world)
+    iam = world.setup("iam")
+    iam.create_user(UserName="ci")
+    for _ in range(2):
+        iam.create_access_key(UserName="ci")
+    iam.attach_user_policy(UserName="ci", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+
+
 STATES: dict[str, Callable[[World], None]] = {
     "fresh": fresh, "half-hardened": half_hardened, "hardened": hardened, "virtual-root-mfa": virtual_root_mfa,
-    "other-admin": other_admin, "weak-trail": weak_trail, "guardrails": guardrails,
-    "weak-guardrails": weak_guardrails,
 }
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-USED = ("AdministratorAccess", "IAMUserChangePassword", "ReadOnlyAccess", "Billing")
+USED = ("AdministratorAccess", "IAMUserChangePassword", "ReadOnlyAccess", "Billing", "PowerUserAccess",
+        "SecurityAudit", "AWSSupportAccess")
 
 
 def limit_to_used() -> None:

@@ -3,11 +3,11 @@
 One hidden IAM user on a reserved path stands for root: its access keys are root's keys, its MFA
 devices root's MFA. The patch makes GetCallerIdentity answer `arn:aws:iam::ACCOUNT:root` for those
 keys, makes GetAccountSummary's AccountAccessKeysPresent / AccountMFAEnabled report them (moto
-hard-codes both to 0), hides the user from ListUsers, and gives the credential report the
-`<root_account>` row AWS writes (moto has none) instead of the hidden user's row, with the time the
-report was generated (moto answers a fixed 2015 date). Member accounts of an organization have one each too,
-and root_access.py lets their management account reach it centrally (sts:AssumeRoot). Written for moto 5.2
-(pinned in pyproject.toml); tests/test_sandbox.py shows each patched behaviour.
+hard-codes both to 0), hides the user from ListUsers and GetAccountAuthorizationDetails, and gives the
+credential report the `<root_account>` row AWS writes (moto has none) instead of the hidden user's row,
+with the time the report was generated (moto answers a fixed 2015 date). Member accounts of an organization
+have one each too, and root_access.py lets their management account reach it centrally (sts:AssumeRoot).
+Written for moto 5.2 (pinned in pyproject.toml); tests/test_sandbox.py shows each patched behaviour.
 """
 
 from __future__ import annotations
@@ -65,6 +65,12 @@ def install() -> None:
     def list_users(self: Any, path_prefix: str | None, marker: str | None, max_items: int | None) -> Any:
         return [u for u in original_list_users(self, path_prefix, marker, max_items) if not is_root(u)]
 
+    original_details = IAMBackend.get_account_authorization_details
+
+    def get_account_authorization_details(self: Any, policy_filter: list[str]) -> dict[str, Any]:
+        details: dict[str, Any] = original_details(self, policy_filter)
+        return {**details, "users": [u for u in details["users"] if not is_root(u)]}
+
     original_generate = IAMBackend.generate_report
 
     def generate_report(self: Any) -> None:
@@ -117,6 +123,7 @@ def install() -> None:
     IamResponse.list_mfa_devices = list_mfa_devices  # type: ignore[method-assign]
     AccountSummary.summary_map = property(summary_map)  # type: ignore[assignment, method-assign]
     IAMBackend.list_users = list_users  # type: ignore[method-assign]
+    IAMBackend.get_account_authorization_details = get_account_authorization_details  # type: ignore[method-assign]
     _installed = True
     from wizard.sandbox import root_access
 
