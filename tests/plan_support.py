@@ -12,20 +12,26 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wizard.aws import Caller
-from wizard.protocol import Action, Change, StepContext
+from wizard.protocol import Action, Change, Step, StepContext
 
 ACCOUNT = "111122223333"
 ROOT = Caller(f"arn:aws:iam::{ACCOUNT}:root", ACCOUNT, ACCOUNT)
 ADMIN_CALLER = Caller(f"arn:aws:iam::{ACCOUNT}:user/admin", ACCOUNT, "AIDAADMIN0000000000")
 ADMIN_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
-# What the answers hold when nothing was asked: the wizard's own defaults for the names other steps read.
-DEFAULT_ANSWERS: dict[str, dict[str, Any]] = {"admin-user": {"name": "admin"}, "admin-group": {"name": "FullAccess"}}
+
+
+def defaults() -> dict[str, dict[str, Any]]:
+    """What the answers hold when nothing was answered (as wizard/answers.py resolves them): each registered
+    step's question defaults."""
+    import steps
+
+    return {s.id: {q.key: q.default for q in s.questions()} for s in [*steps.available(), *steps.organization_steps()]}
 
 
 def ctx(step_id: str, answers: Mapping[str, Mapping[str, Any]] | None = None, caller: Caller = ROOT,
         region: str = "us-east-1") -> StepContext:
-    """A step's context: `answers` is {step id: {question key: value}} over the defaults."""
-    merged = {k: dict(v) for k, v in DEFAULT_ANSWERS.items()}
+    """A step's context: `answers` is {step id: {question key: value}} over the questions' defaults."""
+    merged = defaults()
     for step, values in (answers or {}).items():
         merged.setdefault(step, {}).update(values)
     return StepContext(step_id, caller, region, lambda s, k: merged.get(s, {}).get(k))
@@ -66,3 +72,9 @@ def assert_plan(changes: Sequence[Change], expected: Sequence[Planned]) -> None:
         assert change.run_last == want.run_last, where
         assert change.others_depend_on_it == want.others_depend_on_it, where
         assert {f.name for f in change.fields if f.sensitive} == set(want.sensitive), where
+
+
+Answers = dict[str, dict[str, Any]]
+# A plan fixture: (step, its inspected state, answers, expected plan), signed as root; or with the caller too.
+Case = tuple[Step[Any], object, Answers, list[Planned]]
+CallerCase = tuple[Step[Any], object, Answers, Caller, list[Planned]]
