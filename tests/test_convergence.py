@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
+import steps
 from tests.lockdown_support import journal_entries
 from tests.moto_regions import ONE_REGION
 from tests.moto_world import World
@@ -83,6 +84,8 @@ def expected_statuses(start: Start) -> dict[str, str]:
     # whatever else is still pending.
     statuses.update(guardrail_statuses(start))
     statuses["root-access-keys"] = "compliant" if running_key_goes(start) else "noncompliant"
+    # Read from the registry: a new step fails here until this property says what it converges to.
+    assert set(statuses) == set(steps.all_ids()), set(steps.all_ids()) ^ set(statuses)
     return statuses
 
 
