@@ -133,7 +133,7 @@ CASES: dict[str, Case] = {
             MemberRoot(OrgAccount("777788889999", "clean", "ACTIVE")),
             MemberRoot(OrgAccount("222233334444", "", "ACTIVE"), error="AccessDenied"))), {}, [
             Planned(D, "root user credentials of 444455556666 (dev)", confirm_value="444455556666", fields={
-                "console password": (None, "deleted"), "access keys": (None, "AKIAMEMBER0000000000: deleted")}),
+                "console password": ("deleted", None), "access keys": ("AKIAMEMBER0000000000: deleted", None)}),
             Planned(OP, "root user of 222233334444", summary=["AccessDenied"])]),
 }
 
