@@ -57,6 +57,22 @@ def pytest_configure(config: pytest.Config) -> None:
         "detected); the leak guard does not switch botocore's body logs to DEBUG for it")
 
 
+# The longest tests (the convergence sweep's shards, mypy, real processes driving the sandbox, the fault chains),
+# run first: with --maxschedchunk 1 (pyproject's addopts) xdist hands each free worker the next test, so the long
+# ones spread over the workers and no worker starts a long one while the other sits idle at the end. Test speed
+# only: every test still runs, and the order within each group is kept.
+LONG_FIRST = ("tests/test_convergence.py::test_apply_converges", "tests/test_code_quality.py", "tests/test_terminal.py",
+              "tests/test_sandbox_organization.py", "tests/test_faults.py::test_every_fault", "tests/test_sandbox",
+              "tests/test_mfa_session_terminal.py", "tests/test_bad_input.py::test_ctrl_c_at_every_prompt")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((n for n, prefix in enumerate(LONG_FIRST) if item.nodeid.startswith(prefix)), len(LONG_FIRST))
+
+    items.sort(key=rank)
+
+
 @pytest.fixture(autouse=True)
 def no_secret_leaks(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch,
                     tmp_path: Path) -> Iterator[leak_guard.LeakGuard]:
