@@ -315,6 +315,8 @@ def doubled_keys(world: World) -> None:
 
 STATES: dict[str, Callable[[World], None]] = {
     "fresh": fresh, "half-hardened": half_hardened, "hardened": hardened, "virtual-root-mfa": virtual_root_mfa,
+    "other-admin": other_admin, "weak-trail": weak_trail, "guardrails": guardrails,
+    "weak-guardrails": weak_guardrails, "team": team, "doubled-keys": doubled_keys,
 }
 
 
