@@ -3,7 +3,8 @@ apply sends no write, nothing stricter is weakened and nothing the wizard did no
 
 100 examples by default (the suite's time on CI; each example is three full runs of twenty-odd steps);
 AWS_HARDEN_EXAMPLES=2000 runs more. The pure tiers carry the per-step rules with many more examples
-(tests/test_properties.py: never weakens, never deletes, nothing foreign without typed consent). One in-process moto serves every example
+(tests/test_properties.py: never weakens, never deletes, nothing foreign without typed consent). One in-process
+moto serves every example
 (tests/moto_world.py), reset in between.
 
 Nothing the wizard did not make is adopted: an admin user or group of someone else's (or carrying the
