@@ -13,7 +13,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-ACCOUNT_LABEL = re.compile(r"^(?P<scheme>https?://)\d{12}\.")
+ACCOUNT_LABEL = re.compile(r"^(?P<scheme>https?://)\d{12}\.", re.ASCII)
 
 
 def is_address(endpoint_url: str) -> bool:

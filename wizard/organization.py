@@ -36,8 +36,8 @@ ROOT_SECONDS = 900
 AUDIT_ROOT = "IAMAuditRootUserCredentials"
 DELETE_ROOT = "IAMDeleteRootUserCredentials"
 CREATE_ROOT_PASSWORD = "IAMCreateRootUserPassword"
-ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")  # IAM's role name rule (botocore's roleNameType)
-ACCOUNT_ID = re.compile(r"^\d{12}$")
+ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)  # IAM's role name rule (botocore's roleNameType)
+ACCOUNT_ID = re.compile(r"[0-9]{12}")
 GLOBAL_STS = ("https://sts.amazonaws.com",)  # the legacy global endpoint, which AssumeRoot refuses
 # What the fan-out reads beside the steps: the organization and its accounts, and sessions in them. AssumeRole and
 # AssumeRoot change nothing in any account: they hand out temporary credentials, and every session made from them
@@ -91,7 +91,7 @@ class Organization:
 
 
 def role_problem(role: str) -> str | None:
-    return None if ROLE_NAME.match(role) else (
+    return None if ROLE_NAME.fullmatch(role) else (
         f"--org-role {role!r}: a role name is 1 to 64 letters, digits and + = , . @ _ -")
 
 
@@ -154,7 +154,7 @@ def select_accounts(org: Organization, wanted: str | None) -> list[OrgAccount]:
     ids = [w.strip() for w in wanted.split(",") if w.strip()]
     by_id = {a.id: a for a in org.accounts}
     for account_id in ids:
-        if not ACCOUNT_ID.match(account_id):
+        if not ACCOUNT_ID.fullmatch(account_id):
             raise WizardError(f"--accounts: {account_id!r} is not an account id (12 digits)")
         if account_id not in by_id:
             raise WizardError(f"--accounts: {account_id} is not an account of organization {org.id}")

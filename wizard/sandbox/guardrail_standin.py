@@ -38,7 +38,7 @@ SANDBOX_CONTACT = {
     "City": "Seattle", "StateOrRegion": "WA", "PostalCode": "98101", "CountryCode": "US",
     "PhoneNumber": "+1 555 0199",
 }
-CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request")
+CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/(?P<region>[^/]+)/(?P<service>[^/]+)/aws4_request", re.ASCII)
 
 
 def _error(code: str, message: str, status: int = 400) -> Answer:
