@@ -14,12 +14,11 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from wizard.errors import WizardError
+from wizard.secrets import SENSITIVE as SENSITIVE  # a plan's sensitive field reads as a Secret does
 
 if TYPE_CHECKING:
     from wizard.aws import Aws, Caller
     from wizard.secrets import Secret
-
-SENSITIVE = "(sensitive value)"
 NO_TERMINAL = ("the QR code and the key are shown only on a terminal, and stdout is redirected with no terminal "
                "to write to (/dev/tty): run 'aws-harden apply' in a terminal")
 KNOWN_AFTER_APPLY = "(known after apply)"

@@ -9,8 +9,8 @@ import string
 from dataclasses import dataclass
 from typing import Any
 
-from wizard.protocol import SENSITIVE
-
+# How a secret, and a plan's sensitive field, is shown (Terraform's words); protocol.py re-exports it.
+SENSITIVE = "(sensitive value)"
 KEYRING_SERVICE = "aws-harden"
 SYMBOLS = "!@#$%^&*()_+-=[]{}|'"
 

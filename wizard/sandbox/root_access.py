@@ -107,8 +107,8 @@ def features_of(org_backend: Any) -> list[str]:
     return [f for f in FEATURES if f in enabled]
 
 
-def install() -> None:
-    """Patch moto in this process. Idempotent."""
+def install(root_name: str) -> None:
+    """Patch moto in this process (`root_name`: the hidden IAM user root_user.py makes root of). Idempotent."""
     global _installed
     if _installed:
         return
@@ -122,8 +122,6 @@ def install() -> None:
     from moto.sts.responses import TokenResponse
     from moto.sts.utils import random_session_token
     from moto.utilities.utils import get_partition
-
-    from wizard.sandbox.root_user import ROOT_NAME
 
     class Refused(ServiceException):
         def __init__(self, code: str, message: str) -> None:
@@ -247,7 +245,7 @@ def install() -> None:
                 raise Denied("AccessDenied", f"User: arn:aws:iam::{session.account}:root is not authorized to "
                              f"perform: {action} with an explicit deny in an identity-based policy ({why})")
             if self.service_name == "iam" and isinstance(params, dict):
-                params["UserName"] = ROOT_NAME  # without a UserName, IAM acts on the caller: here, root
+                params["UserName"] = root_name  # without a UserName, IAM acts on the caller: here, root
         original_authorize(self, resource)
 
     IamResponse.list_organizations_features = list_organizations_features  # type: ignore[attr-defined]

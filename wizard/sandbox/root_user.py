@@ -127,7 +127,7 @@ def install() -> None:
     _installed = True
     from wizard.sandbox import root_access
 
-    root_access.install()  # member accounts' root users, managed centrally (sts:AssumeRoot root sessions)
+    root_access.install(ROOT_NAME)  # member accounts' root users, managed centrally (sts:AssumeRoot root sessions)
 
 
 def root_row(root: Any, account: str, partition: str) -> str:
