@@ -171,7 +171,7 @@ class CriticalPath:
 def run_check(endpoint: str, key: str, secret: str,
               path: CriticalPath | None = None) -> tuple[float, list[tuple[str, str, str, dict[str, Any]]]]:
     """Time one `check`; return the reads it sent (service, region, operation, params)."""
-    from wizard.cli import Environment, main
+    from tests.harness import Environment, main
 
     seen: list[Any] = []
 
@@ -237,7 +237,7 @@ def apply_everything(endpoint: str, key: str, secret: str) -> None:
     """An applied account has more to read (users, groups, trails, budgets) than a fresh one."""
     import keyring
 
-    from wizard.cli import Environment, main
+    from tests.harness import Environment, main
     from wizard.secrets import memory_keyring
 
     keyring.set_keyring(memory_keyring())

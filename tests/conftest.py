@@ -14,10 +14,9 @@ import keyring
 import pytest
 
 import steps
-from tests import leak_guard, schema_guard
+from tests import harness, leak_guard, schema_guard
+from tests.harness import Result
 from wizard.aws import Aws, isolated_session
-from wizard.cli import Environment, main
-from wizard.prompts import ScriptedPrompter
 from wizard.secrets import memory_keyring
 from wizard.write_guard import WriteGuard
 
@@ -225,20 +224,6 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
         yield Account(key, secret, guardrails=guardrails)
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-    prompter: ScriptedPrompter | None
-    opened: list[str] = field(default_factory=list)
-    slept: list[float] = field(default_factory=list)
-
-    @property
-    def text(self) -> str:
-        return self.out + self.err
-
-
 def run_cli(
     argv: Sequence[str],
     answers: Sequence[object] | None = None,
@@ -246,29 +231,8 @@ def run_cli(
     width: int = 120,
     sleep: Callable[[float], None] | None = None,
 ) -> Result:
-    """Run the whole program in-process, prompts answered by a script through the real Prompter interface.
-
-    No test waits or opens a browser: waits are recorded in `slept` (then `sleep`, if given, runs) and
-    pages the wizard would open in `opened`.
-    """
-    out, err = io.StringIO(), io.StringIO()
-    prompter = ScriptedPrompter(answers) if answers is not None else None
-    opened: list[str] = []
-    slept: list[float] = []
-
-    def fake_sleep(seconds: float) -> None:
-        slept.append(seconds)
-        if sleep is not None:
-            sleep(seconds)
-
-    def fake_open(url: str) -> bool:
-        opened.append(url)
-        return True
-
-    env = Environment(stdout=out, stderr=err, stdin_isatty=tty, prompter=prompter, width=width,
-                      sleep=fake_sleep, open_url=fake_open)
-    code = main(list(argv), env)
-    return Result(code, out.getvalue(), err.getvalue(), prompter, opened, slept)
+    """The whole program in-process (tests/harness.py's run), prompts answered in order by a Script."""
+    return harness.run(*argv, answers=answers, stdin="tty" if tty else "pipe", width=width, sleep=sleep)
 
 
 @pytest.fixture

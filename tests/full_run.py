@@ -21,10 +21,10 @@ import pytest
 import steps.user_mfa as user_mfa
 from tests.conftest import Account
 from tests.guardrail_answers import ANSWERS as GUARDRAIL_ANSWERS
+from tests.harness import Environment, main
 from tests.moto_regions import TEST_REGIONS
 from wizard import totp
-from wizard.cli import Environment, main
-from wizard.engine import ENTER_CODES
+from wizard.interaction import ENTER_CODES
 from wizard.journal import Journal, state_dir
 from wizard.sandbox.root_user import assign_root_mfa
 from wizard.secrets import Secret, redact_aws_logs

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wizard.cli import Environment, main
+from tests.harness import Environment, main
 from wizard.journal import state_dir
 
 Hook = Callable[[Any, str, str], None]

@@ -14,8 +14,8 @@ from typing import Any
 import keyring
 from moto import mock_aws
 
+from tests.harness import Environment, main
 from wizard.aws import isolated_session
-from wizard.cli import Environment, main
 from wizard.sandbox import root_user
 from wizard.secrets import memory_keyring
 

@@ -18,10 +18,11 @@ import pytest
 from tests import faults
 from tests.conftest import Account
 from tests.full_run import Operator, Tracker, answers_file, apply, inventory, journal_lines, prepare
+from tests.harness import Environment, main
 from tests.lockdown_support import create_admin
 from tests.test_faults import CONVERGED
-from wizard.cli import MIN_WIDTH, Environment, main
-from wizard.engine import ENTER_CODES, SKIP
+from wizard.cli import MIN_WIDTH
+from wizard.interaction import ENTER_CODES, SKIP
 
 CTRL_C = KeyboardInterrupt  # as an answer: the operator presses Ctrl-C at that prompt
 

@@ -18,7 +18,7 @@ from botocore.stub import Stubber
 
 from steps.billing_report import POLICY_SID, TAGS, export_definition
 from tests.conftest import Account
-from wizard.cli import Environment, main
+from tests.harness import Environment, main
 
 ACCOUNT = "123456789012"
 BUCKET = f"aws-harden-billing-{ACCOUNT}"

@@ -11,7 +11,7 @@ import pytest
 
 from steps.budget_alarm import STEP as BUDGET
 from tests.conftest import Account, run_cli
-from wizard.cli import Environment, main
+from tests.harness import Environment, main
 from wizard.sandbox import budgets_ext
 
 ACCOUNT = "123456789012"

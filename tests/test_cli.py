@@ -12,8 +12,8 @@ import pytest
 from keyring.backends import fail
 
 from tests.conftest import Account, Terminal, run_cli
+from tests.harness import ScriptedPrompter
 from wizard.cli import Environment, main
-from wizard.prompts import ScriptedPrompter
 from wizard.protocol import SHOWN_ONCE
 
 

@@ -15,10 +15,10 @@ from steps.cloudtrail import STEP, bucket_problem, email_problem, retention_prob
 from steps.cloudtrail_plan import Mode, choose, plan_bucket
 from steps.cloudtrail_state import Bucket, CloudTrailState, Trail
 from tests.conftest import Account, run_cli
+from tests.harness import Environment, main
 from tests.starting_states import cloudtrail_may_write
 from tests.test_idempotence import run_observed
 from wizard.aws import Caller
-from wizard.cli import Environment, main
 from wizard.protocol import Action, StepContext
 
 ACCOUNT = "123456789012"

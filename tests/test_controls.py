@@ -238,8 +238,7 @@ def test_each_control_carries_its_own_ids_and_frameworks_count_requirements() ->
 
 
 def test_check_exit_code_counts_the_controls_the_selected_steps_remediate() -> None:
-    from wizard.cli import exit_code_for
-    from wizard.engine import StepOutcome
+    from wizard.outcome import StepOutcome, exit_code_for
     from wizard.protocol import Status
 
     results = evaluate(facts(), STEPS)  # root has no MFA, no trail, no password policy...

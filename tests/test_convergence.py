@@ -33,6 +33,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 import steps
+from tests.harness import Environment, main
 from tests.lockdown_support import journal_entries
 from tests.moto_regions import ONE_REGION
 from tests.moto_world import World
@@ -51,7 +52,6 @@ from tests.starting_states import (
     vpc_regions,
 )
 from wizard.aws import isolated_session
-from wizard.cli import Environment, main
 from wizard.sandbox.root_user import ROOT_NAME
 
 EXAMPLES = int(os.environ.get("AWS_HARDEN_EXAMPLES", "100"))

@@ -16,8 +16,8 @@ import pytest
 import steps
 from steps.admin_user import AdminUser, AdminUserState
 from tests.conftest import Account, run_cli
+from tests.harness import Environment, main
 from wizard.aws import Aws
-from wizard.cli import Environment, main
 from wizard.protocol import StepContext
 
 ROLE = "arn:aws:iam::123456789012:role/ops"

@@ -18,6 +18,7 @@ import pytest
 
 import steps
 from tests.conftest import Account
+from tests.harness import Environment, main
 from tests.moto_world import SERVICES, World
 from tests.starting_states import Billing as BillingStart
 from tests.starting_states import (
@@ -34,7 +35,6 @@ from tests.starting_states import (
     arrange,
 )
 from wizard.aws import isolated_session
-from wizard.cli import Environment, main
 
 # Every step has something to do here; the wizard's own trail exists but is weak (so its bucket and the
 # KMS key are managed), and the cloudtrail options reach kms, sns, events, logs and cloudwatch.

@@ -11,8 +11,8 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 
 from tests.conftest import Account, Waits
+from tests.harness import Environment, main
 from tests.lockdown_support import run
-from wizard.cli import Environment, main
 
 
 def refuse_first_create_export(answered: list[str]) -> Any:

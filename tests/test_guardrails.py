@@ -11,8 +11,8 @@ from typing import Any
 
 from tests.conftest import Account, run_cli
 from tests.guardrail_answers import ANSWERS
+from tests.harness import Environment, main
 from tests.moto_regions import TEST_REGIONS
-from wizard.cli import Environment, main
 
 GUARDRAILS = ("root-credentials", "account-contacts", "s3-public-access", "ebs-encryption", "access-analyzer",
               "guardduty", "default-vpcs")

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Account, run_cli
+from tests.harness import Environment, main
 from tests.lockdown_support import mark_as_wizards
-from wizard.cli import Environment, main
 
 
 def run_observed(argv: list[str]) -> tuple[int, list[str], str]:

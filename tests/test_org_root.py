@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Account, run_cli
+from tests.harness import Environment, main
 from tests.org_world import MANAGEMENT, OrgWorld, organization
-from wizard.cli import Environment, main
 from wizard.sandbox.organization import Member
 from wizard.sandbox.root_user import ROOT_NAME
 

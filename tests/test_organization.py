@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Account, run_cli
+from tests.harness import Environment, main
 from tests.moto_world import serialise
 from tests.org_world import MANAGEMENT, OrgWorld, organization
-from wizard.cli import Environment, main
 from wizard.sandbox.organization import STRONG_POLICY, Member
 
 GOOD, WEAK, BROKEN, LEGACY = (Member("good", password_policy=True), Member("weak"), Member("broken"),

@@ -10,8 +10,8 @@ import pytest
 import steps
 import steps as step_registry
 from tests.conftest import Account
+from tests.harness import Environment, main
 from wizard.aws import Aws, isolated_session
-from wizard.cli import Environment, main
 from wizard.read_cache import ReadCache
 from wizard.write_guard import WriteGuard
 

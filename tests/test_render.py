@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from wizard.engine import StepOutcome
+from wizard.outcome import StepOutcome
 from wizard.protocol import Action, Change, FieldChange, Finding, Status
 from wizard.render import Ui, plan_summary
 
@@ -60,7 +60,7 @@ def test_narrow_terminal_still_renders() -> None:
 
 
 def test_warnings_in_the_table_are_their_first_clause() -> None:
-    from wizard.engine import reason_of
+    from wizard.outcome import reason_of
 
     long = Finding(
         "cannot verify IAM user and role access to billing information (root-only console setting, no API): "

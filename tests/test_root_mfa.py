@@ -11,7 +11,7 @@ import pytest
 
 from steps.root_mfa import SECURITY_CREDENTIALS_URL
 from tests.conftest import Account, run_cli
-from wizard.engine import (
+from wizard.interaction import (
     CHECK_NOW,
     OPEN_PAGE,
     POLL_CHECKS,

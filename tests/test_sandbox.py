@@ -11,7 +11,7 @@ import pytest
 from keyring.backend import KeyringBackend
 
 from tests.conftest import Account, run_cli
-from wizard.cli import Environment
+from tests.harness import Environment
 
 
 class RecordingKeyring(KeyringBackend):
@@ -134,7 +134,7 @@ def test_sandbox_talks_only_to_loopback() -> None:
     seen: list[Any] = []
     import io
 
-    from wizard.cli import main
+    from tests.harness import main
 
     out, err = io.StringIO(), io.StringIO()
     code = main(["--sandbox", "check"], Environment(stdout=out, stderr=err, observe_aws=seen.append))

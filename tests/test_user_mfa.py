@@ -14,12 +14,11 @@ import pytest
 import steps.user_mfa as user_mfa
 from steps.user_mfa import ENFORCE_POLICY, ENFORCE_POLICY_NAME, STEP, UserMfaState
 from tests.conftest import Account, Terminal
+from tests.harness import Environment, ScriptedPrompter, main
 from tests.lockdown_support import mark_as_wizards
 from wizard import totp
 from wizard.aws import Caller
-from wizard.cli import Environment, main
-from wizard.engine import CANCEL, ENTER_CODES, SHOW_KEY
-from wizard.prompts import ScriptedPrompter
+from wizard.interaction import CANCEL, ENTER_CODES, SHOW_KEY
 from wizard.protocol import Action, ApplyContext, Change, ChangeSkipped, StepContext
 from wizard.render import qr_text
 from wizard.secrets import Secret

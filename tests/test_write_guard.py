@@ -15,8 +15,9 @@ from wizard.answers import AnswerBook
 from wizard.aws import Aws
 from wizard.engine import Engine, StepFailed
 from wizard.errors import WriteRefused
+from wizard.interaction import Interaction
 from wizard.protocol import ApplyContext, Change, StepContext
-from wizard.render import Ui
+from wizard.render import Renderer, Ui
 from wizard.write_guard import WriteGuard
 
 
@@ -39,8 +40,8 @@ class UndeclaredWrite(AdminUser):
 
 
 def engine(aws: Aws, steps: Sequence[Any], yes: bool = True) -> Engine:
-    ui = Ui(out=io.StringIO(), err=io.StringIO(), width=100)
-    return Engine(aws, steps, AnswerBook({}, steps), ui, prompter=None, journal=None, yes=yes)
+    listener = Renderer(Ui(out=io.StringIO(), err=io.StringIO(), width=100))
+    return Engine(aws, steps, AnswerBook({}, steps), listener, Interaction(None, listener, yes=yes))
 
 
 def users(account: Account) -> list[str]:

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from wizard.aws import Aws, Caller
     from wizard.controls import ControlResult
-    from wizard.engine import Engine, StepOutcome
+    from wizard.engine import Engine
+    from wizard.outcome import StepOutcome
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,8 @@ class AccountCheck:
 
     @property
     def exit_code(self) -> int:
-        """0 compliant (check) / no changes (plan), 2 not / changes, 1 a step errored (as cli.exit_code_for)."""
-        from wizard.cli import exit_code_for
+        """0 compliant (check) / no changes (plan), 2 not / changes, 1 a step errored (outcome.exit_code_for)."""
+        from wizard.outcome import exit_code_for
 
         return exit_code_for(self.command, self.outcomes, self.results, self.steps)
 

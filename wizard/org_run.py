@@ -9,7 +9,6 @@ for the steps in FAN_OUT_SAFE: settings that are the same in every account and c
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -31,10 +30,9 @@ from wizard.fanout import (
 
 if TYPE_CHECKING:
     from wizard.aws import Aws
-    from wizard.cli import Environment
     from wizard.organization import OrgAccount
-    from wizard.prompts import Prompter
     from wizard.render import Ui
+    from wizard.run import Run, RunConfig
 
 # Steps apply --organization may run in every account: one account-wide setting each, the same everywhere,
 # nothing that makes or removes an identity or a credential. The issue-15 steps join as they are built.
@@ -44,14 +42,14 @@ MANAGEMENT_STEPS = ("org-root-access", "member-root-credentials")
 APPLY_IN_ORGANIZATION = (*FAN_OUT_SAFE, *MANAGEMENT_STEPS)
 
 
-def validate_organization_options(args: argparse.Namespace) -> None:
+def validate_organization_options(config: RunConfig) -> None:
     from wizard.organization import role_problem
 
-    if args.command not in ("check", "plan", "apply"):
+    if config.command not in ("check", "plan", "apply"):
         raise WizardError("--organization is for check, plan and apply")
-    problem = role_problem(args.org_role) if args.org_role is not None else None
-    if problem is None and args.max_concurrency is not None:
-        problem = concurrency_problem(args.max_concurrency)
+    problem = role_problem(config.org_role) if config.org_role is not None else None
+    if problem is None and config.max_concurrency is not None:
+        problem = concurrency_problem(config.max_concurrency)
     if problem:
         raise WizardError(problem)
 
@@ -87,24 +85,15 @@ def quiet_ui() -> Ui:
     return Ui(out=io.StringIO(), err=io.StringIO())
 
 
-def run_organization(
-    args: argparse.Namespace,
-    env: Environment,
-    ui: Ui,
-    known: Sequence[Any],
-    selected: Sequence[Any],
-    file_answers: dict[str, dict[str, Any]],
-    prompter: Prompter | None,
-    sandbox: Any,
-) -> int:
-    from wizard.cli import connect, write_report
+def run_organization(run: Run) -> int:
     from wizard.organization import DEFAULT_ROLE, read_organization, select_accounts
 
-    steps = fan_out_steps(args.command, selected, args.only)
-    role = args.org_role or DEFAULT_ROLE
-    base, journal_dir = connect(args, env, sandbox)
+    config, ui = run.config, run.ui
+    steps = fan_out_steps(config.command, run.selected, config.only)
+    role = config.org_role or DEFAULT_ROLE
+    base, journal_dir = run.connect()
     # Nothing drawn on stdout but the JSON or OCSF when that is the output, even on a terminal.
-    with ui.working("Reading the organization…") if args.output == "text" else contextlib.nullcontext():
+    with ui.working("Reading the organization…") if config.output == "text" else contextlib.nullcontext():
         caller = base.caller()
         organization = read_organization(base)
     if caller.kind == "root":
@@ -112,39 +101,36 @@ def run_organization(
             "--organization cannot run as the root user: AWS lets root assume no role (\"Roles may not be assumed by "
             "root accounts\") and refuses it sts:AssumeRoot; run it as an IAM user or role of the management account "
             "(the admin aws-harden makes, say: --profile aws-harden-admin)")
-    accounts = select_accounts(organization, args.accounts)
-    if args.output == "text":
-        ui.context(f"{args.command} --organization", caller.arn, caller.kind, caller.account, base.region)
+    accounts = select_accounts(organization, config.accounts)
+    if config.output == "text":
+        ui.context(f"{config.command} --organization", caller.arn, caller.kind, caller.account, base.region)
         ui.line(f"  organization {organization.id}, management account {organization.management_account}: "
                 f"{len(accounts)} account{'s' if len(accounts) != 1 else ''}"
                 + (f" ({len(organization.inactive)} not ACTIVE, skipped)" if organization.inactive else ""))
-    if args.command == "apply":
+    if config.command == "apply":
         ui.line("  steps: ", ", ".join(s.id for s in steps),
                 ("  (apply --organization runs only the steps safe in every account, and the root lockdown in "
                  "the management account)", "dim"))
-        runs = apply_accounts(args, base, role, accounts, steps, known, file_answers, ui, prompter, journal_dir,
-                              env)
+        runs = apply_accounts(run, base, role, accounts, steps, journal_dir)
     else:
-        runs = check_accounts(args, env, base, role, accounts, steps, known, file_answers, ui)
-    fanout = FanOut(organization, args.command, role, runs)
-    return show(args, env, ui, fanout, caller, base.sandbox, [s.id for s in steps], write_report)
+        runs = check_accounts(run, base, role, accounts, steps)
+    fanout = FanOut(organization, config.command, role, runs)
+    return show(run, fanout, caller, base.sandbox, [s.id for s in steps])
 
 
 def check_accounts(
-    args: argparse.Namespace, env: Environment, base: Aws, role: str, accounts: Sequence[OrgAccount],
-    steps: Sequence[Any], known: Sequence[Any], file_answers: dict[str, dict[str, Any]], ui: Ui,
+    run: Run, base: Aws, role: str, accounts: Sequence[OrgAccount], steps: Sequence[Any],
 ) -> list[AccountRun]:
     from wizard import org_render
     from wizard.account_check import check_account
-    from wizard.answers import AnswerBook
-    from wizard.engine import Engine
     from wizard.organization import account_sessions, unassumable, unassumable_reason
 
+    config, ui = run.config, run.ui
     stop = threading.Event()
-    open_account = account_sessions(base, role, read_only=True, stop=stopper(stop), observe=env.observe_aws)
+    open_account = account_sessions(base, role, read_only=True, stop=stopper(stop))
     own = base.caller().account
 
-    def run(account: OrgAccount) -> AccountRun:
+    def check(account: OrgAccount) -> AccountRun:
         here, skipped = steps_for(account, steps)
         try:
             aws = open_account(account)
@@ -153,17 +139,17 @@ def check_accounts(
                 return AccountRun(account, "unassumable", unassumable_reason(exc, role, own), skipped=skipped)
             return AccountRun(account, "error", describe(exc), skipped=skipped)
         try:
-            engine = Engine(aws, here, AnswerBook(file_answers, known), quiet_ui(), None, None)
-            checked = check_account(args.command, engine, aws, aws.caller(), known)
+            engine = run.engine(aws, here, ui=quiet_ui(), asks=False)
+            checked = check_account(config.command, engine, aws, aws.caller(), run.known)
         except Exception as exc:
             return AccountRun(account, "error", describe(exc), skipped=skipped)
         code = checked.exit_code
         status: AccountStatus = "compliant" if code == 0 else "noncompliant" if code == 2 else "error"
         return AccountRun(account, status, account_reason(checked), checked, skipped)
 
-    what = "Checking accounts" if args.command == "check" else "Planning accounts"
-    with org_render.progress(ui, args.output == "text", what) as progress:
-        return fan_out(accounts, run, args.max_concurrency or DEFAULT_CONCURRENCY, stop, progress)
+    what = "Checking accounts" if config.command == "check" else "Planning accounts"
+    with org_render.progress(ui, config.output == "text", what) as progress:
+        return fan_out(accounts, check, config.max_concurrency or DEFAULT_CONCURRENCY, stop, progress)
 
 
 def account_reason(checked: Any) -> str:
@@ -182,17 +168,14 @@ def account_reason(checked: Any) -> str:
 
 
 def apply_accounts(
-    args: argparse.Namespace, base: Aws, role: str, accounts: Sequence[OrgAccount], steps: Sequence[Any],
-    known: Sequence[Any], file_answers: dict[str, dict[str, Any]], ui: Ui, prompter: Prompter | None,
-    journal_dir: Any, env: Environment,
+    run: Run, base: Aws, role: str, accounts: Sequence[OrgAccount], steps: Sequence[Any], journal_dir: Any,
 ) -> list[AccountRun]:
     """One account after the other: its plan shown and agreed (or --yes); a failed account never stops the rest."""
-    from wizard.answers import AnswerBook
-    from wizard.engine import Engine
     from wizard.journal import Journal
     from wizard.organization import account_sessions, unassumable, unassumable_reason
 
-    open_account = account_sessions(base, role, read_only=False, observe=env.observe_aws)
+    ui = run.ui
+    open_account = account_sessions(base, role, read_only=False)
     runs: list[AccountRun] = []
     for index, account in enumerate(accounts, start=1):
         here, skipped = steps_for(account, steps)
@@ -207,9 +190,7 @@ def apply_accounts(
             runs.append(AccountRun(account, "unassumable" if unassumable(exc) else "error", why, skipped=skipped))
             continue
         journal = Journal(journal_dir, caller.account, caller.arn, "apply")
-        engine = Engine(aws, here, AnswerBook(file_answers, known), ui, prompter, journal, yes=args.yes)
-        if env.sleep is not None:
-            engine.sleep = env.sleep
+        engine = run.engine(aws, here, journal)
         try:
             outcomes = engine.apply()
         except KeyboardInterrupt as exc:  # Ctrl-C: no further account either; the message names this one
@@ -228,25 +209,23 @@ def apply_accounts(
     return runs
 
 
-def show(
-    args: argparse.Namespace, env: Environment, ui: Ui, fanout: FanOut, caller: Any, sandbox: bool,
-    step_ids: list[str], write_report: Any,
-) -> int:
+def show(run: Run, fanout: FanOut, caller: Any, sandbox: bool, step_ids: list[str]) -> int:
     from wizard import org_render, org_report
 
-    payload = org_report.build(fanout, caller, sandbox) if args.command != "apply" else None
-    if args.output == "json" and payload is not None:
+    config, ui, env = run.config, run.ui, run.env
+
+    payload = org_report.build(fanout, caller, sandbox) if config.command != "apply" else None
+    if config.output == "json" and payload is not None:
         ui.json(payload)
-    elif args.output == "ocsf" and payload is not None:
+    elif config.output == "ocsf" and payload is not None:
         env.stdout.write(json.dumps(org_report.ocsf(payload), indent=2) + "\n")
     else:
         ui.blank()
         org_render.table(ui, fanout, step_ids)
         org_render.problems(ui, fanout)
-        if args.command == "plan":
+        if config.command == "plan":
             org_render.plan_lines(ui, fanout)
         org_render.summary(ui, fanout)
-    if args.report is not None and payload is not None:
-        write_report(args.report, payload, ui, quiet=args.output != "text", render=(org_report.markdown,
-                                                                                 org_report.html_report))
+    if config.report is not None and payload is not None:
+        run.write_report(config.report, payload, render=(org_report.markdown, org_report.html_report))
     return fanout.exit_code

@@ -252,7 +252,6 @@ def root_session(base: Aws, account_id: str, task: str) -> Aws:
 
 def account_sessions(
     base: Aws, role: str, read_only: bool, stop: Callable[[], None] | None = None,
-    observe: Callable[[Aws], None] | None = None,
 ) -> Callable[[OrgAccount], Aws]:
     """How to open each account: the caller's own with its own credentials, every other through `role`."""
     own = base.caller().account
@@ -261,10 +260,7 @@ def account_sessions(
         if stop is not None:
             stop()
         credentials = own_credentials(base) if account.id == own else assume_role(base, account.id, role)
-        aws = session_on(base, credentials, WriteGuard(reads=base.guard.reads), read_only, stop=stop)
-        if observe is not None:
-            observe(aws)
-        return aws
+        return session_on(base, credentials, WriteGuard(reads=base.guard.reads), read_only, stop=stop)
 
     return open_account
 

@@ -8,13 +8,14 @@ import json
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import IO, TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from wizard import events as ev
 from wizard import terminal as terminals
 from wizard.printable import printable
 from wizard.protocol import Action, Change, Finding, Status
@@ -22,7 +23,7 @@ from wizard.terminal import can_encode, fit_stream
 
 if TYPE_CHECKING:
     from wizard.controls import ControlResult
-    from wizard.engine import StepOutcome
+    from wizard.outcome import StepOutcome
 
 STATUS_LABEL = {
     Status.COMPLIANT: ("compliant", "green"),
@@ -239,3 +240,90 @@ class Ui:
     def json(self, payload: dict[str, Any]) -> None:
         self.out.file.write(json.dumps(payload, indent=2, sort_keys=False, default=str) + "\n")
         self.out.file.flush()
+
+
+SANDBOX_LABEL = ("  SANDBOX ", "bold black on yellow")
+
+
+class Renderer:
+    """The engine's listener in a run: each event drawn as one or more lines on the Ui (secrets on the
+    terminal only)."""
+
+    def __init__(self, ui: Ui) -> None:
+        self.ui = ui
+
+    def working(self, message: str) -> AbstractContextManager[None]:
+        return self.ui.working(message)
+
+    def can_show_secrets(self) -> bool:
+        return self.ui.terminal is not None
+
+    def emit(self, event: ev.Event) -> None:
+        ui = self.ui
+        match event:
+            case ev.Warned(text):
+                ui.warn(text)
+            case ev.StepStarted(index, total, step_id, title):
+                ui.step_header(index, total, step_id, title)
+            case ev.FindingsRead(findings):
+                ui.findings(findings)
+            case ev.AlreadyCompliant():
+                ui.line(("  ✓ already compliant", "green"), " — nothing to change")
+            case ev.ChangesPlanned(changes):
+                ui.changes(changes)
+            case ev.ChangeWaiting(change):
+                ui.line(("  – waits ", "yellow"), change.resource, f": {change.waits_for}")
+            case ev.ConfirmationAsked(change):
+                ui.line("  ", (f"{change.action.value} {change.resource}", ACTION_STYLE[change.action]),
+                        ("  " + change.summary, "dim"))
+            case ev.ConfirmedByAnswers(key, value, expected):
+                said = f"names {expected}" if isinstance(value, list) else f"= {value}"
+                ui.line(("  confirmed by the answers file: ", "dim"), f"{key} {said}")
+            case ev.ChangeRefused(change, reason, adoption):
+                if adoption:
+                    ui.line(("  – refused ", "yellow"), change.resource, f": {reason}")
+                else:
+                    ui.line(("  – left as it is: ", "yellow"), reason)
+            case ev.ChangeApplied(change):
+                ui.line((f"  ✓ {change.action.value} ", "green"), change.resource)
+            case ev.ChangeNotMade(change, reason):
+                ui.line(("  – skipped ", "yellow"), change.resource, f": {reason}")
+            case ev.Verified():
+                ui.line(("  ✓ verified", "green"))
+            case ev.LastChangeStarted(step_id):
+                ui.blank()
+                ui.line(("Last: ", "bold"), f"{step_id} ")
+            case ev.AlreadyDone(change):
+                ui.line(("  ✓ already done", "green"), f": {change.resource}")
+            case ev.LeftPending(_, reason):
+                ui.line(("  left pending: ", "yellow"), reason)
+            case ev.RunFinished(outcomes, outputs):
+                ui.summary(outcomes, outputs)
+            case ev.PageOffered(url, opened):
+                said = "opened in your browser: " if opened else "could not start a browser; open: "
+                ui.line("  ", said, (url, "underline cyan"))
+            case ev.SandboxStoodIn(change):
+                ui.line(SANDBOX_LABEL, f" stood in for the console: {change.summary}")
+            case ev.OperatorDone():
+                ui.line(("  ✓ done", "green"))
+            case ev.OperatorNotYet():
+                ui.line(("  not yet: ", "yellow"), "the account does not show it done yet.")
+            case ev.StoppedWaiting():
+                ui.line(("  stopped waiting", "yellow"))
+            case ev.AuthenticatorShown(device):
+                ui.blank()
+                ui.line("  Add ", (device.label, "bold"), " to your authenticator app: scan this QR code.")
+                ui.qr(device.uri.reveal())
+            case ev.AuthenticatorKeyShown(device):
+                key = device.key.reveal()
+                grouped = " ".join(key[i:i + 4] for i in range(0, len(key), 4))
+                ui.secret_line("  secret key (type it into the app as a time-based key):")
+                ui.secret_line("    ", (grouped, "bold"))
+            case ev.CodesSimulated():
+                ui.line(SANDBOX_LABEL, " simulated app: 2 codes typed")
+            case ev.CodesRefused(problem, left):
+                ui.line(("  ✗ ", "red"), problem, (f"  ({left} {'try' if left == 1 else 'tries'} left)", "dim"))
+            case ev.SecretShownOnce(description, secret):
+                ui.secret_line(f"  {description}: ", (secret.reveal(), "bold"), "   (shown once; it is not stored)")
+            case _:
+                raise TypeError(f"no drawing for {type(event).__name__}")

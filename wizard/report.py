@@ -30,8 +30,8 @@ from wizard.printable import printable
 
 if TYPE_CHECKING:
     from wizard.aws import Caller
-    from wizard.engine import StepOutcome
     from wizard.facts import AccountFacts
+    from wizard.outcome import StepOutcome
 
 SCHEMA = "aws-harden/report"
 SCHEMA_VERSION = 3
