@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,8 +9,8 @@ from typing import Any
 import pytest
 
 from steps.budget_alarm import STEP as BUDGET
+from tests import harness
 from tests.conftest import Account, run_cli
-from tests.harness import Environment, main
 from wizard.sandbox import budgets_ext
 
 ACCOUNT = "123456789012"
@@ -31,13 +30,8 @@ def answers(tmp_path: Path, body: str) -> str:
 
 
 def run(argv: list[str]) -> tuple[int, list[str], str]:
-    seen: list[Any] = []
-    out, err = io.StringIO(), io.StringIO()
-    code = main(
-        argv, Environment(stdout=out, stderr=err, stdin_isatty=False, observe_aws=seen.append, width=200)
-    )
-    writes = seen[0].guard.sent_writes if seen else []
-    return code, writes, out.getvalue() + err.getvalue()
+    result = harness.run(*argv, stdin="pipe", width=200)
+    return result.code, (result.aws[0].guard.sent_writes if result.aws else []), result.text
 
 
 def alarms(budgets: Any, name: str = "aws-harden-monthly") -> dict[tuple[str, float], list[str]]:

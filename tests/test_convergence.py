@@ -22,7 +22,6 @@ What the wizard may remove, on purpose, and so is excepted from "nothing deleted
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import tempfile
@@ -33,7 +32,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 import steps
-from tests.harness import Environment, main
+from tests import harness
 from tests.lockdown_support import journal_entries
 from tests.moto_regions import ONE_REGION
 from tests.moto_world import World
@@ -66,10 +65,8 @@ ALWAYS = ("admin-user", "admin-group", "password-policy", "signin-link", "cloudt
 
 def run(argv: list[str]) -> tuple[int, list[str], str]:
     """The whole program in-process, unattended; returns exit code, writes sent (guard's record), output."""
-    seen: list[Any] = []
-    out, err = io.StringIO(), io.StringIO()
-    code = main(argv, Environment(stdout=out, stderr=err, stdin_isatty=False, observe_aws=seen.append))
-    return code, (seen[0].guard.sent_writes if seen else []), out.getvalue() + err.getvalue()
+    result = harness.run(*argv, stdin="pipe", width=None)
+    return result.code, (result.aws[0].guard.sent_writes if result.aws else []), result.text
 
 
 def expected_statuses(start: Start) -> dict[str, str]:

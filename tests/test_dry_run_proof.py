@@ -8,7 +8,6 @@ every one of those services.
 
 from __future__ import annotations
 
-import io
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +16,8 @@ from typing import Any
 import pytest
 
 import steps
+from tests import harness
 from tests.conftest import Account
-from tests.harness import Environment, main
 from tests.moto_world import SERVICES, World
 from tests.starting_states import Billing as BillingStart
 from tests.starting_states import (
@@ -71,10 +70,8 @@ DELEGATION = '[delegation-roles]\nroles = [{ name = "auditor", account = "210987
 
 def observed(argv: list[str]) -> tuple[int, Any, str]:
     """Run the program; return its exit code, its AWS layer (write guard and all) and its output."""
-    seen: list[Any] = []
-    out, err = io.StringIO(), io.StringIO()
-    code = main(argv, Environment(stdout=out, stderr=err, stdin_isatty=False, observe_aws=seen.append))
-    return code, seen[0], out.getvalue() + err.getvalue()
+    result = harness.run(*argv, stdin="pipe", width=None)
+    return result.code, result.aws[0], result.text
 
 
 @pytest.fixture(scope="module")

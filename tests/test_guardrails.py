@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tests import harness
 from tests.conftest import Account, run_cli
 from tests.guardrail_answers import ANSWERS
 from tests.harness import Environment, main
@@ -20,10 +21,8 @@ ONLY = ",".join(GUARDRAILS)
 
 
 def observed(argv: list[str]) -> tuple[int, Any, str]:
-    seen: list[Any] = []
-    out, err = io.StringIO(), io.StringIO()
-    code = main(argv, Environment(stdout=out, stderr=err, stdin_isatty=False, observe_aws=seen.append))
-    return code, seen[0] if seen else None, out.getvalue() + err.getvalue()
+    result = harness.run(*argv, stdin="pipe", width=None)
+    return result.code, result.aws[0] if result.aws else None, result.text
 
 
 def flat(text: str) -> str:

@@ -6,18 +6,14 @@ from typing import Any
 
 import pytest
 
+from tests import harness
 from tests.conftest import Account, run_cli
-from tests.harness import Environment, main
 from tests.lockdown_support import mark_as_wizards
 
 
 def run_observed(argv: list[str]) -> tuple[int, list[str], str]:
-    import io
-
-    seen: list[Any] = []
-    out, err = io.StringIO(), io.StringIO()
-    code = main(argv, Environment(stdout=out, stderr=err, stdin_isatty=False, observe_aws=seen.append))
-    return code, seen[0].guard.sent_writes, out.getvalue() + err.getvalue()
+    result = harness.run(*argv, stdin="pipe", width=None)
+    return result.code, result.aws[0].guard.sent_writes, result.text
 
 
 @pytest.mark.parametrize(
