@@ -76,12 +76,13 @@ def main(argv: Sequence[str] | None = None, env: wizard.run.Environment | None =
 class Script:
     """The operator, answering through the real Prompter interface, each answer checked as a person's is.
 
-    `keyed` answers a prompt by its text (the whole message, or the start of it) or by a question's key
-    ("admin-user.name": the prompt of that step's question); a list there is used up in order, a single value
-    answers every time. Other prompts take `answers` in order. An answer of None takes the prompt's default;
-    KeyboardInterrupt (the class) presses Ctrl-C there. A text answer that fails validation is recorded in
-    `rejected` and the next one is tried, as a person would retype it. Running out is EOFError, like a
-    closed stdin; a choice that is not offered is an AssertionError.
+    `keyed` answers a prompt by its text (any part of the message) or by a question's key ("admin-user.name":
+    the prompt of that step's question); a list there is used up in order, a single value answers every time.
+    Other prompts take `answers` in order. An answer of None takes the prompt's default; KeyboardInterrupt
+    (the class) presses Ctrl-C there; a callable is called with the message (e.g. to read a key id out of
+    it). A select's answer is a choice, or a part of one (the first offered). A text answer that fails validation is
+    recorded in `rejected` and the next one is tried, as a person would retype it. Running out is EOFError,
+    like a closed stdin; a choice that is not offered is an AssertionError.
     """
 
     def __init__(self, answers: Iterable[object] = (), keyed: Mapping[str, object] | None = None) -> None:
@@ -111,7 +112,7 @@ class Script:
             answer = self.answers.popleft()
         if answer is KeyboardInterrupt:
             raise KeyboardInterrupt
-        return answer
+        return answer(message) if callable(answer) else answer
 
     def text(self, message: str, default: str = "", validate: Validator | None = None) -> str:
         while True:
@@ -130,9 +131,12 @@ class Script:
         answer = self._next(message)
         if answer is None and default is not None:
             return default
-        if answer not in choices:
+        if answer in choices:
+            return str(answer)
+        containing = [c for c in choices if str(answer) in c]
+        if not containing:
             raise AssertionError(f"scripted answer {answer!r} is not one of {list(choices)} for {message}")
-        return str(answer)
+        return containing[0]
 
 
 # The old name: a positional script.
@@ -140,8 +144,8 @@ ScriptedPrompter = Script
 
 
 def matches(key: str, message: str) -> bool:
-    """A key names a prompt by its text, the start of its text, or "step-id.question_key"."""
-    if message.startswith(key):
+    """A key names a prompt by its text, a part of its text, or "step-id.question_key"."""
+    if key in message:
         return True
     step_id, dot, question_key = key.partition(".")
     if not dot:

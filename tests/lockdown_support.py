@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import io
 import json
-from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests import harness
 from tests.harness import Environment, main
 from wizard.journal import state_dir
 
@@ -54,45 +54,11 @@ def run(argv: Sequence[str], prompter: Any = None, hook: Hook | None = None, tty
 LOCKDOWN = "admin-user,admin-group,root-access-keys,password-policy,signin-link"
 
 
-@dataclass
-class Driver:
-    """A Prompter answering by what each prompt says: {substring: [answers, in order]}; unknown prompts fail.
-
-    An answer may be a callable taking the message (e.g. to read a key id out of it). For select, the
-    answer is a substring of the choice to pick. Answers failing validation go to `rejected` (retyped).
-    """
-
-    rules: dict[str, list[object]]
-    asked: list[str] = field(default_factory=list)
-    rejected: list[tuple[str, str]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self._queues = {k: deque(v) for k, v in self.rules.items()}
-
-    def _answer(self, message: str) -> object:
-        self.asked.append(message)
-        for key, queue in self._queues.items():
-            if key in message and queue:
-                answer = queue.popleft()
-                return answer(message) if callable(answer) else answer
-        raise EOFError(f"no scripted answer for: {message}")
-
-    def text(self, message: str, default: str = "", validate: Any = None) -> str:
-        while True:
-            answer = self._answer(message)
-            value = default if answer is None else str(answer)
-            problem = validate(value) if validate else None
-            if problem is None:
-                return value
-            self.rejected.append((value, problem))
-
-    def confirm(self, message: str, default: bool = False) -> bool:
-        answer = self._answer(message)
-        return default if answer is None else bool(answer)
-
-    def select(self, message: str, choices: Sequence[str], default: str | None = None) -> str:
-        answer = str(self._answer(message))
-        return next(c for c in choices if answer in c)
+def Driver(rules: dict[str, list[object]]) -> harness.Script:
+    """A Prompter answering by what each prompt says: {substring: [answers, in order]}; unknown prompts fail
+    (EOFError). An answer may be a callable taking the message (e.g. to read a key id out of it). For select,
+    the answer is a substring of the choice to pick. Answers failing validation go to `rejected` (retyped)."""
+    return harness.Script(keyed=rules)
 
 
 def journal_entries(account: str = "123456789012", base: Path | None = None) -> list[dict[str, Any]]:

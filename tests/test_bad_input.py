@@ -7,7 +7,7 @@ so, a re-run with good input picks up and finishes.
 from __future__ import annotations
 
 import io
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests import faults
+from tests import faults, harness
 from tests.conftest import Account
 from tests.full_run import Operator, Tracker, answers_file, apply, inventory, journal_lines, prepare
 from tests.harness import Environment, main
@@ -25,45 +25,6 @@ from wizard.cli import MIN_WIDTH
 from wizard.interaction import ENTER_CODES, SKIP
 
 CTRL_C = KeyboardInterrupt  # as an answer: the operator presses Ctrl-C at that prompt
-
-
-class Script:
-    """The operator, by what each prompt says: {substring: [answers in order]}. None keeps the default,
-    CTRL_C presses Ctrl-C; a prompt nobody scripted is closed input (EOFError), like stdin at its end."""
-
-    def __init__(self, rules: dict[str, list[object]]) -> None:
-        self.rules = {key: deque(values) for key, values in rules.items()}
-        self.asked: list[str] = []
-        self.rejected: list[tuple[str, str]] = []
-
-    def _next(self, message: str) -> object:
-        self.asked.append(message)
-        for key, queue in self.rules.items():
-            if key in message and queue:
-                answer = queue.popleft()
-                if answer is CTRL_C:
-                    raise KeyboardInterrupt
-                return answer
-        raise EOFError(f"no scripted answer for: {message}")
-
-    def text(self, message: str, default: str = "", validate: Any = None) -> str:
-        while True:
-            answer = self._next(message)
-            value = default if answer is None else str(answer)
-            problem = validate(value) if validate else None
-            if problem is None:
-                return value
-            self.rejected.append((value, problem))
-
-    def confirm(self, message: str, default: bool = False) -> bool:
-        answer = self._next(message)
-        return default if answer is None else bool(answer)
-
-    def select(self, message: str, choices: Sequence[str], default: str | None = None) -> str:
-        answer = self._next(message)
-        if answer is None and default is not None:
-            return default
-        return next(c for c in choices if str(answer) in c)
 
 
 @dataclass
@@ -364,8 +325,8 @@ def test_bad_input(case: Case, account: Account, tmp_path: Path, monkeypatch: py
         assert_no_change_left_open(case.id)
 
 
-def run(ctx: Ctx, case: Case, answers: Path) -> tuple[int, str, str, Script | None]:
-    script = Script(case.prompts) if case.prompts is not None else None
+def run(ctx: Ctx, case: Case, answers: Path) -> tuple[int, str, str, harness.Script | None]:
+    script = harness.Script(keyed=case.prompts) if case.prompts is not None else None
 
     def observe(aws: Any) -> None:
         previous = aws.client_hook
