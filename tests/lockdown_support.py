@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -10,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from tests import harness
-from tests.harness import Environment, main
 from wizard.journal import state_dir
 
 Hook = Callable[[Any, str, str], None]
@@ -42,12 +40,9 @@ def run(argv: Sequence[str], prompter: Any = None, hook: Hook | None = None, tty
 
         aws.client_hook = client_hook
 
-    out, err = io.StringIO(), io.StringIO()
-    env = Environment(stdout=out, stderr=err, stdin_isatty=tty, prompter=prompter, width=200,
-                      observe_aws=observe)
-    code = main(list(argv), env)
+    result = harness.run(*argv, answers=prompter, stdin="tty" if tty else "pipe", width=200, observe=observe)
     writes = seen[0].guard.sent_writes if seen else []
-    return Run(code, out.getvalue() + err.getvalue(), operations, writes)
+    return Run(result.code, result.text, operations, writes)
 
 
 # The steps of the root lockdown; the later ones (MFA, trail, billing) need a person or more answers.

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests import harness
 from tests.conftest import Account, run_cli
 from tests.harness import Environment, main
 from tests.org_world import MANAGEMENT, OrgWorld, organization
@@ -40,10 +41,8 @@ def root_credentials(org: OrgWorld, name: str) -> dict[str, Any]:
 
 
 def observed(argv: list[str]) -> tuple[int, str, Any]:
-    seen: list[Any] = []
-    out, err = io.StringIO(), io.StringIO()
-    code = main(argv, Environment(stdout=out, stderr=err, stdin_isatty=False, width=160, observe_aws=seen.append))
-    return code, out.getvalue() + err.getvalue(), seen[0]
+    result = harness.run(*argv, stdin="pipe", width=160)
+    return result.code, result.text, result.aws[0]
 
 
 def answers(tmp_path: Path, accounts: str) -> str:

@@ -39,26 +39,22 @@ class Phone:
 
         monkeypatch.setattr(user_mfa.totp, "seed_of", capture)
 
-    def code(self, offset: int) -> Callable[[], str]:
+    def code(self, offset: int) -> Callable[[str], str]:
         """A code typed at prompt time: offset -1 the previous code, 0 the one showing now."""
 
-        def read() -> str:
+        def read(message: str) -> str:
             import time
 
             return totp.code_at(self.seeds[-1], totp.counter_at(time.time()) + offset)
 
         return read
 
-    def codes(self) -> list[Callable[[], str]]:
+    def codes(self) -> list[Callable[[str], str]]:
         return [self.code(-1), self.code(0)]
 
 
-class LivePrompter(ScriptedPrompter):
-    """Scripted answers; a callable answer is computed when its prompt comes (a code read off the app)."""
-
-    def _next(self, message: str) -> object:
-        answer = super()._next(message)
-        return answer() if callable(answer) else answer
+# Scripted answers; a callable answer is computed when its prompt comes (a code read off the app).
+LivePrompter = ScriptedPrompter
 
 
 class Run:
