@@ -83,7 +83,7 @@ def test_every_event_has_its_drawing() -> None:
         ev.Warned: ev.Warned("careful"), ev.StepStarted: ev.StepStarted(1, 2, "s", "Title"),
         ev.FindingsRead: ev.FindingsRead([]), ev.AlreadyCompliant: ev.AlreadyCompliant("s"),
         ev.ChangesPlanned: ev.ChangesPlanned([change]), ev.ChangeWaiting: ev.ChangeWaiting(change),
-        ev.ConfirmationAsked: ev.ConfirmationAsked(change), ev.ConfirmedByAnswers: ev.ConfirmedByAnswers("k", "v"),
+        ev.ConfirmationAsked: ev.ConfirmationAsked(change), ev.ConfirmedByAnswers: ev.ConfirmedByAnswers("k", "v", "v"),
         ev.ChangeRefused: ev.ChangeRefused(change, "declined"), ev.ChangeApplied: ev.ChangeApplied(change),
         ev.ChangeNotMade: ev.ChangeNotMade(change, "later"), ev.Verified: ev.Verified("s"),
         ev.LastChangeStarted: ev.LastChangeStarted("s"), ev.AlreadyDone: ev.AlreadyDone(change),
