@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from steps import provenance
 from steps.provenance import ADOPT_ANSWER, GROUP_PATH, Ownership
+from wizard import facts
 from wizard.aws import Aws
 from wizard.protocol import (
     Action,
@@ -38,25 +38,20 @@ def admin_policy_arn(partition: str) -> str:
     return f"arn:{partition}:iam::aws:policy/{ADMIN_POLICY_NAME}"
 
 
-def has_admin_access(aws: Aws, user: str, partition: str) -> bool:
-    """The user has AdministratorAccess attached directly or through one of its groups."""
-    iam = aws.client("iam")
+def has_admin_access(user: facts.User, groups: Sequence[facts.Group | None], partition: str) -> bool:
+    """The user (as wizard/facts.py reads it) has AdministratorAccess attached directly or through one of
+    its groups (`groups`: facts.read_group of each of user.groups; None for one gone meanwhile)."""
     wanted = admin_policy_arn(partition)
+    attached = [p.arn for p in user.attached_policies] + [
+        p.arn for g in groups if g is not None for p in g.attached_policies]
+    return wanted in attached
 
-    def listed(paginator: str, field: str, key: str, **params: str) -> list[str]:
-        return [item[key] for page in iam.get_paginator(paginator).paginate(**params) for item in page[field]]
 
-    direct, groups = aws.parallel(
-        lambda: absent_is_none(lambda: listed("list_attached_user_policies", "AttachedPolicies", "PolicyArn",
-                                              UserName=user)),
-        lambda: absent_is_none(lambda: listed("list_groups_for_user", "Groups", "GroupName", UserName=user)),
-    )
-    if wanted in (direct or []):
-        return True
-    through = aws.parallel(*(
-        lambda g=g: listed("list_attached_group_policies", "AttachedPolicies", "PolicyArn", GroupName=g)
-        for g in groups or []))
-    return any(wanted in attached for attached in through)
+def read_admin_access(aws: Aws, user: facts.User | None, partition: str) -> bool:
+    """has_admin_access, reading the user's groups; False for no user."""
+    if user is None:
+        return False
+    return has_admin_access(user, aws.parallel(*(lambda g=g: facts.read_group(aws, g) for g in user.groups)), partition)
 
 
 @dataclass(frozen=True)
@@ -116,32 +111,18 @@ class AdminGroup(Step[AdminGroupState]):
         )
 
     def inspect(self, aws: Aws, ctx: StepContext) -> AdminGroupState:
-        iam = aws.client("iam")
+        """The group as the controls read it (wizard/facts.py) and whose the admin user is."""
         group = str(ctx.answer("name"))
         member = str(ctx.answer_of("admin-user", "name"))
         policy_arn = admin_policy_arn(ctx.caller.partition)
-
-        def read_group() -> tuple[dict[str, Any], tuple[str, ...]]:
-            pages = list(iam.get_paginator("get_group").paginate(GroupName=group))
-            return dict(pages[0]["Group"]), tuple(u["UserName"] for page in pages for u in page["Users"])
-
-        def listed(paginator: str, field: str, key: str | None = None) -> tuple[str, ...]:
-            pages = iam.get_paginator(paginator).paginate(GroupName=group)
-            return tuple(item[key] if key else item for page in pages for item in page[field])
-
-        found, attached, inline, user = aws.parallel(
-            lambda: absent_is_none(read_group),
-            lambda: absent_is_none(lambda: listed("list_attached_group_policies", "AttachedPolicies", "PolicyArn")),
-            lambda: absent_is_none(lambda: listed("list_group_policies", "PolicyNames")),
-            lambda: provenance.read_user(iam, member),
-        )
+        found, user = aws.parallel(lambda: facts.read_group(aws, group),
+                                   lambda: provenance.read_user(aws.client("iam"), member))
         admin = provenance.user_ownership(aws, ctx.caller, user)
-        if found is None or attached is None:
+        if found is None:
             return AdminGroupState(group, member, policy_arn, exists=False, admin=admin)
-        details, members = found
-        return AdminGroupState(group, member, policy_arn, True, attached, members,
-                               provenance.group_ownership(aws, ctx.caller.account, details),
-                               str(details["GroupId"]), str(details.get("Path")), inline or (), admin)
+        return AdminGroupState(group, member, policy_arn, True, tuple(p.arn for p in found.attached_policies),
+                               found.members, provenance.group_ownership(aws, ctx.caller.account, found.as_get_group()),
+                               found.group_id, found.path, found.inline_policies, admin)
 
     def findings(self, state: AdminGroupState, ctx: StepContext) -> list[Finding]:
         if not state.exists:

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from steps import provenance
-from steps.admin_group import has_admin_access
+from steps.admin_group import read_admin_access
 from steps.provenance import ADOPT_ANSWER, Ownership
-from wizard import cli_profile
+from wizard import cli_profile, facts
 from wizard.aws import Aws
 from wizard.errors import Aborted
 from wizard.protocol import (
@@ -29,7 +29,6 @@ from wizard.protocol import (
     StepContext,
     iam_name_problem,
 )
-from wizard.reads import absent_is_none
 from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
 from wizard.secrets import PasswordRules, Secret, generate_password
 
@@ -126,65 +125,39 @@ def profile_problem(value: AnswerValue) -> str | None:
     return None
 
 
-def allows_self_service(iam: Any) -> bool:
+def allows_self_service(policy: facts.PasswordPolicy) -> bool:
     """The password policy's AllowUsersToChangePassword (no policy: users may not)."""
-    policy = absent_is_none(iam.get_account_password_policy)
-    return bool(policy and policy["PasswordPolicy"].get("AllowUsersToChangePassword"))
+    return policy.present and policy.allow_users_to_change
 
 
-def read_password_rules(iam: Any) -> PasswordRules:
-    try:
-        policy = iam.get_account_password_policy()["PasswordPolicy"]
-    except Exception as exc:
-        if error_code(exc) == "NoSuchEntity":
-            return PasswordRules()
-        raise
-    return PasswordRules(
-        minimum_length=int(policy.get("MinimumPasswordLength", 6)),
-        uppercase=bool(policy.get("RequireUppercaseCharacters")),
-        lowercase=bool(policy.get("RequireLowercaseCharacters")),
-        numbers=bool(policy.get("RequireNumbers")),
-        symbols=bool(policy.get("RequireSymbols")),
-    )
+def password_rules(policy: facts.PasswordPolicy) -> PasswordRules:
+    """What a generated password must meet: the account's policy, or IAM's default without one."""
+    if not policy.present:
+        return PasswordRules()
+    return PasswordRules(minimum_length=policy.minimum_length, uppercase=policy.require_uppercase,
+                         lowercase=policy.require_lowercase, numbers=policy.require_numbers,
+                         symbols=policy.require_symbols)
 
 
 def _when(value: Any) -> str:
     return value.isoformat(timespec="seconds") if hasattr(value, "isoformat") else str(value)
 
 
-def read_existing(aws: Aws, user: dict[str, Any], login: Any, attached: Sequence[str], inline: Sequence[str],
-                  keys: Sequence[str]) -> ExistingUser:
-    """The rest of what the operator sees before adopting: key use, MFA devices, groups."""
-    iam = aws.client("iam")
-    name = str(user["UserName"])
-
-    def last_used(key_id: str) -> str:
-        used = iam.get_access_key_last_used(AccessKeyId=key_id).get("AccessKeyLastUsed", {})
-        if not used.get("LastUsedDate"):
+def existing_user(user: facts.User) -> ExistingUser:
+    """What the operator sees of a user aws-harden did not make before adopting it (the facts' user)."""
+    def last_used(key: facts.AccessKey) -> str:
+        if key.last_used is None:
             return "never"
-        return f"{_when(used['LastUsedDate'])} ({used.get('ServiceName', '?')} in {used.get('Region', '?')})"
+        return f"{_when(key.last_used)} ({key.last_service or '?'} in {key.last_region or '?'})"
 
-    def listed(paginator: str, field: str, key: str) -> tuple[str, ...]:
-        pages = iam.get_paginator(paginator).paginate(UserName=name)
-        return tuple(item[key] for page in pages for item in page[field])
-
-    metadata = {k["AccessKeyId"]: k["Status"]
-                for page in iam.get_paginator("list_access_keys").paginate(UserName=name)
-                for k in page["AccessKeyMetadata"]} if keys else {}
-    devices, groups, *uses = aws.parallel(
-        lambda: listed("list_mfa_devices", "MFADevices", "SerialNumber"),
-        lambda: listed("list_groups_for_user", "Groups", "GroupName"),
-        *(lambda k=k: last_used(k) for k in keys),
-    )
-    boundary = (user.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
-    profile = login["LoginProfile"] if login else {}
     return ExistingUser(
-        user_id=str(user["UserId"]), arn=str(user["Arn"]), created=_when(user.get("CreateDate")),
-        password_last_used=_when(user["PasswordLastUsed"]) if user.get("PasswordLastUsed") else "never",
-        console=login is not None, password_reset_required=bool(profile.get("PasswordResetRequired")),
-        access_keys=tuple(AccessKeyInfo(k, metadata.get(k, "?"), u) for k, u in zip(keys, uses, strict=True)),
-        mfa_devices=devices, attached_policies=tuple(attached), inline_policies=tuple(inline),
-        boundary=boundary, groups=groups, tags=tuple(sorted(provenance.tags_of(user).items())),
+        user_id=user.user_id, arn=user.arn, created=_when(user.created),
+        password_last_used=_when(user.password_last_used) if user.password_last_used else "never",
+        console=user.login_profile, password_reset_required=bool(user.password_reset_required),
+        access_keys=tuple(AccessKeyInfo(k.key_id, k.status, last_used(k)) for k in user.access_keys),
+        mfa_devices=user.mfa_serials, attached_policies=tuple(p.arn for p in user.attached_policies),
+        inline_policies=user.inline_policies, boundary=user.permissions_boundary, groups=user.groups,
+        tags=tuple(sorted(user.tags.items())),
     )
 
 
@@ -234,43 +207,28 @@ class AdminUser(Step[AdminUserState]):
         )
 
     def inspect(self, aws: Aws, ctx: StepContext) -> AdminUserState:
-        iam = aws.client("iam")
+        """The user and the password policy as the controls read them (wizard/facts.py), and its access."""
         name = str(ctx.answer("name"))
         programmatic = bool(ctx.answer("programmatic_access"))
         profile = None
         if programmatic:
             path = cli_profile.config_path(ctx.sandbox)
             profile = cli_profile.read_status(path, str(ctx.answer("cli_profile")), ctx.caller.account, name)
-        rules, self_service, user = aws.parallel(
-            lambda: read_password_rules(iam),  # shared with password-policy through the read cache
-            lambda: allows_self_service(iam),
-            lambda: provenance.read_user(iam, name),
-        )
+        # Independent reads at once: check's wall time follows the longest chain, not the number of calls.
+        policy, user = aws.parallel(lambda: facts.read_password_policy(aws), lambda: facts.read_user(aws, name))
+        admin_access = read_admin_access(aws, user, ctx.caller.partition)
+        rules, self_service = password_rules(policy), allows_self_service(policy)
         if user is None:
             return AdminUserState(name=name, exists=False, password_rules=rules, programmatic=programmatic,
                                   profile=profile, self_service=self_service)
-        ownership = provenance.user_ownership(aws, ctx.caller, user)
-
-        def collect(paginator: str, field: str, key: str | None = None) -> tuple[str, ...]:
-            pages = iam.get_paginator(paginator).paginate(UserName=name)
-            return tuple(item[key] if key else item for page in pages for item in page[field])
-
-        # Independent reads at once: check's wall time follows the longest chain, not the number of calls.
-        login, attached, inline, keys, devices, admin_access = aws.parallel(
-            lambda: absent_is_none(lambda: iam.get_login_profile(UserName=name)),
-            lambda: collect("list_attached_user_policies", "AttachedPolicies", "PolicyArn"),
-            lambda: collect("list_user_policies", "PolicyNames"),
-            lambda: collect("list_access_keys", "AccessKeyMetadata", "AccessKeyId")
-            if programmatic or not ownership.usable else (),
-            lambda: collect("list_mfa_devices", "MFADevices", "SerialNumber") if programmatic else (),
-            lambda: has_admin_access(aws, name, ctx.caller.partition),
-        )
-        serial = next((d for d in devices if ":u2f/" not in d), None)  # a passkey gives the CLI no code
-        existing = None if ownership.usable else read_existing(aws, user, login, attached, inline, keys)
+        ownership = provenance.user_ownership(aws, ctx.caller, user.as_get_user())
+        keys = tuple(k.key_id for k in user.access_keys) if programmatic else ()
+        serial = next((d for d in user.mfa_serials if ":u2f/" not in d), None) if programmatic else None
         return AdminUserState(
-            name, True, user["Arn"], login is not None, attached, inline, rules, programmatic,
-            keys if programmatic else (), profile, serial, ownership, existing, str(user["UserId"]),
-            bool(login and login["LoginProfile"].get("PasswordResetRequired")), self_service, admin_access,
+            name, True, user.arn, user.login_profile, tuple(p.arn for p in user.attached_policies),
+            user.inline_policies, rules, programmatic, keys, profile, serial, ownership,
+            None if ownership.usable else existing_user(user), user.user_id, bool(user.password_reset_required),
+            self_service, admin_access,
         )
 
     def findings(self, state: AdminUserState, ctx: StepContext) -> list[Finding]:

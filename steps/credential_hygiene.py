@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from steps import provenance
-from steps.admin_group import has_admin_access
+from steps.admin_group import read_admin_access
 from steps.root_access_keys import admin_problem, running_key_id
 from wizard.aws import Aws
 from wizard.controls import ROTATION_DAYS, UNUSED_DAYS
@@ -141,9 +141,9 @@ class CredentialHygiene(Step[HygieneState]):
 
         from wizard.secrets import KEYRING_SERVICE, keyring_entry
 
-        others = [u.name for u in users if u.name != admin and u.console and keyring.get_password(
+        others = [u for u in users if u.name != admin and u.console and keyring.get_password(
             KEYRING_SERVICE, keyring_entry(ctx.caller.account, u.name, provenance.PASSWORD_ENTRY)) is not None]
-        admins = aws.parallel(*(lambda n=n: has_admin_access(aws, n, ctx.caller.partition) for n in others))
+        admins = aws.parallel(*(lambda u=u: read_admin_access(aws, u, ctx.caller.partition) for u in others))
         if any(admins):
             return None
         return f"{admin} is aws-harden's admin and the only way in this machine holds"

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from wizard import facts
 from wizard.aws import Aws
 from wizard.protocol import (
     Action,
@@ -22,7 +23,7 @@ from wizard.protocol import (
     Step,
     StepContext,
 )
-from wizard.retry import error_code, with_backoff
+from wizard.retry import with_backoff
 
 MAX_AGE_LIMIT = 1095
 
@@ -42,12 +43,13 @@ class Policy:
     HardExpiry: bool = False
 
     @classmethod
-    def from_api(cls, data: dict[str, Any]) -> Policy:
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = data.get(f.name, f.default)
-            values[f.name] = bool(raw) if isinstance(f.default, bool) else int(raw or 0)
-        return cls(**values)
+    def from_fact(cls, policy: facts.PasswordPolicy) -> Policy | None:
+        """The account's policy as the controls read it (wizard/facts.py); None when the account has none."""
+        if not policy.present:
+            return None
+        return cls(policy.minimum_length, policy.require_symbols, policy.require_numbers, policy.require_uppercase,
+                   policy.require_lowercase, policy.allow_users_to_change, policy.max_age or 0,
+                   policy.reuse_prevention or 0, bool(policy.hard_expiry))
 
     def request(self) -> dict[str, Any]:
         """UpdateAccountPasswordPolicy's parameters: every field; a 0 ("off") is left out, as the API asks."""
@@ -127,14 +129,8 @@ class PasswordPolicy(Step[PasswordPolicyState]):
         )
 
     def inspect(self, aws: Aws, ctx: StepContext) -> PasswordPolicyState:
-        max_age = int(ctx.answer("max_age") or 0)
-        try:
-            data = aws.client("iam").get_account_password_policy()["PasswordPolicy"]
-        except Exception as exc:
-            if error_code(exc) == "NoSuchEntity":
-                return PasswordPolicyState(None, max_age)
-            raise
-        return PasswordPolicyState(Policy.from_api(data), max_age)
+        """The policy the password-policy controls evaluate (wizard/facts.py's read)."""
+        return PasswordPolicyState(Policy.from_fact(facts.read_password_policy(aws)), int(ctx.answer("max_age") or 0))
 
     def findings(self, state: PasswordPolicyState, ctx: StepContext) -> list[Finding]:
         if state.current is None:

@@ -19,6 +19,7 @@ from steps import provenance
 from steps.admin_group import has_admin_access
 from steps.admin_user import allows_self_service
 from steps.signin_link import read_alias, signin_url
+from wizard import facts
 from wizard.aws import Aws
 from wizard.protocol import (
     Action,
@@ -32,7 +33,6 @@ from wizard.protocol import (
     Step,
     StepContext,
 )
-from wizard.reads import absent_is_none
 from wizard.retry import error_code, with_backoff
 
 CONFIRM_KEY = "confirm_delete_running_key"
@@ -91,58 +91,43 @@ def admin_problem(aws: Aws, ctx: StepContext, name: str) -> str | None:
     for."""
     from steps.user_mfa import ENFORCE_POLICY_NAME
 
-    iam = aws.client("iam")
-
-    def listed(paginator: str, field: str, key: str | None = None, **params: str) -> list[Any]:
-        pages = iam.get_paginator(paginator).paginate(**params)
-        return [item[key] if key else item for page in pages for item in page[field]]
-
-    def groups_with_inline() -> list[list[str]]:
-        groups = absent_is_none(lambda: listed("list_groups_for_user", "Groups", "GroupName", UserName=name)) or []
-        return list(aws.parallel(*(lambda g=g: listed("list_group_policies", "PolicyNames", GroupName=g)
-                                   for g in groups)))
-
-    # Every read at once (they need only the name): the check's wall time follows the longest chain.
-    user, login, devices, inline, admin_access, self_service = aws.parallel(
-        lambda: provenance.read_user(iam, name),
-        lambda: absent_is_none(lambda: iam.get_login_profile(UserName=name)),
-        lambda: absent_is_none(lambda: listed("list_mfa_devices", "MFADevices", "SerialNumber", UserName=name)),
-        groups_with_inline,
-        lambda: absent_is_none(lambda: has_admin_access(aws, name, ctx.caller.partition)),
-        lambda: allows_self_service(iam),
-    )
-    if user is None:
+    # The admin as the controls read it (wizard/facts.py) and the password policy at once; then its groups.
+    found, policy = aws.parallel(lambda: facts.read_user(aws, name), lambda: facts.read_password_policy(aws))
+    if found is None:
         return f"there is no IAM user {name}"
+    user = found.as_get_user()
     ownership = provenance.user_ownership(aws, ctx.caller, user)
     if not ownership.usable:
         return f"IAM user {name} is not aws-harden's ({ownership.reason})"
-    if login is None:
+    if not found.login_profile:
         return f"IAM user {name} cannot sign in to the console (it has no password)"
     if not provenance.password_held(aws, ctx.caller.account, user):
         return (f"this machine's keyring holds no console password of {name}, so nobody here could sign in "
                 f"as it (keep it with: keyring set aws-harden {ctx.caller.account}/{name}/console-password)")
-    if not admin_access:
+    groups = aws.parallel(*(lambda g=g: facts.read_group(aws, g) for g in found.groups))
+    if not has_admin_access(found, groups, ctx.caller.partition):
         return f"IAM user {name} does not have AdministratorAccess (through a group or directly)"
-    reset = bool(login["LoginProfile"].get("PasswordResetRequired"))
-    enforced = any(ENFORCE_POLICY_NAME in names for names in inline)
+    devices, self_service = found.mfa_serials, allows_self_service(policy)
+    reset = bool(found.password_reset_required)
+    enforced = any(g is not None and ENFORCE_POLICY_NAME in g.inline_policies for g in groups)
     if enforced and not devices:
         return f"MFA is enforced on {name}'s group and {name} has no MFA device"
     if enforced and reset:
         return (f"MFA is enforced on {name}'s group and {name} must still change its first password (the "
                 "policy denies iam:ChangePassword without MFA): sign in as it once first")
-    denied = denied_actions(aws, user, bool(devices), reset, self_service)
+    denied = denied_actions(aws, found, bool(devices), reset, self_service)
     if denied:
         return f"IAM user {name} would be refused what an administrator does: {denied}"
     return None
 
 
-def denied_actions(aws: Aws, user: dict[str, Any], mfa: bool, reset: bool, self_service: bool) -> str:
+def denied_actions(aws: Aws, user: facts.User, mfa: bool, reset: bool, self_service: bool) -> str:
     """The admin's console session, simulated (iam:SimulatePrincipalPolicy, or the policies evaluated
     here when that is refused): which actions it would be denied, and why; empty when none."""
-    context = {"aws:MultiFactorAuthPresent": "true" if mfa else "false", "aws:username": str(user["UserName"])}
+    context = {"aws:MultiFactorAuthPresent": "true" if mfa else "false", "aws:username": user.name}
     checks: list[tuple[str, str]] = [(a, "*") for a in ADMIN_PATH_ACTIONS]
     if reset:  # the first sign-in sets a new password (IAM User Guide, "Permissions for changing passwords")
-        checks.append(("iam:ChangePassword", str(user["Arn"])))
+        checks.append(("iam:ChangePassword", user.arn))
     results = simulated(aws, user, checks, context)
     if results is None:
         results = evaluated_here(aws, user, checks, context)
@@ -158,7 +143,7 @@ def denied_actions(aws: Aws, user: dict[str, Any], mfa: bool, reset: bool, self_
 Outcome = tuple[str, tuple[str, ...]]  # (decision, the policies that decided it)
 
 
-def simulated(aws: Aws, user: dict[str, Any], checks: list[tuple[str, str]],
+def simulated(aws: Aws, user: facts.User, checks: list[tuple[str, str]],
               context: dict[str, str]) -> list[Outcome] | None:
     """iam:SimulatePrincipalPolicy for the user with its groups and boundary (IAM API reference); None
     when it is refused or missing. One call for the actions on every resource, one per other resource."""
@@ -172,7 +157,7 @@ def simulated(aws: Aws, user: dict[str, Any], checks: list[tuple[str, str]],
 
     def simulate(resource: str, actions: list[str]) -> dict[str, Outcome]:
         pages = iam.get_paginator("simulate_principal_policy").paginate(
-            PolicySourceArn=user["Arn"], ActionNames=actions, ContextEntries=entries,
+            PolicySourceArn=user.arn, ActionNames=actions, ContextEntries=entries,
             **({} if resource == "*" else {"ResourceArns": [resource]}))
         found = {}
         for page in pages:
@@ -193,13 +178,13 @@ def simulated(aws: Aws, user: dict[str, Any], checks: list[tuple[str, str]],
     return [merged[resource][action] for action, resource in checks]
 
 
-def evaluated_here(aws: Aws, user: dict[str, Any], checks: list[tuple[str, str]],
+def evaluated_here(aws: Aws, user: facts.User, checks: list[tuple[str, str]],
                    context: dict[str, str]) -> list[Outcome]:
-    """The user's, its groups' and its boundary's policies, read and evaluated (wizard/policy_eval.py)."""
+    """The user's, its groups' and its boundary's policies, read and evaluated (wizard/policy_eval.py):
+    which policies there are comes from the facts (the user's and each group's), their documents from here."""
     from wizard import policy_eval
 
     iam = aws.client("iam")
-    name = str(user["UserName"])
 
     def managed(arn: str) -> policy_eval.Source:
         version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
@@ -207,27 +192,22 @@ def evaluated_here(aws: Aws, user: dict[str, Any], checks: list[tuple[str, str]]
         return policy_eval.Source(arn, "aws-managed" if ":aws:policy/" in arn else "user-managed",
                                   policy_eval.parse_document(document))
 
-    def full(paginator: str, key: str, **params: str) -> list[Any]:
-        return list(iam.get_paginator(paginator).paginate(**params).build_full_result()[key])
-
     def of_user() -> list[policy_eval.Source]:
         found = [policy_eval.Source(p, "user", policy_eval.parse_document(
-            iam.get_user_policy(UserName=name, PolicyName=p)["PolicyDocument"]))
-            for p in full("list_user_policies", "PolicyNames", UserName=name)]
-        return found + [managed(p["PolicyArn"]) for p in full("list_attached_user_policies", "AttachedPolicies",
-                                                              UserName=name)]
+            iam.get_user_policy(UserName=user.name, PolicyName=p)["PolicyDocument"])) for p in user.inline_policies]
+        return found + [managed(p.arn) for p in user.attached_policies]
 
-    def of_group(group: str) -> list[policy_eval.Source]:
+    def of_group(group: facts.Group | None) -> list[policy_eval.Source]:
+        if group is None:
+            return []
         found = [policy_eval.Source(p, "group", policy_eval.parse_document(
-            iam.get_group_policy(GroupName=group, PolicyName=p)["PolicyDocument"]))
-            for p in full("list_group_policies", "PolicyNames", GroupName=group)]
-        return found + [managed(p["PolicyArn"]) for p in full("list_attached_group_policies", "AttachedPolicies",
-                                                              GroupName=group)]
+            iam.get_group_policy(GroupName=group.name, PolicyName=p)["PolicyDocument"]))
+            for p in group.inline_policies]
+        return found + [managed(p.arn) for p in group.attached_policies]
 
-    groups = [g["GroupName"] for g in full("list_groups_for_user", "Groups", UserName=name)]
+    groups = aws.parallel(*(lambda g=g: facts.read_group(aws, g) for g in user.groups))
     identity = of_user() + [s for g in groups for s in of_group(g)]
-    arn = (user.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
-    boundary = managed(arn) if arn else None
+    boundary = managed(user.permissions_boundary) if user.permissions_boundary else None
     results: list[Outcome] = []
     for action, resource in checks:
         result = policy_eval.evaluate(identity, boundary, action, resource, context)
@@ -267,7 +247,7 @@ class RootAccessKeys(Step[RootKeysState]):
         iam = aws.client("iam")
         admin = str(ctx.answer_of("admin-user", "name"))
         if ctx.caller.kind != "root":
-            present = int(iam.get_account_summary()["SummaryMap"].get("AccountAccessKeysPresent", 0))
+            present = int(facts.read_summary(aws).values.get("AccountAccessKeysPresent", 0))
             return RootKeysState(False, present, admin=admin)
 
         def root_keys() -> tuple[RootKey, ...]:
@@ -277,7 +257,7 @@ class RootAccessKeys(Step[RootKeysState]):
         # The admin check is only needed when the running key is root's, but reading it alongside costs no
         # round trip (and admin-user reads the same things through the shared read cache).
         summary, keys, admin_blocker = aws.parallel(
-            lambda: iam.get_account_summary()["SummaryMap"],
+            lambda: facts.read_summary(aws).values,
             root_keys,
             lambda: admin_problem(aws, ctx, admin),
         )

@@ -7,27 +7,18 @@ ListVirtualMFADevices shows whether root's device is a virtual one (CIS 2.6 asks
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from wizard import facts
 from wizard.aws import Aws
 from wizard.protocol import Action, ApplyContext, Change, Finding, Step, StepContext
 
 SECURITY_CREDENTIALS_URL = "https://console.aws.amazon.com/iam/home#/security_credentials"
-ROOT_VIRTUAL_DEVICE = "root-account-mfa-device"
 
 
 @dataclass(frozen=True)
 class RootMfaState:
     enabled: bool
     virtual_serials: tuple[str, ...] = ()  # root's assigned virtual devices, when any
-
-
-def is_root_device(device: Any, account: str) -> bool:
-    """Root's virtual device: assigned to the root ARN, or under the serial AWS gives it."""
-    arn = str(device.get("User", {}).get("Arn", ""))
-    return arn.endswith(f":{account}:root") or str(device["SerialNumber"]).endswith(
-        f":mfa/{ROOT_VIRTUAL_DEVICE}"
-    )
 
 
 class RootMfa(Step[RootMfaState]):
@@ -40,17 +31,12 @@ class RootMfa(Step[RootMfaState]):
     sandbox_writes = frozenset({"iam:CreateVirtualMFADevice", "iam:EnableMFADevice"})
 
     def inspect(self, aws: Aws, ctx: StepContext) -> RootMfaState:
-        iam = aws.client("iam")
-        enabled = bool(iam.get_account_summary()["SummaryMap"].get("AccountMFAEnabled"))
-        if not enabled:
+        """The facts the root MFA controls evaluate (wizard/facts.py): the account summary, then, with MFA
+        on, the assigned virtual devices."""
+        if not facts.read_summary(aws).root_mfa:
             return RootMfaState(False)
-        serials = tuple(
-            d["SerialNumber"]
-            for page in iam.get_paginator("list_virtual_mfa_devices").paginate(AssignmentStatus="Assigned")
-            for d in page["VirtualMFADevices"]
-            if is_root_device(d, ctx.caller.account)
-        )
-        return RootMfaState(True, serials)
+        devices = facts.read_virtual_mfa_devices(aws)
+        return RootMfaState(True, tuple(d.serial for d in devices if facts.is_root_device(d, ctx.caller.account)))
 
     def findings(self, state: RootMfaState, ctx: StepContext) -> list[Finding]:
         if not state.enabled:

@@ -19,7 +19,7 @@ from typing import Any
 from steps import provenance
 from steps.team_catalogue import policy_arn
 from wizard.aws import Aws
-from wizard.facts import Role, read_roles
+from wizard.facts import USER_READS, Role, read_roles, read_user
 from wizard.protocol import (
     Action,
     AnswerValue,
@@ -96,26 +96,17 @@ class SupportRole(Step[SupportRoleState]):
     remediates = ("iam_support_role_created",)
     checks = "a role with AWSSupportAccess exists; aws-harden's is assumable by this account's principals with MFA"
     writes = frozenset({"iam:CreateRole", "iam:AttachRolePolicy"})
-    reads = frozenset({"iam:ListRoles", "iam:ListAttachedRolePolicies", "iam:ListMFADevices", "iam:GetRole"})
+    reads = frozenset({"iam:ListRoles", "iam:ListAttachedRolePolicies", "iam:GetRole"}) | USER_READS
 
     def questions(self) -> Sequence[Question]:
         return (Question("name", "Name of the support role (AWSSupportAccess, assumed with MFA)", default=DEFAULT_NAME,
                          validate=role_name_problem),)
 
     def inspect(self, aws: Aws, ctx: StepContext) -> SupportRoleState:
-        iam = aws.client("iam")
         name, admin = str(ctx.answer("name")), str(ctx.answer_of("admin-user", "name"))
 
-        def devices() -> list[str]:
-            pages = iam.get_paginator("list_mfa_devices").paginate(UserName=admin)
-            try:
-                return [str(d["SerialNumber"]) for page in pages for d in page["MFADevices"]]
-            except Exception as exc:
-                if error_code(exc) == "NoSuchEntity":
-                    return []
-                raise
-
-        roles, serials = aws.parallel(lambda: read_roles(aws), devices)
+        roles, user = aws.parallel(lambda: read_roles(aws), lambda: read_user(aws, admin))
+        serials = list(user.mfa_serials) if user is not None else []
         wanted = policy_arn(ctx.caller.partition, POLICY)
         return SupportRoleState(
             name, next((r for r in roles if r.name.lower() == name.lower()), None),

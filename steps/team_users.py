@@ -19,12 +19,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from steps import provenance
-from steps.admin_user import read_password_rules
+from steps.admin_user import password_rules
 from steps.provenance import ADOPT_ANSWER, Ownership
 from steps.team_catalogue import BY_NAME, CATALOGUE, NAMES, Access, policy_name
 from wizard.answers import rows_from_line, rows_line, rows_problem
 from wizard.aws import Aws
-from wizard.facts import Directory, DirectoryGroup, DirectoryUser, read_directory
+from wizard.facts import (
+    Directory,
+    DirectoryGroup,
+    DirectoryUser,
+    read_directory,
+    read_login_profile,
+    read_password_policy,
+)
 from wizard.protocol import (
     KNOWN_AFTER_APPLY,
     SHOWN_ONCE,
@@ -164,14 +171,14 @@ class TeamUsers(Step[TeamState]):
 
     # --- reading -------------------------------------------------------------------------------------
     def inspect(self, aws: Aws, ctx: StepContext) -> TeamState:
-        iam = aws.client("iam")
         admin = str(ctx.answer_of("admin-user", "name"))
         everyone = listed_users(ctx)
         rows = [r for r in everyone if r["name"].lower() != admin.lower()]
-        directory, rules = aws.parallel(lambda: read_directory(aws), lambda: read_password_rules(iam))
+        directory, policy = aws.parallel(lambda: read_directory(aws), lambda: read_password_policy(aws))
+        rules = password_rules(policy)
         found = [directory.user(r["name"]) for r in rows]
         consoles = aws.parallel(*(  # one read per listed user that exists: its login profile
-            lambda u=u: u is not None and absent_is_none(lambda: iam.get_login_profile(UserName=u.name)) is not None
+            lambda u=u: u is not None and read_login_profile(aws, u.name) is not None
             for u in found))
         members = tuple(
             Member(r["name"], r["group"], u, provenance.user_ownership(aws, ctx.caller, u.as_get_user() if u else None),

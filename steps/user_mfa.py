@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from steps import provenance
 from steps.provenance import Ownership
-from wizard import totp
+from wizard import facts, totp
 from wizard.aws import Aws
 from wizard.policy_eval import parse_document
 from wizard.protocol import (
@@ -89,24 +89,9 @@ class UserMfaState:
 
 
 def read_users(aws: Aws) -> tuple[IamUser, ...]:
-    """Every IAM user (the sandbox's stand-in root is not one: ListUsers hides it) with console and MFA.
-    The users are read at once: the wall time stays one round trip whatever their number."""
-    iam = aws.client("iam")
-    names = [u["UserName"] for page in iam.get_paginator("list_users").paginate() for u in page["Users"]]
-
-    def read(name: str) -> IamUser:
-        login, devices = aws.parallel(
-            lambda: absent_is_none(lambda: iam.get_login_profile(UserName=name)),
-            lambda: tuple(
-                d["SerialNumber"]
-                for page in iam.get_paginator("list_mfa_devices").paginate(UserName=name)
-                for d in page["MFADevices"]
-            ),
-        )
-        reset = bool(login and login["LoginProfile"].get("PasswordResetRequired"))
-        return IamUser(name, login is not None, devices, reset)
-
-    return tuple(aws.parallel(*(lambda name=name: read(name) for name in names)))
+    """Every IAM user with console and MFA, as the console-MFA control reads them (wizard/facts.py)."""
+    return tuple(IamUser(u.name, u.login_profile, u.mfa_serials, bool(u.password_reset_required))
+                 for u in facts.read_users(aws))
 
 
 @dataclass(frozen=True)
@@ -118,22 +103,16 @@ class GroupRead:
 
 
 def read_group(aws: Aws, group: str) -> GroupRead:
+    """The group as wizard/facts.py reads it, and its enforcement policy's document when it has one."""
     iam = aws.client("iam")
-
-    def members() -> tuple[dict[str, Any], tuple[str, ...]]:
-        pages = list(iam.get_paginator("get_group").paginate(GroupName=group))
-        return dict(pages[0]["Group"]), tuple(u["UserName"] for page in pages for u in page["Users"])
-
     found, policy = aws.parallel(
-        lambda: absent_is_none(members),
+        lambda: facts.read_group(aws, group),
         lambda: absent_is_none(lambda: iam.get_group_policy(GroupName=group, PolicyName=ENFORCE_POLICY_NAME)),
     )
     if found is None:
         return GroupRead(False)
-    details, names = found
-    if policy is None:
-        return GroupRead(True, names, None, details)
-    return GroupRead(True, names, dict(parse_document(policy["PolicyDocument"])), details)
+    enforcement = None if policy is None else dict(parse_document(policy["PolicyDocument"]))
+    return GroupRead(True, found.members, enforcement, found.as_get_group())
 
 
 def otpauth_uri(user: str, account: str, seed: Secret) -> Secret:

@@ -43,6 +43,11 @@ FACT_READS = frozenset({
     "account:GetAlternateContact", "account:GetContactInformation", "freetier:GetAccountPlanState",
     "guardduty:ListDetectors", "guardduty:GetDetector", "accessanalyzer:ListAnalyzers",
 })  # fmt: skip
+# What read_user sends for one user (a step that reads a user through it declares these).
+USER_READS = frozenset({
+    "iam:GetUser", "iam:GetLoginProfile", "iam:ListMFADevices", "iam:ListAttachedUserPolicies",
+    "iam:ListUserPolicies", "iam:ListGroupsForUser", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed",
+})
 ROOT_ROW = "<root_account>"  # the credential report's name for the root user
 ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers"
 AUTHENTICATED_USERS = "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"
@@ -91,10 +96,24 @@ class User:
     password_last_used: datetime | None = None  # ListUsers' PasswordLastUsed; None: never (or not since 2014)
     password_created: datetime | None = None  # the login profile's CreateDate
     access_keys: tuple[AccessKey, ...] = ()
+    user_id: str = ""
+    path: str = "/"
+    # GetUser's alone (ListUsers returns neither): read_user fills them, read_users leaves them empty.
+    tags: Mapping[str, str] = field(default_factory=dict)
+    permissions_boundary: str | None = None
 
     @property
     def console(self) -> bool:
         return self.login_profile
+
+    def as_get_user(self) -> dict[str, Any]:
+        """The user in GetUser's shape (what steps/provenance.py decides ownership from)."""
+        shape: dict[str, Any] = {"UserName": self.name, "UserId": self.user_id, "Arn": self.arn, "Path": self.path,
+                                 "Tags": [{"Key": k, "Value": v} for k, v in self.tags.items()]}
+        if self.permissions_boundary is not None:
+            shape["PermissionsBoundary"] = {"PermissionsBoundaryArn": self.permissions_boundary,
+                                            "PermissionsBoundaryType": "Policy"}
+        return shape
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -114,6 +133,12 @@ class Group:
     members: tuple[str, ...] = ()
     attached_policies: tuple[AttachedPolicy, ...] = ()
     inline_policies: tuple[str, ...] = ()
+    group_id: str = ""
+    path: str = "/"
+
+    def as_get_group(self) -> dict[str, Any]:
+        """GetGroup's Group element (what steps/provenance.py decides ownership from)."""
+        return {"GroupName": self.name, "GroupId": self.group_id, "Arn": self.arn, "Path": self.path}
 
 
 @dataclass(frozen=True)
@@ -171,6 +196,15 @@ class AccountSummary:
 class VirtualMfaDevice:
     serial: str
     user_arn: str | None  # the user it is assigned to (root: arn:...:root)
+
+
+ROOT_VIRTUAL_DEVICE = "root-account-mfa-device"  # the name AWS gives root's virtual device
+
+
+def is_root_device(device: VirtualMfaDevice, account: str) -> bool:
+    """Root's virtual device: assigned to the account's root ARN, or under the serial AWS gives root's device."""
+    return (device.user_arn or "").endswith(f":{account}:root") or device.serial.endswith(
+        f":{account}:mfa/{ROOT_VIRTUAL_DEVICE}")
 
 
 @dataclass(frozen=True)
@@ -342,10 +376,27 @@ def _document(raw: Any) -> Mapping[str, Any]:
 def read_users(aws: Aws) -> tuple[User, ...]:
     """Every IAM user with its login profile, MFA devices, policies, groups and access keys: six reads per
     user (and one per key), all users at once. The sandbox's stand-in root is not a user (ListUsers hides it)."""
-    iam = aws.client("iam")
-    listed = _pages(iam, "list_users", "Users")
+    listed = _pages(aws.client("iam"), "list_users", "Users")
+    return tuple(aws.parallel(*(lambda u=u: _user_details(aws, u) for u in listed)))
 
-    def keys(name: str) -> tuple[AccessKey, ...]:
+
+def read_user(aws: Aws, name: str) -> User | None:
+    """One user by name (GetUser, which adds its tags and permissions boundary), with the same per-user reads
+    read_users sends: in check and plan the read cache answers a step's user and the controls' from one read."""
+    found = absent_is_none(lambda: aws.client("iam").get_user(UserName=name))
+    return None if found is None else _user_details(aws, found["User"])
+
+
+def read_login_profile(aws: Aws, name: str) -> Mapping[str, Any] | None:
+    """GetLoginProfile's answer for one user (None: no console password), the read read_user sends."""
+    return absent_is_none(lambda: aws.client("iam").get_login_profile(UserName=name))
+
+
+def _user_details(aws: Aws, user: Mapping[str, Any]) -> User:
+    iam = aws.client("iam")
+    name = str(user["UserName"])
+
+    def keys() -> tuple[AccessKey, ...]:
         listed_keys = _pages(iam, "list_access_keys", "AccessKeyMetadata", UserName=name)
         uses = aws.parallel(*(lambda k=k: iam.get_access_key_last_used(AccessKeyId=k["AccessKeyId"]).get(
             "AccessKeyLastUsed", {}) for k in listed_keys))
@@ -353,33 +404,33 @@ def read_users(aws: Aws) -> tuple[User, ...]:
                                _utc(u.get("LastUsedDate")), u.get("ServiceName"), u.get("Region"))
                      for k, u in zip(listed_keys, uses, strict=True))
 
-    def read(user: Mapping[str, Any]) -> User:
-        name = str(user["UserName"])
-        login, mfa, attached, inline, groups, access_keys = aws.parallel(
-            lambda: absent_is_none(lambda: iam.get_login_profile(UserName=name)),
-            lambda: _pages(iam, "list_mfa_devices", "MFADevices", UserName=name),
-            lambda: _pages(iam, "list_attached_user_policies", "AttachedPolicies", UserName=name),
-            lambda: _pages(iam, "list_user_policies", "PolicyNames", UserName=name),
-            lambda: _pages(iam, "list_groups_for_user", "Groups", UserName=name),
-            lambda: keys(name),
-        )
-        profile = (login or {}).get("LoginProfile")
-        return User(
-            name=name,
-            arn=str(user["Arn"]),
-            login_profile=profile is not None,
-            password_reset_required=bool(profile.get("PasswordResetRequired")) if profile is not None else None,
-            mfa_serials=tuple(str(d["SerialNumber"]) for d in mfa),
-            attached_policies=_attached(attached),
-            inline_policies=tuple(str(p) for p in inline),
-            groups=tuple(str(g["GroupName"]) for g in groups),
-            created=_utc(user.get("CreateDate")),
-            password_last_used=_utc(user.get("PasswordLastUsed")),
-            password_created=_utc(profile.get("CreateDate")) if profile is not None else None,
-            access_keys=access_keys,
-        )
-
-    return tuple(aws.parallel(*(lambda u=u: read(u) for u in listed)))
+    login, mfa, attached, inline, groups, access_keys = aws.parallel(
+        lambda: read_login_profile(aws, name),
+        lambda: _pages(iam, "list_mfa_devices", "MFADevices", UserName=name),
+        lambda: _pages(iam, "list_attached_user_policies", "AttachedPolicies", UserName=name),
+        lambda: _pages(iam, "list_user_policies", "PolicyNames", UserName=name),
+        lambda: _pages(iam, "list_groups_for_user", "Groups", UserName=name),
+        keys,
+    )
+    profile = (login or {}).get("LoginProfile")
+    return User(
+        name=name,
+        arn=str(user["Arn"]),
+        login_profile=profile is not None,
+        password_reset_required=bool(profile.get("PasswordResetRequired")) if profile is not None else None,
+        mfa_serials=tuple(str(d["SerialNumber"]) for d in mfa),
+        attached_policies=_attached(attached),
+        inline_policies=tuple(str(p) for p in inline),
+        groups=tuple(str(g["GroupName"]) for g in groups),
+        created=_utc(user.get("CreateDate")),
+        password_last_used=_utc(user.get("PasswordLastUsed")),
+        password_created=_utc(profile.get("CreateDate")) if profile is not None else None,
+        access_keys=access_keys,
+        user_id=str(user.get("UserId", "")),
+        path=str(user.get("Path", "/")),
+        tags={str(t["Key"]): str(t["Value"]) for t in user.get("Tags") or []},
+        permissions_boundary=(user.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
+    )
 
 
 # --- the IAM directory in one read (GetAccountAuthorizationDetails) ------------------------------------
@@ -457,20 +508,30 @@ def read_directory(aws: Aws) -> Directory:
 
 
 def read_groups(aws: Aws) -> tuple[Group, ...]:
+    listed = _pages(aws.client("iam"), "list_groups", "Groups")
+    found = aws.parallel(*(lambda g=g: read_group(aws, str(g["GroupName"])) for g in listed))
+    return tuple(g for g in found if g is not None)  # None: deleted between the listing and its reads
+
+
+def read_group(aws: Aws, name: str) -> Group | None:
+    """One group by name with its members and policies (the reads read_groups sends for each), or None."""
     iam = aws.client("iam")
-    listed = _pages(iam, "list_groups", "Groups")
 
-    def read(group: Mapping[str, Any]) -> Group:
-        name = str(group["GroupName"])
-        members, attached, inline = aws.parallel(
-            lambda: _pages(iam, "get_group", "Users", GroupName=name),
-            lambda: _pages(iam, "list_attached_group_policies", "AttachedPolicies", GroupName=name),
-            lambda: _pages(iam, "list_group_policies", "PolicyNames", GroupName=name),
-        )
-        return Group(name, str(group["Arn"]), tuple(str(u["UserName"]) for u in members), _attached(attached),
-                     tuple(str(p) for p in inline))
+    def members() -> tuple[Mapping[str, Any], tuple[str, ...]]:
+        pages = list(iam.get_paginator("get_group").paginate(GroupName=name))
+        return pages[0]["Group"], tuple(str(u["UserName"]) for page in pages for u in page["Users"])
 
-    return tuple(aws.parallel(*(lambda g=g: read(g) for g in listed)))
+    found, attached, inline = aws.parallel(
+        lambda: absent_is_none(members),
+        lambda: absent_is_none(lambda: _pages(iam, "list_attached_group_policies", "AttachedPolicies",
+                                              GroupName=name)),
+        lambda: absent_is_none(lambda: _pages(iam, "list_group_policies", "PolicyNames", GroupName=name)),
+    )
+    if found is None or attached is None:
+        return None
+    details, users = found
+    return Group(str(details["GroupName"]), str(details["Arn"]), users, _attached(attached),
+                 tuple(str(p) for p in inline or ()), str(details.get("GroupId", "")), str(details.get("Path", "/")))
 
 
 def read_roles(aws: Aws) -> tuple[Role, ...]:
