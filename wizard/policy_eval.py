@@ -24,6 +24,7 @@ test world (wizard/sandbox/iam_policy.py), which uses it to refuse what AWS woul
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -89,12 +90,15 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+@functools.lru_cache(maxsize=8192)  # a policy's patterns are few and asked again on every request
 def _wildcard(pattern: str, ignore_case: bool) -> re.Pattern[str]:
     body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
     return re.compile(f"^{body}$", re.IGNORECASE | re.DOTALL if ignore_case else re.DOTALL)
 
 
 def _like(pattern: str, value: str, ignore_case: bool = False) -> bool:
+    if "*" not in pattern and "?" not in pattern:  # most of a policy's actions: no pattern to compile
+        return pattern.lower() == value.lower() if ignore_case else pattern == value
     return bool(_wildcard(pattern, ignore_case).match(value))
 
 
