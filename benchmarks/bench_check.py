@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import logging
 import os
@@ -171,23 +170,16 @@ class CriticalPath:
 def run_check(endpoint: str, key: str, secret: str,
               path: CriticalPath | None = None) -> tuple[float, list[tuple[str, str, str, dict[str, Any]]]]:
     """Time one `check`; return the reads it sent (service, region, operation, params)."""
-    from tests.harness import Environment, main
-
-    seen: list[Any] = []
-
-    def observe(aws: Any) -> None:
-        seen.append(aws)
-        if path is not None:
-            path.observe(aws)
+    from tests import harness
 
     os.environ.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_REGION="us-east-1")
-    env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), stdin_isatty=False, observe_aws=observe)
     start = time.perf_counter()
-    code = main(["check", "--endpoint-url", endpoint, "--output", "json"], env)
+    result = harness.run("check", "--endpoint-url", endpoint, "--output", "json", stdin="pipe", width=None,
+                         observe=path.observe if path is not None else None)
     elapsed = time.perf_counter() - start
-    if code not in (0, 2):
-        raise SystemExit(f"check failed ({code}): {env.stderr.getvalue()}")  # type: ignore[attr-defined]
-    return elapsed, recorded_reads(seen[0])
+    if result.code not in (0, 2):
+        raise SystemExit(f"check failed ({result.code}): {result.err}")
+    return elapsed, recorded_reads(result.aws[0])
 
 
 _reads: list[tuple[str, str, str, dict[str, Any]]] = []
@@ -237,13 +229,12 @@ def apply_everything(endpoint: str, key: str, secret: str) -> None:
     """An applied account has more to read (users, groups, trails, budgets) than a fresh one."""
     import keyring
 
-    from tests.harness import Environment, main
+    from tests import harness
     from wizard.secrets import memory_keyring
 
     keyring.set_keyring(memory_keyring())
 
     os.environ.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_REGION="us-east-1")
-    err = io.StringIO()
     answers = Path(os.environ["AWS_HARDEN_STATE_DIR"]) / "answers.toml"
     # The guardrails too (GuardDuty on: one more read per detector), but the default VPCs kept: each one
     # is read further (subnets, gateways, network interfaces), the deepest chain check has.
@@ -252,10 +243,10 @@ def apply_everything(endpoint: str, key: str, secret: str) -> None:
                        '[guardduty]\nenable = true\n[root-credentials]\nchecklist_confirmed = true\n'
                        '[account-contacts]\nsecurity = { name = "Sec", title = "Security", '
                        'email = "sec@example.com", phone = "+1 555 0100" }\n')
-    argv = ["apply", "--yes", "--endpoint-url", endpoint, "--answers", str(answers)]
-    code = main(argv, Environment(stdout=io.StringIO(), stderr=err))
-    if code not in (0, 2):
-        raise SystemExit(f"apply failed ({code}): {err.getvalue()}")
+    applied = harness.run("apply", "--yes", "--endpoint-url", endpoint, "--answers", str(answers), stdin="pipe",
+                          width=None)
+    if applied.code not in (0, 2):
+        raise SystemExit(f"apply failed ({applied.code}): {applied.err}")
 
 
 def regions_of(endpoint: str, key: str, secret: str) -> list[str]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import os
 import sys
@@ -22,7 +21,6 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -33,23 +31,13 @@ STEPS = "team-users,user-mfa,credential-hygiene"
 
 
 def run(argv: list[str], endpoint: str) -> tuple[int, float, Counter[str]]:
-    from wizard.cli import Environment, main
+    from tests import harness
 
-    sent: Counter[str] = Counter()
-
-    def observe(aws: Any) -> None:
-        def hook(client: Any, service: str, region: str) -> None:
-            client.meta.events.register("before-call", lambda model, **_: sent.update([model.name]))
-
-        aws.client_hook = hook
-
-    err = io.StringIO()
     start = time.perf_counter()
-    code = main([*argv, "--endpoint-url", endpoint], Environment(stdout=io.StringIO(), stderr=err,
-                                                               stdin_isatty=False, observe_aws=observe))
-    if code not in (0, 2):
-        raise SystemExit(f"{argv[0]} failed ({code}): {err.getvalue()}")
-    return code, time.perf_counter() - start, sent
+    result = harness.run(*argv, "--endpoint-url", endpoint, stdin="pipe", width=None)
+    if result.code not in (0, 2):
+        raise SystemExit(f"{argv[0]} failed ({result.code}): {result.err}")
+    return result.code, time.perf_counter() - start, Counter(result.operations)
 
 
 def main() -> None:

@@ -1,33 +1,28 @@
 """A full apply of every step from a fresh account, as a person at the terminal would run it: every
 option on (answers file), every change agreed, the admin's MFA enrolled with codes read off a phone.
 
-Used by the fault and bad-input tests: it observes each AWS write with the change it belongs to, and
-can put a botocore before-send handler (a fault) on every client the run makes.
+Used by the fault and bad-input tests, through tests/harness.py's run: its Result holds each request sent
+with the change it belongs to, and its `on_send` answers a request with a fault.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import keyring
 import pytest
 
-import steps.user_mfa as user_mfa
+from tests import harness
 from tests.conftest import Account
 from tests.guardrail_answers import ANSWERS as GUARDRAIL_ANSWERS
-from tests.harness import Environment, main
+from tests.harness import OnSend, Phone, Result, Script
 from tests.moto_regions import TEST_REGIONS
-from wizard import totp
 from wizard.interaction import ENTER_CODES
-from wizard.journal import Journal, state_dir
+from wizard.journal import state_dir
 from wizard.sandbox.root_user import assign_root_mfa
-from wizard.secrets import Secret, redact_aws_logs
+from wizard.secrets import redact_aws_logs
 
 ACCOUNT_ID = "123456789012"
 METRIC_NAMES = (
@@ -111,62 +106,34 @@ def prepare(account: Account, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     return Phone(monkeypatch)
 
 
-class Phone:
-    """The operator's authenticator app: it learns the seed where the step unwraps AWS's answer."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.seeds: list[Secret] = []
-        original = totp.seed_of
-
-        def capture(device: Any) -> Secret:
-            seed = original(device)
-            self.seeds.append(seed)
-            return seed
-
-        monkeypatch.setattr(user_mfa.totp, "seed_of", capture)
-
-    def code(self, offset: int) -> str:
-        return totp.code_at(self.seeds[-1], totp.counter_at(time.time()) + offset)
-
-
-@dataclass
-class Operator:
+def operator(phone: Phone, interrupted: set[str] | None = None, endpoint_url: str | None = None) -> Script:
     """Agrees to every change, keeps every default the answers file leaves open, enrolls MFA with two
     codes from the phone. With `interrupted` given, presses Ctrl-C at the first prompt not in it (and
-    adds it there), so successive runs stop at each prompt in turn."""
+    adds it there), so successive runs stop at each prompt in turn. `endpoint_url`: where the admin signs
+    in (a sandbox server, else in-process moto)."""
 
-    phone: Phone
-    interrupted: set[str] | None = None
-    asked: list[str] = field(default_factory=list)
-    endpoint_url: str | None = None  # where the admin signs in: a sandbox server, else in-process moto
-
-    def _ask(self, message: str) -> None:
-        self.asked.append(message)
-        if self.interrupted is not None and message not in self.interrupted:
-            self.interrupted.add(message)
+    def answer(message: str) -> object:
+        if interrupted is not None and message not in interrupted:
+            interrupted.add(message)
             raise KeyboardInterrupt
-
-    def text(self, message: str, default: str = "", validate: Any = None) -> str:
-        self._ask(message)
         if message.startswith("First code"):
-            return self.phone.code(-1)
+            return phone.code(-1)
         if message.startswith("Next code"):
-            return self.phone.code(0)
-        return default
-
-    def confirm(self, message: str, default: bool = False) -> bool:
-        self._ask(message)
-        if message.startswith("Apply ") and "signin-link" in message:
-            # The sign-in URL is on the screen: the operator signs in as the admin once.
-            first_sign_in(self.endpoint_url)
-        return True if message.startswith("Apply ") else default
-
-    def select(self, message: str, choices: Sequence[str], default: str | None = None) -> str:
-        self._ask(message)
+            return phone.code(0)
         if message == "Then:":
             return ENTER_CODES
-        assert default is not None, message
-        return default
+        if message.startswith("Apply "):
+            if "signin-link" in message:  # the sign-in URL is on the screen: the operator signs in as the admin
+                first_sign_in(endpoint_url)
+            return True
+        return None  # the default
+
+    return Script(keyed={"": answer})
+
+
+def apply(answers: Path, script: Script, *extra: str, on_send: OnSend | None = None) -> Result:
+    """The full apply, at a terminal (tests/harness.py's run)."""
+    return harness.run("apply", "--answers", str(answers), *extra, answers=script, width=200, on_send=on_send)
 
 
 ADMINS_OWN_PASSWORD = "Admins-Own-Passw0rd-77!"  # what the operator types at the first sign-in (a test value)
@@ -188,86 +155,11 @@ def first_sign_in(endpoint_url: str | None = None) -> None:
     iam.change_password(OldPassword=stored, NewPassword=ADMINS_OWN_PASSWORD)
 
 
-@dataclass(frozen=True)
-class Write:
-    step: str
-    change: str  # the resource of the change it belongs to
-    operation: str  # "service:Operation"
-
-
-class Tracker:
-    """Which change the engine is applying, read off the journal's "started" entries."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.current: tuple[str, str] | None = None
-        original = Journal.record
-        tracker = self
-
-        def record(journal: Journal, step: str, result: str, change: Any = None, detail: str = "",
-                   **extra: str) -> None:
-            if change is not None:  # "started" opens a change; its result (ok, failed, ...) closes it
-                tracker.current = (step, change.resource) if result == "started" else None
-            original(journal, step, result, change, detail, **extra)
-
-        monkeypatch.setattr(Journal, "record", record)
-
-
-# A before-send handler for one client: (client, service, request, operation, write) -> response or None.
-Fault = Callable[..., Any]
-
-
-@dataclass
-class Run:
-    code: int
-    out: str
-    err: str
-    writes: list[Write]  # every write attempt (botocore retries included), in order
-    journal: list[dict[str, Any]]  # the journal entries this run added
-    aws: Any = None
-
-    @property
-    def text(self) -> str:
-        return self.out + self.err
-
-
 def journal_lines() -> list[dict[str, Any]]:
     path = state_dir() / "journal" / f"{ACCOUNT_ID}.jsonl"
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def apply(answers: Path, prompter: Any, tracker: Tracker, fault: Fault | None = None,
-          extra: Sequence[str] = ()) -> Run:
-    """The whole program in-process; every write attempt is recorded with its change."""
-    writes: list[Write] = []
-    seen: list[Any] = []
-
-    def observe(aws: Any) -> None:
-        seen.append(aws)
-
-        def client_hook(client: Any, service: str, region: str) -> None:
-            def before_send(request: Any, event_name: str, **_: Any) -> Any:
-                operation = f"{client.meta.service_model.service_name}:{event_name.rsplit('.', 1)[-1]}"
-                if aws.guard.is_read(operation):
-                    return None
-                step, change = tracker.current or ("", "")
-                write = Write(step, change, operation)
-                writes.append(write)
-                return fault(write=write, request=request, client=client) if fault else None
-
-            # As specific as the billing stand-in's handler (a more specific event name is called first).
-            service_id = client.meta.service_model.service_id.hyphenize()
-            client.meta.events.register_first(f"before-send.{service_id}", before_send)
-
-        aws.client_hook = client_hook
-
-    before = len(journal_lines())
-    out, err = io.StringIO(), io.StringIO()
-    env = Environment(stdout=out, stderr=err, stdin_isatty=True, prompter=prompter, width=200, observe_aws=observe,
-                      sleep=lambda _: None, open_url=lambda _: False)
-    code = main(["apply", "--answers", str(answers), *extra], env)
-    return Run(code, out.getvalue(), err.getvalue(), writes, journal_lines()[before:], seen[0] if seen else None)
 
 
 def admin_credentials() -> tuple[str, str]:
@@ -354,7 +246,7 @@ def guardrails(session: Any) -> dict[str, Any]:
             "regions": regions}
 
 
-def check_as_admin(answers: Path, phone: Phone) -> tuple[int, str]:
+def check_as_admin(answers: Path, phone: Phone) -> Result:
     """`aws-harden check` as the admin (the root key is gone after a full apply), from an MFA session made
     with its key and a code off the phone: the deny-unless-MFA policy refuses the key alone, as on AWS."""
     from wizard.aws import isolated_session
@@ -364,10 +256,8 @@ def check_as_admin(answers: Path, phone: Phone) -> tuple[int, str]:
     (device,) = iam.client("iam").list_mfa_devices(UserName="admin")["MFADevices"]
     session = iam.client("sts").get_session_token(SerialNumber=device["SerialNumber"],
                                                   TokenCode=phone.code(0))["Credentials"]
-    out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AWS_ACCESS_KEY_ID", session["AccessKeyId"])
         patch.setenv("AWS_SECRET_ACCESS_KEY", session["SecretAccessKey"])
         patch.setenv("AWS_SESSION_TOKEN", session["SessionToken"])
-        code = main(["check", "--answers", str(answers)], Environment(stdout=out, stderr=err, width=200))
-    return code, out.getvalue() + err.getvalue()
+        return harness.run("check", "--answers", str(answers), stdin="pipe", width=200)

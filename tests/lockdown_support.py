@@ -1,48 +1,21 @@
-"""Helpers for the root lockdown tests: run the whole program observed, and drive prompts by what they ask."""
+"""Helpers for the root lockdown tests: run the whole program, and drive prompts by what they ask."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from tests import harness
 from wizard.journal import state_dir
 
-Hook = Callable[[Any, str, str], None]
 
-
-@dataclass
-class Run:
-    code: int
-    text: str
-    operations: list[str]  # every AWS operation sent, reads included, in order
-    writes: list[str]  # the write guard's record of writes sent
-
-
-def run(argv: Sequence[str], prompter: Any = None, hook: Hook | None = None, tty: bool = True) -> Run:
-    """The whole program in-process; records each AWS call; `hook` adds a client hook (fault injection)."""
-    seen: list[Any] = []
-    operations: list[str] = []
-
-    def observe(aws: Any) -> None:
-        seen.append(aws)
-        previous = aws.client_hook
-
-        def client_hook(client: Any, service: str, region: str) -> None:
-            if previous is not None:
-                previous(client, service, region)
-            client.meta.events.register("before-call", lambda model, **_: operations.append(model.name))
-            if hook is not None:
-                hook(client, service, region)
-
-        aws.client_hook = client_hook
-
-    result = harness.run(*argv, answers=prompter, stdin="tty" if tty else "pipe", width=200, observe=observe)
-    writes = seen[0].guard.sent_writes if seen else []
-    return Run(result.code, result.text, operations, writes)
+def run(argv: Sequence[str], prompter: Any = None, hook: harness.ClientHook | None = None,
+        tty: bool = True) -> harness.Result:
+    """The whole program in-process (tests/harness.py's run), 200 columns wide; `hook` on every client
+    (fault injection). Its Result has every operation sent (`operations`) and the guard's `writes`."""
+    return harness.run(*argv, answers=prompter, stdin="tty" if tty else "pipe", width=200, on_client=hook)
 
 
 # The steps of the root lockdown; the later ones (MFA, trail, billing) need a person or more answers.

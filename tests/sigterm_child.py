@@ -14,7 +14,7 @@ from typing import Any
 import keyring
 from moto import mock_aws
 
-from tests.harness import Environment, main
+from tests import harness
 from wizard.aws import isolated_session
 from wizard.sandbox import root_user
 from wizard.secrets import memory_keyring
@@ -25,11 +25,8 @@ def wait_here(request: Any, **_: Any) -> None:
     time.sleep(60)  # SIGTERM arrives here; nothing past this point is sent
 
 
-def observe(aws: Any) -> None:
-    def hook(client: Any, service: str, region: str) -> None:
-        client.meta.events.register_first("before-send.iam.CreateLoginProfile", wait_here)
-
-    aws.client_hook = hook
+def hook(client: Any, service: str, region: str) -> None:
+    client.meta.events.register_first("before-send.iam.CreateLoginProfile", wait_here)
 
 
 def run() -> int:
@@ -38,7 +35,10 @@ def run() -> int:
     with mock_aws():
         key, secret = root_user.create_root(isolated_session("AKIASETUP00000000000", "x", "us-east-1").client("iam"))
         os.environ.update(AWS_ACCESS_KEY_ID=key, AWS_SECRET_ACCESS_KEY=secret, AWS_REGION="us-east-1")
-        return main(["apply", "--yes", "--only", "admin-user"], Environment(stdin_isatty=False, observe_aws=observe))
+        result = harness.run("apply", "--yes", "--only", "admin-user", stdin="pipe", width=None, on_client=hook)
+    sys.stdout.write(result.out)  # what the program said, on this process's own streams, once it is done
+    sys.stderr.write(result.err)
+    return result.code
 
 
 if __name__ == "__main__":

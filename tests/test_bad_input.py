@@ -6,7 +6,6 @@ so, a re-run with good input picks up and finishes.
 
 from __future__ import annotations
 
-import io
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,8 +16,7 @@ import pytest
 
 from tests import faults, harness
 from tests.conftest import Account
-from tests.full_run import Operator, Tracker, answers_file, apply, inventory, journal_lines, prepare
-from tests.harness import Environment, main
+from tests.full_run import answers_file, apply, inventory, journal_lines, operator, prepare
 from tests.lockdown_support import create_admin
 from tests.test_faults import CONVERGED
 from wizard.cli import MIN_WIDTH
@@ -303,7 +301,8 @@ def test_bad_input(case: Case, account: Account, tmp_path: Path, monkeypatch: py
     answers.write_text(case.answers)
     monkeypatch.chdir(tmp_path)
     wrap = case.arrange(ctx) if case.arrange else None
-    code, out, err, script = (wrap or (lambda call: call))(lambda: run(ctx, case, answers))()
+    result = (wrap or (lambda call: call))(lambda: run_case(ctx, case, answers))()
+    code, out, err, script = result.code, result.out, result.err, result.prompter
     where = f"{case.id}: exit {code}\n{out}{err}"
     assert code == case.code, where
     assert "Traceback" not in out + err, where
@@ -319,31 +318,21 @@ def test_bad_input(case: Case, account: Account, tmp_path: Path, monkeypatch: py
     if case.after:
         case.after(ctx)
     if case.rerun:
-        again = main([a.replace("{answers}", str(answers)) for a in case.rerun],
-                     Environment(stdout=io.StringIO(), stderr=io.StringIO(), stdin_isatty=False))
-        assert again == 0, f"{case.id}: the re-run did not finish"
+        again = harness.run(*(a.replace("{answers}", str(answers)) for a in case.rerun), stdin="pipe")
+        assert again.code == 0, f"{case.id}: the re-run did not finish"
         assert_no_change_left_open(case.id)
 
 
-def run(ctx: Ctx, case: Case, answers: Path) -> tuple[int, str, str, harness.Script | None]:
-    script = harness.Script(keyed=case.prompts) if case.prompts is not None else None
+def run_case(ctx: Ctx, case: Case, answers: Path) -> harness.Result:
+    """The case's command; a terminal to answer on when it has prompts; the arranged hooks on every client."""
 
-    def observe(aws: Any) -> None:
-        previous = aws.client_hook
+    def hooks(client: Any, service: str, region: str) -> None:
+        for hook in ctx.hooks:
+            hook(client, service, region)
 
-        def client_hook(client: Any, service: str, region: str) -> None:
-            if previous is not None:
-                previous(client, service, region)
-            for hook in ctx.hooks:
-                hook(client, service, region)
-
-        aws.client_hook = client_hook
-
-    out, err = io.StringIO(), io.StringIO()
-    env = Environment(stdout=out, stderr=err, stdin_isatty=case.prompts is not None, prompter=script,
-                      width=case.width, observe_aws=observe, sleep=lambda _: None, open_url=lambda _: False)
-    code = main([a.replace("{answers}", str(answers)) for a in case.argv], env)
-    return code, out.getvalue(), err.getvalue(), script
+    return harness.run(*(a.replace("{answers}", str(answers)) for a in case.argv),
+                       answers=harness.Script(keyed=case.prompts) if case.prompts is not None else None,
+                       stdin="pipe" if case.prompts is None else "tty", width=case.width, on_client=hooks)
 
 
 def assert_no_change_left_open(where: str) -> None:
@@ -368,11 +357,10 @@ def test_ctrl_c_at_every_prompt_of_a_full_apply_in_turn_then_it_finishes(
     leaves no change open, and the next picks up without redoing anything; the last one finishes."""
     phone = prepare(account, monkeypatch, tmp_path)
     answers = answers_file(tmp_path, account.root_key)
-    tracker = Tracker(monkeypatch)
     interrupted: set[str] = set()
     runs = []
     while True:
-        run = apply(answers, Operator(phone, interrupted=interrupted), tracker)
+        run = apply(answers, operator(phone, interrupted=interrupted))
         runs.append(run)
         if run.code != 130:
             break

@@ -7,7 +7,6 @@ everything it was expected to.
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +16,8 @@ import pytest
 from botocore.stub import Stubber
 
 from steps.billing_report import POLICY_SID, TAGS, export_definition
+from tests import harness
 from tests.conftest import Account
-from tests.harness import Environment, main
 
 ACCOUNT = "123456789012"
 BUCKET = f"aws-harden-billing-{ACCOUNT}"
@@ -118,15 +117,9 @@ class Billing:
 
 
 def run(argv: list[str], billing: Billing) -> tuple[int, list[str], str]:
-    seen: list[Any] = []
-
-    def observe(aws: Any) -> None:
-        seen.append(aws)
-        billing.attach(aws)
-
-    out, err = io.StringIO(), io.StringIO()
-    code = main(argv, Environment(stdout=out, stderr=err, stdin_isatty=False, observe_aws=observe, width=200))
-    return code, seen[0].guard.sent_writes, out.getvalue() + err.getvalue()
+    """tests/harness.py's run, unattended, the billing clients stubbed; exit code, writes sent, output."""
+    result = harness.run(*argv, stdin="pipe", width=200, observe=billing.attach)
+    return result.code, result.writes, result.text
 
 
 def buckets(account: Account) -> list[str]:
@@ -361,12 +354,9 @@ def test_export_name_taken_by_a_monthly_export_is_a_clear_error(account: Account
     ],
 )
 def test_bad_answers_are_refused_before_any_call(tmp_path: Path, key: str, value: str, reason: str) -> None:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(
-        ["plan", "--only", "billing-report", "--answers", answers_file(tmp_path, f'{key} = "{value}"')],
-        Environment(stdout=out, stderr=err, stdin_isatty=False),
-    )
-    assert code == 1 and reason in err.getvalue() and err.getvalue().count("\n") == 1
+    result = harness.run("plan", "--only", "billing-report", "--answers", answers_file(tmp_path, f'{key} = "{value}"'),
+                         stdin="pipe", width=None)
+    assert result.code == 1 and reason in result.err and result.err.count("\n") == 1
 
 
 def test_the_write_guard_stops_a_stubbed_write_in_read_only_mode(account: Account) -> None:

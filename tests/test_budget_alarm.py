@@ -31,7 +31,7 @@ def answers(tmp_path: Path, body: str) -> str:
 
 def run(argv: list[str]) -> tuple[int, list[str], str]:
     result = harness.run(*argv, stdin="pipe", width=200)
-    return result.code, (result.aws[0].guard.sent_writes if result.aws else []), result.text
+    return result.code, result.writes, result.text
 
 
 def alarms(budgets: Any, name: str = "aws-harden-monthly") -> dict[tuple[str, float], list[str]]:

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Sequence
 from pathlib import Path
 
 import keyring
 import pytest
 from keyring.backends import fail
 
+from tests import harness
 from tests.conftest import Account, Terminal, run_cli
-from tests.harness import ScriptedPrompter
-from wizard.cli import Environment, main
 from wizard.protocol import SHOWN_ONCE
 
 
@@ -182,10 +179,8 @@ def test_steps_lists_every_step_and_says_which_are_not_built() -> None:
 
 
 def test_version_and_help_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
-    from wizard.cli import main
-
     with pytest.raises(SystemExit) as exc:
-        main(["--help"])
+        harness.run("--help")
     assert exc.value.code == 0
     assert "plan" in capsys.readouterr().out
 
@@ -238,16 +233,8 @@ class TestKeyring:
     def test_no_keyring_and_no_terminal_offers_only_to_abort(self, account: Account, tty: Terminal) -> None:
         keyring.set_keyring(fail.Keyring())
         tty.present = False
-        offered: list[list[str]] = []
-
-        class Operator(ScriptedPrompter):
-            def select(self, message: str, choices: Sequence[str], default: str | None = None) -> str:
-                offered.append(list(choices))
-                return super().select(message, choices, default)
-
-        prompter = Operator(["admin", False, True, "Abort; set no password"])
-        code = main(["apply", "--only", "admin-user"],
-                    Environment(stdout=io.StringIO(), stderr=io.StringIO(), prompter=prompter, width=120))
-        assert code == 1
-        assert offered == [["Abort; set no password"]]  # showing it is not even offered
+        result = run_cli(["apply", "--only", "admin-user"], answers=["admin", False, True, "Abort; set no password"])
+        assert result.code == 1
+        assert result.prompter is not None
+        assert result.prompter.offered == [["Abort; set no password"]]  # showing it is not even offered
         assert not has_login_profile(account, "admin")

@@ -3,7 +3,6 @@ idempotence, plan output, and the documents it writes held against AWS's publish
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,8 @@ from steps import cloudtrail_policies as docs
 from steps.cloudtrail import STEP, bucket_problem, email_problem, retention_problem, trail_name_problem
 from steps.cloudtrail_plan import Mode, choose, plan_bucket
 from steps.cloudtrail_state import Bucket, CloudTrailState, Trail
+from tests import harness
 from tests.conftest import Account, run_cli
-from tests.harness import Environment, main
 from tests.starting_states import cloudtrail_may_write
 from tests.test_idempotence import run_observed
 from wizard.aws import Caller
@@ -293,21 +292,17 @@ def test_partial_bucket_gets_only_the_missing_pieces(account: Account) -> None:
 def test_a_run_that_failed_midway_is_completed_by_the_next(account: Account) -> None:
     from botocore.awsrequest import AWSResponse
 
-    def fail_create_trail(aws: Any) -> None:
-        def hook(client: Any, service: str, region: str) -> None:
-            if service == "cloudtrail":
-                client.meta.events.register(
-                    "before-call.cloudtrail.CreateTrail",
-                    lambda **_: (AWSResponse("", 500, {}, None),
-                                 {"Error": {"Code": "InternalFailure", "Message": "injected"}}),
-                )  # fmt: skip
+    def fail_create_trail(client: Any, service: str, region: str) -> None:
+        if service == "cloudtrail":
+            client.meta.events.register(
+                "before-call.cloudtrail.CreateTrail",
+                lambda **_: (AWSResponse("", 500, {}, None),
+                             {"Error": {"Code": "InternalFailure", "Message": "injected"}}),
+            )  # fmt: skip
 
-        aws.client_hook = hook
-
-    out = io.StringIO()
-    env = Environment(stdout=out, stderr=out, stdin_isatty=False, observe_aws=fail_create_trail)
-    assert main(["apply", "--yes", "--only", "cloudtrail"], env) == 1
-    assert "CreateTrail failed: InternalFailure" in out.getvalue()
+    failed = harness.run("apply", "--yes", "--only", "cloudtrail", stdin="pipe", on_client=fail_create_trail)
+    assert failed.code == 1
+    assert "CreateTrail failed: InternalFailure" in failed.text
     code, writes, text = run_observed(["apply", "--yes", "--only", "cloudtrail"])
     assert code == 0, text
     assert writes == ["cloudtrail:CreateTrail", "cloudtrail:StartLogging"]

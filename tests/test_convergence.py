@@ -66,7 +66,7 @@ ALWAYS = ("admin-user", "admin-group", "password-policy", "signin-link", "cloudt
 def run(argv: list[str]) -> tuple[int, list[str], str]:
     """The whole program in-process, unattended; returns exit code, writes sent (guard's record), output."""
     result = harness.run(*argv, stdin="pipe", width=None)
-    return result.code, (result.aws[0].guard.sent_writes if result.aws else []), result.text
+    return result.code, result.writes, result.text
 
 
 def expected_statuses(start: Start) -> dict[str, str]:

@@ -4,7 +4,6 @@ the reads the steps declared, so calls that look like reads and mint credentials
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import sys
 from collections.abc import Iterator
@@ -15,8 +14,8 @@ import pytest
 
 import steps
 from steps.admin_user import AdminUser, AdminUserState
+from tests import harness
 from tests.conftest import Account, run_cli
-from tests.harness import Environment, main
 from wizard.aws import Aws
 from wizard.protocol import StepContext
 
@@ -177,7 +176,7 @@ def test_every_call_a_full_run_sends_is_declared(account: Account, monkeypatch: 
     monkeypatch.setattr(WriteGuard, "check", check)
     phone = full_run.prepare(account, monkeypatch, tmp_path)
     answers = full_run.answers_file(tmp_path, account.root_key)
-    applied = full_run.apply(answers, full_run.Operator(phone), full_run.Tracker(monkeypatch))
+    applied = full_run.apply(answers, full_run.operator(phone))
     assert applied.code == 0, applied.text
     # As the admin, from an MFA session (the enforcement this run attached refuses its key alone).
     from wizard.aws import isolated_session
@@ -209,7 +208,6 @@ def test_every_call_a_full_run_sends_is_declared(account: Account, monkeypatch: 
 
 
 def test_a_full_check_refuses_nothing(account: Account) -> None:
-    seen: list[Any] = []
-    env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), stdin_isatty=False, observe_aws=seen.append)
-    assert main(["check"], env) == 2
-    assert seen[0].guard.refused_writes == []
+    result = harness.run("check", stdin="pipe")
+    assert result.code == 2
+    assert result.aws[0].guard.refused_writes == []

@@ -3,44 +3,39 @@ retried), and a new access key (the wizard says it works in about 10 s)."""
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
 
+from tests import harness
 from tests.conftest import Account, Waits
-from tests.harness import Environment, main
 from tests.lockdown_support import run
 
 
-def refuse_first_create_export(answered: list[str]) -> Any:
+def refuse_first_create_export(answered: list[str]) -> harness.ClientHook:
     """Data Exports refuses the first CreateExport as it does a bucket whose policy is not in effect yet."""
 
-    def observe(aws: Any) -> None:
-        def hook(client: Any, service: str, region: str) -> None:
-            if service != "bcm-data-exports":
-                return
+    def hook(client: Any, service: str, region: str) -> None:
+        if service != "bcm-data-exports":
+            return
 
-            def once(**_: Any) -> Any:
-                answered.append("CreateExport")
-                if len(answered) > 1:
-                    return None
-                error = {"Code": "ValidationException", "Message": "The S3 bucket policy does not allow delivery"}
-                return AWSResponse("", 400, {}, None), {"Error": error}
+        def once(**_: Any) -> Any:
+            answered.append("CreateExport")
+            if len(answered) > 1:
+                return None
+            error = {"Code": "ValidationException", "Message": "The S3 bucket policy does not allow delivery"}
+            return AWSResponse("", 400, {}, None), {"Error": error}
 
-            client.meta.events.register("before-call.bcm-data-exports.CreateExport", once)
+        client.meta.events.register("before-call.bcm-data-exports.CreateExport", once)
 
-        aws.client_hook = hook
-
-    return observe
+    return hook
 
 
-def apply_billing(observe: Any) -> tuple[int, str]:
-    out = io.StringIO()
-    env = Environment(stdout=out, stderr=out, stdin_isatty=False, observe_aws=observe)
-    return main(["apply", "--yes", "--only", "billing-report"], env), out.getvalue()
+def apply_billing(hook: harness.ClientHook) -> tuple[int, str]:
+    result = harness.run("apply", "--yes", "--only", "billing-report", stdin="pipe", width=None, on_client=hook)
+    return result.code, result.text
 
 
 def test_create_export_right_after_the_bucket_policy_is_retried(account: Account, waits: Waits) -> None:

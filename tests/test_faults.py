@@ -31,21 +31,19 @@ from typing import Any
 import keyring
 import pytest
 
-from tests import faults
+from tests import faults, harness
 from tests.conftest import Account, Waits
 from tests.full_run import (
     CONVERGED,
-    Operator,
-    Run,
-    Tracker,
-    Write,
     admin_credentials,
     answers_file,
     apply,
     check_as_admin,
     inventory,
+    operator,
     prepare,
 )
+from tests.harness import Result, Sent
 from tests.leak_guard import LeakGuard
 from wizard.aws import client_config
 
@@ -119,10 +117,10 @@ class FaultAt:
     def __init__(self, target: tuple[str, str], kind: str) -> None:
         self.target, self.kind = target, kind
         self.change: str | None = None
-        self.attempts: list[Write] = []
+        self.attempts: list[Sent] = []
 
-    def __call__(self, write: Write, request: Any, client: Any) -> Any:
-        if (write.step, write.operation) != self.target:
+    def __call__(self, write: Sent, request: Any, client: Any) -> Any:
+        if not write.is_write or (write.step, write.operation) != self.target:
             return None
         if self.change is None:
             self.change = write.change
@@ -139,15 +137,15 @@ def test_a_clean_full_apply_sends_these_writes_and_leaves_this_account(
     (And the leak guard knows the secrets this run made, so its search at teardown is not empty.)"""
     phone = prepare(account, monkeypatch, tmp_path)
     answers = answers_file(tmp_path, account.root_key)
-    run = apply(answers, Operator(phone), Tracker(monkeypatch))
+    run = apply(answers, operator(phone))
     assert run.code == 0, run.text
     distinct: list[tuple[str, str]] = []
-    for write in run.writes:
+    for write in writes_of(run):
         if (write.step, write.operation) not in distinct:
             distinct.append((write.step, write.operation))
     assert distinct == WRITES
     assert inventory(account) == CONVERGED
-    assert check_as_admin(answers, phone)[0] == 0
+    assert check_as_admin(answers, phone).code == 0
     password = keyring.get_password("aws-harden", "123456789012/admin/console-password")
     secret_key = admin_credentials()[1]
     seed = phone.seeds[-1].reveal()
@@ -170,8 +168,7 @@ def test_every_fault_at_every_write_stops_cleanly_and_a_rerun_converges(
 ) -> None:
     phone = prepare(account, monkeypatch, tmp_path)
     answers = answers_file(tmp_path, account.root_key)
-    tracker = Tracker(monkeypatch)
-    runs: list[Run] = []
+    runs: list[Result] = []
     step = chain[0][0]
     for target in chain:
         for number, kind in enumerate(faults.KINDS):
@@ -179,7 +176,7 @@ def test_every_fault_at_every_write_stops_cleanly_and_a_rerun_converges(
             waits.botocore.clear()
             # The first fault at a call stops a full apply (which also re-runs whatever the previous
             # call's faults left); the next four re-run the step from the state the previous one left.
-            run = apply(answers, Operator(phone), tracker, fault=fault, extra=["--only", step] if number else [])
+            run = apply(answers, operator(phone), *(["--only", step] if number else []), on_send=fault)
             runs.append(run)
             where = f"{kind} at {target[0]} {target[1]}"
             assert fault.attempts, f"{where}: the run never reached the call:\n{run.text}"
@@ -187,18 +184,23 @@ def test_every_fault_at_every_write_stops_cleanly_and_a_rerun_converges(
             assert_retried(fault, waits, kind, where)
             assert_journal_holds_what_was_done(run, fault, kind, where)
 
-    clean = apply(answers, Operator(phone), tracker)
+    clean = apply(answers, operator(phone))
     runs.append(clean)
     assert clean.code == 0, f"the re-run after the faults in {step}:\n{clean.text}"
     assert "Traceback" not in clean.text
     done = Counter((e["step"], e["change"]["resource"]) for run in runs for e in run.journal if e["result"] == "ok")
     assert [change for change, times in done.items() if times > 1] == [], "a change was done twice"
     assert inventory(account) == CONVERGED
-    code, text = check_as_admin(answers, phone)
-    assert code == 0, text
+    admin = check_as_admin(answers, phone)
+    assert admin.code == 0, admin.text
 
 
-def assert_stopped_cleanly(run: Run, target: tuple[str, str], kind: str, where: str) -> None:
+def writes_of(run: Result) -> list[Sent]:
+    """Every write attempt of the run (botocore retries included), in order, each with its change."""
+    return [sent for sent in run.sent if sent.is_write]
+
+
+def assert_stopped_cleanly(run: Result, target: tuple[str, str], kind: str, where: str) -> None:
     step, operation = target
     assert run.code == (130 if kind == "interrupt" else 1), f"{where}: exit {run.code}\n{run.text}"
     assert "Traceback" not in run.text, where
@@ -219,7 +221,7 @@ def assert_retried(fault: FaultAt, waits: Waits, kind: str, where: str) -> None:
         assert len(fault.attempts) == 1, f"{where}: {len(fault.attempts)} attempts"
 
 
-def assert_journal_holds_what_was_done(run: Run, fault: FaultAt, kind: str, where: str) -> None:
+def assert_journal_holds_what_was_done(run: Result, fault: FaultAt, kind: str, where: str) -> None:
     entries = [e for e in run.journal if "change" in e]
     last = entries[-1]
     assert last["step"] == fault.target[0] and last["change"]["resource"] == fault.change, f"{where}: {last}"
@@ -229,7 +231,7 @@ def assert_journal_holds_what_was_done(run: Run, fault: FaultAt, kind: str, wher
         assert last["result"] == "failed", f"{where}: {last}"
         assert fault.target[1].split(":")[1] in last["detail"], f"{where}: {last}"
     assert_every_change_closed(entries, where)
-    done = {(w.step, w.change) for w in run.writes if w.change != fault.change or w.step != fault.target[0]}
+    done = {(w.step, w.change) for w in writes_of(run) if w.change != fault.change or w.step != fault.target[0]}
     recorded = {(e["step"], e["change"]["resource"]) for e in entries if e["result"] == "ok"}
     assert done <= recorded, f"{where}: writes sent but not journaled as done: {done - recorded}"
 
@@ -251,10 +253,10 @@ class OnceEach:
 
     def __init__(self, code: str, status: int, operations: Sequence[str] | None = None) -> None:
         self.code, self.status, self.operations = code, status, operations
-        self.failed: list[Write] = []
+        self.failed: list[Sent] = []
 
-    def __call__(self, write: Write, request: Any, client: Any) -> Any:
-        if not write.operation.startswith("iam:") or write in self.failed:
+    def __call__(self, write: Sent, request: Any, client: Any) -> Any:
+        if not write.is_write or not write.operation.startswith("iam:") or write in self.failed:
             return None
         if self.operations is not None and write.operation not in self.operations:
             return None
@@ -285,7 +287,7 @@ def test_transient_iam_errors_are_retried_with_backoff_not_failed(
     phone = prepare(account, monkeypatch, tmp_path)
     answers = answers_file(tmp_path, account.root_key)
     once = OnceEach(code, status, operations)
-    run = apply(answers, Operator(phone), Tracker(monkeypatch), fault=once)
+    run = apply(answers, operator(phone), on_send=once)
     assert run.code == 0, run.text
     failed = sorted({w.operation for w in once.failed})
     expected = sorted({op for _, op in WRITES if op.startswith("iam:") and (operations is None or op in operations)})
@@ -351,16 +353,11 @@ def test_a_just_created_user_not_yet_readable_when_verifying_is_waited_for(
         if service == "iam":
             client.meta.events.register_first("before-send.iam", before_send)
 
-    run = apply_with_hook(answers, Operator(phone), lag, ["--only", "admin-user"])
+    run = harness.run("apply", "--answers", str(answers), "--only", "admin-user", answers=operator(phone), width=200,
+                      on_client=lag)
     assert run.code == 0, run.text
     assert lagging == ["GetUser", "GetUser"] and len(waits.backoff) >= 2, waits.backoff
     assert [u["UserName"] for u in account.raw("iam").list_users()["Users"]] == ["admin"]
-
-
-def apply_with_hook(answers: Path, prompter: Any, hook: Any, extra: Sequence[str]) -> Any:
-    from tests.lockdown_support import run
-
-    return run(["apply", "--answers", str(answers), *extra], prompter=prompter, hook=hook)
 
 
 def test_the_chains_cover_every_write_once() -> None:

@@ -4,7 +4,6 @@ the typed confirmations, what check and plan send, and the reads each step decla
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,6 @@ from typing import Any
 from tests import harness
 from tests.conftest import Account, run_cli
 from tests.guardrail_answers import ANSWERS
-from tests.harness import Environment, main
 from tests.moto_regions import TEST_REGIONS
 
 GUARDRAILS = ("root-credentials", "account-contacts", "s3-public-access", "ebs-encryption", "access-analyzer",
@@ -247,8 +245,6 @@ def test_each_guardrail_step_sends_only_the_reads_it_declares(account: Account, 
 
                 aws.session.events.register("before-call", before_call)
 
-            out, err = io.StringIO(), io.StringIO()
-            main([*command, "--only", step.id, "--answers", path],
-                 Environment(stdout=out, stderr=err, stdin_isatty=False, observe_aws=record))
+            harness.run(*command, "--only", step.id, "--answers", path, stdin="pipe", width=None, observe=record)
             undeclared = set(sent) - set(step.reads) - {"sts:GetCallerIdentity"}
             assert not undeclared, (step.id, command, undeclared)

@@ -13,7 +13,7 @@ from tests.lockdown_support import mark_as_wizards
 
 def run_observed(argv: list[str]) -> tuple[int, list[str], str]:
     result = harness.run(*argv, stdin="pipe", width=None)
-    return result.code, result.aws[0].guard.sent_writes, result.text
+    return result.code, result.writes, result.text
 
 
 @pytest.mark.parametrize(

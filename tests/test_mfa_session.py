@@ -4,7 +4,6 @@ session is kept in the keyring until it expires."""
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import time
@@ -18,9 +17,9 @@ import keyring
 import pytest
 
 import wizard.credential_process as credential_process
+from tests import harness
 from tests.conftest import Account
 from wizard import cli_profile, totp
-from wizard.cli import Environment, main
 from wizard.secrets import Secret
 
 ACCOUNT = "123456789012"
@@ -97,9 +96,9 @@ def give_mfa(account: Account) -> Phone:
 
 
 def run(*args: str) -> tuple[int, dict[str, Any] | None, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["credential-process", *args], Environment(stdout=out, stderr=err))
-    return code, json.loads(out.getvalue()) if out.getvalue() else None, err.getvalue()
+    """`aws-harden credential-process ARGS` (tests/harness.py's run): exit code, what it printed, stderr."""
+    result = harness.run("credential-process", *args, width=None)
+    return result.code, json.loads(result.out) if result.out else None, result.err
 
 
 @pytest.mark.shows_secret("credential-process prints the credentials for the AWS CLI")

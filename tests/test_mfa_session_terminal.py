@@ -6,23 +6,20 @@ the keyring, so the next check asks nothing."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import keyring
 import pexpect
 import pytest
 
-from tests import full_run
+from tests import full_run, harness
 from tests.file_keyring import NAME, JsonFileKeyring
 from tests.leak_guard import LeakGuard
 from wizard import totp
-from wizard.cli import Environment, main
 from wizard.sandbox import Sandbox
 from wizard.sandbox.root_user import assign_root_mfa
 from wizard.sandbox.server import DUMMY_SECRET
@@ -55,7 +52,8 @@ def shared_keyring(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     return path
 
 
-def apply_everything(server: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, Any]:
+def apply_everything(server: Sandbox, tmp_path: Path,
+                     monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, harness.Phone]:
     """The first day, at a terminal, as root: returns the AWS config file, the answers and the phone."""
     assert server.root is not None
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", server.root.key)
@@ -65,29 +63,22 @@ def apply_everything(server: Sandbox, tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     redact_aws_logs()  # as the product does before its first call: root's seed is in the response body
     assign_root_mfa(server._admin_client("iam", "us-east-1"))  # only root can, in the console
-    phone = full_run.Phone(monkeypatch)
+    phone = harness.Phone(monkeypatch)
     answers = full_run.answers_file(tmp_path, server.root.key)  # programmatic access, enforcement, ...
-    out, err = io.StringIO(), io.StringIO()
-    operator = full_run.Operator(phone, endpoint_url=server.endpoint_url)
-    code = main(["apply", "--endpoint-url", server.endpoint_url, "--answers", str(answers), "--only", IAM_STEPS],
-                Environment(stdout=out, stderr=err, stdin_isatty=True, prompter=operator, width=200))
-    text = out.getvalue() + err.getvalue()
-    assert code == 0, text
+    operator = full_run.operator(phone, endpoint_url=server.endpoint_url)
+    applied = full_run.apply(answers, operator, "--endpoint-url", server.endpoint_url, "--only", IAM_STEPS)
+    text = applied.text
+    assert applied.code == 0, text
     assert "next, as the admin on the command line" in text  # the hint for the next run
     assert "credential-process --account 123456789012 --user admin\n" in config.read_text()  # no serial yet
     return config, answers, phone
 
 
 def spawn_check(server: Sandbox, config: Path, answers: Path, tmp_path: Path) -> pexpect.spawn:
-    env = {
-        "PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "TERM": "xterm", "NO_COLOR": "1",
-        "PYTHONPATH": str(ROOT), "AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "AWS_ENDPOINT_URL": server.endpoint_url, "AWS_HARDEN_STATE_DIR": str(tmp_path / "state"),
-        "AWS_HARDEN_TEST_KEYRING": os.environ["AWS_HARDEN_TEST_KEYRING"], "PYTHON_KEYRING_BACKEND": NAME,
-    }
-    return pexpect.spawn(str(PROGRAM), ["check", "--profile", "aws-harden-admin", "--only", IAM_STEPS,
-                                        "--answers", str(answers)],
-                         env=env, cwd=str(ROOT), encoding="utf-8", timeout=60, dimensions=(50, 200))
+    env = {"AWS_CONFIG_FILE": str(config), "AWS_ENDPOINT_URL": server.endpoint_url,
+           "AWS_HARDEN_TEST_KEYRING": os.environ["AWS_HARDEN_TEST_KEYRING"], "PYTHON_KEYRING_BACKEND": NAME}
+    return harness.spawn(["check", "--profile", "aws-harden-admin", "--only", IAM_STEPS, "--answers", str(answers)],
+                         tmp_path, tmp_path / "state", env, program=[str(PROGRAM)], width=200)
 
 
 def test_check_through_the_profile_uses_an_mfa_session(
@@ -100,10 +91,9 @@ def test_check_through_the_profile_uses_an_mfa_session(
     key = json.loads(keyring.get_password("aws-harden", "123456789012/admin/access-key") or "{}")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", key["AccessKeyId"])
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", key["SecretAccessKey"])
-    out, err = io.StringIO(), io.StringIO()
-    denied = main(["check", "--endpoint-url", server.endpoint_url, "--only", IAM_STEPS, "--answers", str(answers)],
-                  Environment(stdout=out, stderr=err, stdin_isatty=False, width=200))
-    assert denied == 1 and "AccessDenied" in out.getvalue() + err.getvalue()
+    denied = harness.run("check", "--endpoint-url", server.endpoint_url, "--only", IAM_STEPS, "--answers", str(answers),
+                         stdin="pipe", width=200)
+    assert denied.code == 1 and "AccessDenied" in denied.text
 
     check = spawn_check(server, config, answers, tmp_path)
     check.expect_exact(PROMPT)  # on the terminal, though botocore captures credential-process's output
@@ -143,11 +133,9 @@ def test_an_mfa_protected_role_profile_asks_on_the_terminal(server: Sandbox, tmp
         f"aws_secret_access_key = {key['SecretAccessKey']}\n"
         "[profile ops]\nrole_arn = arn:aws:iam::123456789012:role/ops\nsource_profile = person\n"
         "mfa_serial = arn:aws:iam::123456789012:mfa/ops-person\nregion = us-east-1\n")
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "TERM": "xterm", "NO_COLOR": "1",
-           "AWS_CONFIG_FILE": str(config), "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-           "AWS_ENDPOINT_URL": server.endpoint_url, "AWS_HARDEN_STATE_DIR": str(tmp_path / "state")}
-    child = pexpect.spawn(str(PROGRAM), ["check", "--profile", "ops", "--only", "password-policy"], env=env,
-                          cwd=str(ROOT), encoding="utf-8", timeout=60, dimensions=(50, 200))
+    child = harness.spawn(["check", "--profile", "ops", "--only", "password-policy"], tmp_path, tmp_path / "state",
+                          {"AWS_CONFIG_FILE": str(config), "AWS_ENDPOINT_URL": server.endpoint_url},
+                          program=[str(PROGRAM)], width=200)
     child.expect_exact("Enter MFA code for arn:aws:iam::123456789012:mfa/ops-person: ")
     child.send("123456\r")  # moto's AssumeRole does not check the code; the point is the path it takes
     child.expect(pexpect.EOF)

@@ -4,7 +4,6 @@ the operator types that account's id (or the answers file lists it under --yes);
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,6 @@ import pytest
 
 from tests import harness
 from tests.conftest import Account, run_cli
-from tests.harness import Environment, main
 from tests.org_world import MANAGEMENT, OrgWorld, organization
 from wizard.sandbox.organization import Member
 from wizard.sandbox.root_user import ROOT_NAME
@@ -124,9 +122,8 @@ def test_plan_audits_in_root_sessions_and_writes_nothing(org: OrgWorld) -> None:
         aws.session.events.register("before-parameter-build.sts.AssumeRoot", lambda params, model, **_: sent.append(
             (model.name, dict(params))))
 
-    out = io.StringIO()
-    code = main(["plan", "--only", "member-root-credentials", "--output", "json"],
-                Environment(stdout=out, stderr=io.StringIO(), stdin_isatty=False, observe_aws=record))
+    harness.run("plan", "--only", "member-root-credentials", "--output", "json", stdin="pipe", width=None,
+                observe=record)
     assert {p["TargetPrincipal"] for _, p in sent} == {org.id(n) for n in ("dev", "staging", "prod")}
     for _, params in sent:  # at most 15 minutes, scoped to the audit task policy
         assert params["DurationSeconds"] == 900
@@ -159,11 +156,9 @@ def test_an_audit_that_fails_leaves_that_member_to_the_operator(org: OrgWorld) -
         aws.session.events.register("before-call.sts.AssumeRoot", before)
         seen.append(aws)
 
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["plan", "--only", "member-root-credentials"],
-                Environment(stdout=out, stderr=err, stdin_isatty=False, width=200, observe_aws=deny_prod))
-    assert code == 2
-    assert f"{prod} (prod): the root audit failed: AssumeRoot failed: AccessDenied" in out.getvalue()
+    result = harness.run("plan", "--only", "member-root-credentials", stdin="pipe", width=200, observe=deny_prod)
+    assert result.code == 2
+    assert f"{prod} (prod): the root audit failed: AssumeRoot failed: AccessDenied" in result.out
 
 
 def test_nothing_to_do_outside_an_organization(account: Account) -> None:

@@ -5,7 +5,6 @@ report, exit codes; no write in any account for plan; Ctrl-C; the progress displ
 from __future__ import annotations
 
 import _thread
-import io
 import json
 import threading
 import time
@@ -14,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests import harness
 from tests.conftest import Account, run_cli
-from tests.harness import Environment, main
 from tests.moto_world import serialise
 from tests.org_world import MANAGEMENT, OrgWorld, organization
 from wizard.sandbox.organization import STRONG_POLICY, Member
@@ -54,18 +53,10 @@ def failing_in(account: str, operation: str = "GetAccountPasswordPolicy") -> Any
     return observe
 
 
-def run(argv: list[str], observe: Any = None, tty: bool = False, **kwargs: Any) -> tuple[int, str, str]:
-    out, err = (TtyIO() if tty else io.StringIO()), io.StringIO()
-    env = Environment(stdout=out, stderr=err, stdin_isatty=False, width=120, observe_aws=observe, **kwargs)
-    code = main(argv, env)
-    return code, out.getvalue(), err.getvalue()
-
-
-class TtyIO(io.StringIO):
-    """stdout as a terminal (rich then draws the progress display)."""
-
-    def isatty(self) -> bool:
-        return True
+def run(argv: list[str], observe: Any = None, tty: bool = False) -> tuple[int, str, str]:
+    """tests/harness.py's run, unattended; `observe` sees each account's Aws; `tty`: stdout is a terminal."""
+    result = harness.run(*argv, stdin="pipe", stdout="tty" if tty else "pipe", observe=observe)
+    return result.code, result.out, result.err
 
 
 def statuses(payload: dict[str, Any]) -> dict[str, str]:

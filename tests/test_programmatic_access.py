@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import configparser
-import io
 import json
 import os
 from pathlib import Path
@@ -12,9 +11,9 @@ import keyring
 import pytest
 from keyring.backends import fail
 
+from tests import harness
 from tests.conftest import Account
 from tests.lockdown_support import journal_entries, run
-from wizard.cli import Environment, main
 from wizard.journal import state_dir
 
 ENTRY = "123456789012/admin/access-key"
@@ -40,9 +39,8 @@ def admin_keys(account: Account) -> list[str]:
 
 
 def credential_process(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["credential-process", *args], Environment(stdout=out, stderr=err))
-    return code, out.getvalue(), err.getvalue()
+    result = harness.run("credential-process", *args, width=None)
+    return result.code, result.out, result.err
 
 
 def test_off_by_default(account: Account, config_file: Path) -> None:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import pytest
 
 import steps
 import steps as step_registry
+from tests import harness
 from tests.conftest import Account
-from tests.harness import Environment, main
 from wizard.aws import Aws, isolated_session
 from wizard.read_cache import ReadCache
 from wizard.write_guard import WriteGuard
@@ -56,11 +55,9 @@ def test_concurrent_askers_share_one_request(account: Account) -> None:
 
 
 def test_check_uses_the_cache_and_apply_does_not(account: Account) -> None:
-    seen: list[Any] = []
-    env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), stdin_isatty=False, observe_aws=seen.append)
-    main(["check"], env)
-    main(["apply", "--yes"], env)
-    assert seen[0].read_cache is not None and seen[1].read_cache is None
+    check = harness.run("check", stdin="pipe", width=None)
+    apply = harness.run("apply", "--yes", stdin="pipe", width=None)
+    assert check.aws[0].read_cache is not None and apply.aws[0].read_cache is None
 
 
 def test_a_full_check_sends_no_read_twice(account: Account, tmp_path: Any) -> None:
@@ -69,9 +66,8 @@ def test_a_full_check_sends_no_read_twice(account: Account, tmp_path: Any) -> No
         '[cloudtrail]\nalerts_email = "ops@example.com"\nmetric_filters = true\n'
         '[budget-alarm]\namount = 25\nemails = "ops@example.com"\n'
     )
-    err = io.StringIO()
-    env = Environment(stdout=io.StringIO(), stderr=err, stdin_isatty=False)
-    assert main(["apply", "--yes", "--answers", str(answers)], env) in (0, 2), err.getvalue()
+    applied = harness.run("apply", "--yes", "--answers", str(answers), stdin="pipe", width=None)
+    assert applied.code in (0, 2), applied.err
 
     sent: list[tuple[str, str, str, str]] = []
 
@@ -83,10 +79,9 @@ def test_a_full_check_sends_no_read_twice(account: Account, tmp_path: Any) -> No
 
         aws.session.events.register("before-send", before_send)
 
-    out = io.StringIO()
-    env = Environment(stdout=out, stderr=io.StringIO(), stdin_isatty=False, observe_aws=record)
-    main(["check", "--answers", str(answers), "--output", "json"], env)
-    steps = {s["id"] for s in __import__("json").loads(out.getvalue())["steps"]}
+    checked = harness.run("check", "--answers", str(answers), "--output", "json", stdin="pipe", width=None,
+                          observe=record)
+    steps = {s["id"] for s in __import__("json").loads(checked.out)["steps"]}
     assert steps == set(step_registry.all_ids()) and len(sent) > 20
     duplicates = {r for r in sent if sent.count(r) > 1}
     assert not duplicates, duplicates

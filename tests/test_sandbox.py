@@ -10,8 +10,8 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
+from tests import harness
 from tests.conftest import Account, run_cli
-from tests.harness import Environment
 
 
 class RecordingKeyring(KeyringBackend):
@@ -131,12 +131,6 @@ def test_sandbox_refuses_real_aws_options() -> None:
 
 
 def test_sandbox_talks_only_to_loopback() -> None:
-    seen: list[Any] = []
-    import io
-
-    from tests.harness import main
-
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["--sandbox", "check"], Environment(stdout=out, stderr=err, observe_aws=seen.append))
-    assert code == 2
-    assert seen[0].endpoint_url.startswith("http://127.0.0.1:")
+    result = harness.run("--sandbox", "check", stdin="pipe", width=None)
+    assert result.code == 2
+    assert result.aws[0].endpoint_url.startswith("http://127.0.0.1:")

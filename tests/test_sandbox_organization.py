@@ -10,10 +10,6 @@ from tests.conftest import run_cli
 from wizard.sandbox.organization import MEMBERS, OrganizationSandbox
 
 
-def org_run(argv: list[str], **kwargs: object) -> object:
-    return run_cli(["--sandbox", "--organization", *argv], **kwargs)  # type: ignore[arg-type]
-
-
 def by_name(payload: dict[str, object]) -> dict[str, dict[str, object]]:
     return {str(a["name"]): a for a in payload["accounts"]}  # type: ignore[attr-defined, index]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import steps
-from tests import harness
+from tests import faults, harness
 from tests.conftest import Account
 from tests.test_import_graph import import_graph
 from wizard import events as ev
@@ -154,3 +154,65 @@ def test_a_keyed_run_applies_what_it_was_told(account: Account) -> None:
     assert "Every selected step is compliant and verified." in result.out
     (aws,) = result.aws
     assert [w.split(":")[1] for w in aws.guard.sent_writes] == ["UpdateAccountPasswordPolicy"]
+
+
+def test_a_run_keeps_each_request_with_the_change_it_was_sent_for(account: Account) -> None:
+    """Result.sent: every request attempt, write or read, with the step and change being applied; `on_send` may
+    answer one (a fault); `on_client` sees every client; the journal entries the run added come with it."""
+    clients: list[str] = []
+    result = harness.run("apply", "--yes", "--only", "password-policy", stdin="pipe",
+                         on_client=lambda client, service, region: clients.append(service))
+    assert result.code == 0, result.text
+    assert [s for s in result.sent if s.is_write] == [
+        harness.Sent("iam:UpdateAccountPasswordPolicy", True, "password-policy", "account password policy")]
+    assert harness.Sent("iam:GetAccountPasswordPolicy", False) in result.sent  # inspecting: outside a change
+    assert result.writes == ["iam:UpdateAccountPasswordPolicy"] and "UpdateAccountPasswordPolicy" in result.operations
+    assert "iam" in clients and "sts" in clients
+    assert [(e["result"], e["change"]["resource"]) for e in result.journal if "change" in e] == [
+        ("started", "account password policy"), ("ok", "account password policy")]
+
+    def refuse(sent: harness.Sent, request: object, client: object) -> object:
+        return faults.answer("access-denied", client.meta.service_model, request) if sent.is_write else None  # type: ignore[attr-defined]
+
+    account.raw("iam").delete_account_password_policy()
+    refused = harness.run("apply", "--yes", "--only", "password-policy", stdin="pipe", on_send=refuse)
+    assert refused.code == 1 and "UpdateAccountPasswordPolicy failed: AccessDenied" in refused.err, refused.text
+    assert [(e["result"], e["change"]["resource"]) for e in refused.journal if "change" in e] == [
+        ("started", "account password policy"), ("failed", "account password policy")]
+
+
+# Modules that start the real program as a process (nothing in-process to share), each with why it may.
+PROCESSES = {
+    "tests/test_startup.py": "a fresh interpreter's probe of what the light commands import (the harness imports more)",
+    "tests/test_leak_guard.py": "a nested pytest whose module writes a secret into the program's own stdout stream",
+}
+
+
+def sources() -> dict[str, str]:
+    root = Path(__file__).resolve().parent.parent
+    paths = sorted((root / "tests").rglob("*.py")) + sorted((root / "benchmarks").rglob("*.py"))
+    return {str(p.relative_to(root)): p.read_text() for p in paths if p != root / "tests" / "harness.py"}
+
+
+def test_no_test_has_a_runner_or_an_operator_of_its_own() -> None:
+    """tests/harness.py is the one way the program runs in-process: nowhere else is an Environment built or
+    wizard.cli's main called, and the Script is the only operator (no other Prompter, nothing else with a
+    prompter's confirm and select). Real processes (pexpect, subprocess) are the allow-listed exceptions."""
+    import ast
+    import re
+
+    own_runs = re.compile(r"\bEnvironment\(|from wizard\.cli import [^\n]*\bmain\b|\bcli\.main\b|harness\.main\b")
+    found: list[str] = []
+    for path, text in sources().items():
+        if path not in PROCESSES:
+            found += [f"{path}: {m.group(0)}" for m in own_runs.finditer(text)]
+        for node in ast.walk(ast.parse(text)):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            methods = {item.name for item in node.body if isinstance(item, ast.FunctionDef)}
+            bases = [ast.unparse(base) for base in node.bases]
+            if {"confirm", "select"} <= methods or any(b.endswith(("Prompter", "Script")) for b in bases):
+                found.append(f"{path}: class {node.name}")
+    assert found == []
+    for path in PROCESSES:  # an exception that no longer runs the program in-process is taken off the list
+        assert own_runs.search(sources()[path]), path

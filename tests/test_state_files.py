@@ -4,7 +4,6 @@ SIGTERM takes Ctrl-C's path; an output that cannot encode the symbols gets ASCII
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
@@ -14,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from tests import harness
 from tests.conftest import Account, run_cli
 from tests.lockdown_support import run
 from wizard import cli_profile, journal, state_files
-from wizard.cli import Environment, main
 from wizard.errors import WizardError
 from wizard.journal import Journal, state_dir
 
@@ -158,17 +157,12 @@ def test_sigterm_in_a_real_process_takes_the_ctrl_c_path(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("encoding", ["ascii", "cp1252"])
 def test_an_output_that_cannot_encode_the_symbols_gets_ascii(account: Account, encoding: str) -> None:
-    def stream() -> tuple[io.TextIOWrapper, io.BytesIO]:
-        raw = io.BytesIO()
-        return io.TextIOWrapper(raw, encoding=encoding, write_through=True), raw
-
     for argv, expected in ((["apply", "--yes", "--only", "admin-user,password-policy"], 0),
                            (["check", "--only", "admin-user,password-policy"], 0),
                            (["plan", "--only", "admin-user,password-policy"], 0)):
-        (out, out_raw), (err, err_raw) = stream(), stream()
-        code = main(argv, Environment(stdout=out, stderr=err, stdin_isatty=False, width=100))
-        text = out_raw.getvalue().decode(encoding) + err_raw.getvalue().decode(encoding)
-        assert code == expected, text
+        result = harness.run(*argv, stdin="pipe", width=100, encoding=encoding)  # stdout and stderr in it
+        text = result.text
+        assert result.code == expected, text
         assert "error" not in text
         if argv[0] == "apply":
             assert "ok verified" in text and "✓" not in text

@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import pexpect
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests import harness
+
 ENTER = "\r"
 
 
-def spawn(args: list[str], state: Path) -> pexpect.spawn:
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(state),
-        "AWS_HARDEN_STATE_DIR": str(state),
-        "TERM": "xterm",
-        "NO_COLOR": "1",
-        "PROMPT_TOOLKIT_NO_CPR": "1",
-        "PYTHONPATH": str(ROOT),
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }
-    return pexpect.spawn(
-        sys.executable, ["-m", "wizard", *args], env=env, cwd=str(ROOT), encoding="utf-8",
-        timeout=60, dimensions=(50, 120),
-    )
-
-
 def test_person_walks_the_first_two_steps_in_the_sandbox(tmp_path: Path) -> None:
-    child = spawn(["--sandbox", "--only", "admin-user,admin-group"], tmp_path)
+    child = harness.spawn(["--sandbox", "--only", "admin-user,admin-group"], tmp_path)
     child.expect("SANDBOX")
     child.expect("Name of the IAM admin user")
     child.send("\b" * 5 + "alice" + ENTER)  # clear the default "admin" and type another name
@@ -49,8 +30,8 @@ def test_person_walks_the_first_two_steps_in_the_sandbox(tmp_path: Path) -> None
     child.close()
     assert child.exitstatus == 0
 
-    check = spawn(["--sandbox", "check", "--only", "admin-user,admin-group", "--answers", str(answers(tmp_path))],
-                  tmp_path)
+    check = harness.spawn(["--sandbox", "check", "--only", "admin-user,admin-group", "--answers",
+                           str(answers(tmp_path))], tmp_path)
     check.expect(pexpect.EOF)
     check.close()
     assert check.exitstatus == 0, check.before
@@ -63,7 +44,7 @@ def answers(tmp_path: Path) -> Path:
 
 
 def test_ctrl_c_in_the_terminal_exits_130_without_traceback(tmp_path: Path) -> None:
-    child = spawn(["--sandbox"], tmp_path)
+    child = harness.spawn(["--sandbox"], tmp_path)
     child.expect("Name of the IAM admin user")
     child.sendcontrol("c")
     child.expect(pexpect.EOF)
@@ -78,7 +59,7 @@ DOWN = "\x1b[B"
 
 def test_person_walks_the_whole_first_day_in_the_sandbox(tmp_path: Path) -> None:
     """Every step, typed as a person would, to the deletion of root's key; then check as the admin."""
-    child = spawn(["--sandbox"], tmp_path)
+    child = harness.spawn(["--sandbox"], tmp_path)
     child.expect("Name of the IAM admin user")
     child.send(ENTER)
     child.expect("access key for the AWS CLI")
@@ -152,7 +133,7 @@ def test_person_walks_the_whole_first_day_in_the_sandbox(tmp_path: Path) -> None
     child.close()
     assert child.exitstatus == 0
 
-    check = spawn(["--sandbox", "check"], tmp_path)
+    check = harness.spawn(["--sandbox", "check"], tmp_path)
     check.expect("arn:aws:iam::123456789012:user/admin")
     check.expect(pexpect.EOF)
     check.close()

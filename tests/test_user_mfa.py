@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -13,10 +12,10 @@ import pytest
 
 import steps.user_mfa as user_mfa
 from steps.user_mfa import ENFORCE_POLICY, ENFORCE_POLICY_NAME, STEP, UserMfaState
+from tests import harness
 from tests.conftest import Account, Terminal
-from tests.harness import Environment, ScriptedPrompter, main
+from tests.harness import Phone
 from tests.lockdown_support import mark_as_wizards
-from wizard import totp
 from wizard.aws import Caller
 from wizard.interaction import CANCEL, ENTER_CODES, SHOW_KEY
 from wizard.protocol import Action, ApplyContext, Change, ChangeSkipped, StepContext
@@ -24,76 +23,12 @@ from wizard.render import qr_text
 from wizard.secrets import Secret
 
 
-class Phone:
-    """The operator's authenticator app: it knows the seed of the device being enrolled (captured where
-    the step unwraps AWS's response, as the app would get it from the QR code)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.seeds: list[Secret] = []
-        original = totp.seed_of
-
-        def capture(device: Any) -> Secret:
-            seed = original(device)
-            self.seeds.append(seed)
-            return seed
-
-        monkeypatch.setattr(user_mfa.totp, "seed_of", capture)
-
-    def code(self, offset: int) -> Callable[[str], str]:
-        """A code typed at prompt time: offset -1 the previous code, 0 the one showing now."""
-
-        def read(message: str) -> str:
-            import time
-
-            return totp.code_at(self.seeds[-1], totp.counter_at(time.time()) + offset)
-
-        return read
-
-    def codes(self) -> list[Callable[[str], str]]:
-        return [self.code(-1), self.code(0)]
-
-
-# Scripted answers; a callable answer is computed when its prompt comes (a code read off the app).
-LivePrompter = ScriptedPrompter
-
-
-class Run:
-    def __init__(self, code: int, out: str, err: str, prompter: LivePrompter | None, aws: Any) -> None:
-        self.code, self.out, self.err, self.prompter, self.aws = code, out, err, prompter, aws
-
-    @property
-    def text(self) -> str:
-        return self.out + self.err
-
-    @property
-    def writes(self) -> list[str]:
-        return list(self.aws.guard.sent_writes)
-
-
 def run(
     argv: Sequence[str], answers: Sequence[object] | None = None, setup: Callable[[Any], None] | None = None
-) -> Run:
-    out, err = io.StringIO(), io.StringIO()
-    seen: list[Any] = []
-
-    def observe(aws: Any) -> None:
-        seen.append(aws)
-        if setup is not None:
-            setup(aws)
-
-    prompter = LivePrompter(answers) if answers is not None else None
-    env = Environment(
-        stdout=out,
-        stderr=err,
-        stdin_isatty=answers is not None,
-        prompter=prompter,
-        width=120,
-        observe_aws=observe,
-        sleep=lambda _: None,
-        open_url=lambda _: False,
-    )
-    code = main(list(argv), env)
-    return Run(code, out.getvalue(), err.getvalue(), prompter, seen[0] if seen else None)
+) -> harness.Result:
+    """The program (tests/harness.py's run), at a terminal when there are answers; `setup` sees each Aws.
+    Scripted answers; a callable answer is computed when its prompt comes (a code read off the Phone)."""
+    return harness.run(*argv, answers=answers, stdin="pipe" if answers is None else "tty", observe=setup)
 
 
 def make_admin(account: Account, name: str = "admin", group: str = "FullAccess") -> None:
@@ -181,7 +116,7 @@ def test_codes_are_checked_locally_before_aws_sees_them(
 ) -> None:
     make_admin(account)
     phone = Phone(monkeypatch)
-    same = phone.code(0)
+    same = phone.typed(0)
     # Try 1: non-digits (re-asked by the prompt), then the same code twice. Try 2: stale codes. Try 3: good.
     result = run(
         ONLY,
@@ -192,8 +127,8 @@ def test_codes_are_checked_locally_before_aws_sees_them(
             same,
             same,
             ENTER_CODES,
-            phone.code(-12),
-            phone.code(-11),
+            phone.typed(-12),
+            phone.typed(-11),
             ENTER_CODES,
             *phone.codes(),
         ],

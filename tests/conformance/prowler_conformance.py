@@ -31,7 +31,6 @@ loopback port, so anything else fails at once.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import logging
 import os
@@ -178,17 +177,15 @@ class World:
         """The program in-process (its keyring in memory), against this endpoint, as the current key."""
         import keyring
 
-        from wizard.cli import Environment, main
+        from tests import harness
         from wizard.secrets import memory_keyring
 
         keyring.set_keyring(memory_keyring())
-        out, err = io.StringIO(), io.StringIO()
         with patched_env(AWS_ACCESS_KEY_ID=self.key, AWS_SECRET_ACCESS_KEY=self.secret, AWS_REGION=REGION,
                          AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
                          AWS_HARDEN_STATE_DIR=str(self.state_dir)):
-            code = main([*argv, "--endpoint-url", self.endpoint], Environment(stdout=out, stderr=err,
-                                                                              stdin_isatty=False))
-        return code, out.getvalue(), err.getvalue()
+            result = harness.run(*argv, "--endpoint-url", self.endpoint, stdin="pipe", width=None)
+        return result.code, result.out, result.err
 
     def apply(self, only: str, answers: str = "") -> None:
         path = self.state_dir / "answers.toml"

@@ -14,7 +14,6 @@ the page is wider than the window.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import re
 import shutil
@@ -44,8 +43,8 @@ def chromium() -> str:
 def write_report(path: Path, work: Path) -> None:
     import keyring
 
+    from tests import harness
     from wizard.aws import isolated_session
-    from wizard.cli import Environment, main
     from wizard.sandbox import Sandbox
     from wizard.sandbox.server import DUMMY_SECRET, SETUP_KEY
     from wizard.secrets import memory_keyring
@@ -75,12 +74,11 @@ def write_report(path: Path, work: Path) -> None:
         os.environ.update(AWS_ACCESS_KEY_ID=sandbox.root.key, AWS_SECRET_ACCESS_KEY=sandbox.root.secret,
                           AWS_REGION="us-east-1", AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull,
                           AWS_HARDEN_STATE_DIR=str(work / "state"))
-        out = io.StringIO()
-        code = main(["check", "--report", str(path), "--endpoint-url", sandbox.endpoint_url,
-                     "--only", "admin-user,admin-group,password-policy,user-mfa,root-mfa,cloudtrail"],
-                    Environment(stdout=out, stderr=out, stdin_isatty=False))
-        if code not in (0, 2):
-            raise SystemExit(f"check failed ({code}): {out.getvalue()}")
+        result = harness.run("check", "--report", str(path), "--endpoint-url", sandbox.endpoint_url,
+                             "--only", "admin-user,admin-group,password-policy,user-mfa,root-mfa,cloudtrail",
+                             stdin="pipe", width=None)
+        if result.code not in (0, 2):
+            raise SystemExit(f"check failed ({result.code}): {result.text}")
     finally:
         sandbox.stop()
 
