@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wizard.aws import Aws
-from wizard.protocol import Action, ApplyContext, Change, Finding, Step, StepContext
+from wizard.protocol import Action, ApplyContext, Change, ConsoleTask, Finding, Step, StepContext
 
 SECURITY_CREDENTIALS_URL = "https://console.aws.amazon.com/iam/home#/security_credentials"
 ROOT_VIRTUAL_DEVICE = "root-account-mfa-device"
@@ -28,6 +28,11 @@ def is_root_device(device: Any, account: str) -> bool:
     return arn.endswith(f":{account}:root") or str(device["SerialNumber"]).endswith(
         f":mfa/{ROOT_VIRTUAL_DEVICE}"
     )
+
+
+@dataclass(frozen=True)
+class AssignRootMfa(ConsoleTask):
+    """Only root, signed in, can assign its own MFA device."""
 
 
 class RootMfa(Step[RootMfaState]):
@@ -77,7 +82,7 @@ class RootMfa(Step[RootMfaState]):
         return [
             Change(
                 Action.OPERATOR,
-                "assign-root-mfa",
+                AssignRootMfa(),
                 "MFA for the root user",
                 "assign an MFA device to the root user in the console",
                 instructions=(
@@ -90,9 +95,6 @@ class RootMfa(Step[RootMfaState]):
                 url=SECURITY_CREDENTIALS_URL,
             )
         ]
-
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        raise ValueError(f"{self.id} changes nothing itself; {change.key} is done in the console")
 
     def sandbox_operator(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
         from wizard.sandbox.root_user import assign_root_mfa
