@@ -522,7 +522,8 @@ class BudgetAlarm(Step[BudgetState]):
             for email in missing:
                 changes.append(
                     Change(
-                        Action.CREATE, AddSubscriber(*common, wanted, email), f'email {email} on alarm "{wanted.label}"',
+                        Action.CREATE, AddSubscriber(*common, wanted, email),
+                        f'email {email} on alarm "{wanted.label}"',
                         f"email {email} when {wanted.label}",
                         operations=("budgets:CreateSubscriber",),
                         fields=(FieldChange("email", None, email),),

@@ -191,7 +191,8 @@ class GuardDuty(Step[GuardDutyState]):
                         FieldChange("state", old_state, "ENABLED"))))
         if topic not in rule.targets:
             changes.append(Change(
-                Action.CREATE, PutTarget(region, topic), f"target {topic}", f"the rule {RULE_NAME} in {region} emails through "
+                Action.CREATE, PutTarget(region, topic), f"target {topic}",
+                f"the rule {RULE_NAME} in {region} emails through "
                 "the alerts topic", operations=("events:PutTargets",),
                 fields=(FieldChange("target", None, topic),)))
         return changes

@@ -220,7 +220,8 @@ class MemberRootCredentials(Step[MemberRootState]):
         changes = []
         for member in state.members:
             if member.error:
-                changes.append(Change(Action.OPERATOR, Audit(member.account.id), f"root user of {member.account.label()}",
+                changes.append(Change(Action.OPERATOR, Audit(member.account.id),
+                                      f"root user of {member.account.label()}",
                                       f"audit it by hand: the root session failed ({member.error})", url=CONSOLE))
             elif member.has_credentials:
                 changes.append(self._deletion(member))
