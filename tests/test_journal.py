@@ -8,6 +8,7 @@ from typing import Any
 
 import keyring
 
+from steps.admin_user import CreateUser
 from tests.conftest import Account, run_cli
 from wizard.journal import Journal
 from wizard.protocol import Action, Change, FieldChange
@@ -56,7 +57,7 @@ def test_failed_change_is_journaled(account: Account, tmp_path: Path) -> None:
 
 def test_a_change_started_and_never_ended_is_reported_once(account: Account, tmp_path: Path) -> None:
     journal = Journal(tmp_path / "state", "123456789012", "arn:aws:iam::123456789012:root", "apply")
-    change = Change(Action.CREATE, "create-user", 'iam user "admin"', "create IAM user admin")
+    change = Change(Action.CREATE, CreateUser("admin"), 'iam user "admin"', "create IAM user admin")
     journal.record("admin-user", "started", change)  # then the process was killed
     result = run_cli(["apply", "--yes", "--only", "admin-user,admin-group"], tty=False)
     assert result.code == 0
@@ -67,7 +68,7 @@ def test_a_change_started_and_never_ended_is_reported_once(account: Account, tmp
 
 def test_sensitive_fields_never_reach_the_record() -> None:
     change = Change(
-        Action.UPDATE, "k", "r", "s", fields=(FieldChange("password", "old-secret", "new-secret", sensitive=True),)
+        Action.UPDATE, CreateUser("r"), "r", "s", fields=(FieldChange("password", "old-secret", "new-secret", sensitive=True),)
     )
     text = json.dumps(change.as_record())
     assert "secret" not in text and "(sensitive value)" in text
