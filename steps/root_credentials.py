@@ -21,7 +21,7 @@ from wizard.aws import Aws
 from wizard.facts import (
     AccountSummary,
     PrimaryContact,
-    VirtualMfaDevice,
+    is_root_device,
     read_guardrails,
     read_summary,
     read_virtual_mfa_devices,
@@ -109,8 +109,7 @@ class RootCredentials(Step[RootCredentialsState]):
             lambda: len(iam.list_mfa_devices()["MFADevices"]) if as_root else None,
             lambda: read_guardrails(aws, ctx.caller, only=("primary contact",), strict=True),
         )
-        root_arn = f"arn:{ctx.caller.partition}:iam::{ctx.caller.account}:root"
-        virtual = sum(1 for d in devices if is_root_virtual(d, root_arn))
+        virtual = sum(1 for d in devices if is_root_device(d, ctx.caller.account))
         return RootCredentialsState(summary, own, virtual, facts.primary_contact, last_confirmation(ctx.journal()),
                                     datetime.now(UTC))
 
@@ -168,10 +167,6 @@ class RootCredentials(Step[RootCredentialsState]):
             instructions=tuple(f"{n}. {item}" for n, item in enumerate(CHECKLIST, start=1)),
             confirm_value=CONFIRM_WORD, confirm_answer="checklist_confirmed",
         )]
-
-
-def is_root_virtual(device: VirtualMfaDevice, root_arn: str) -> bool:
-    return device.user_arn == root_arn or device.serial.endswith(":mfa/root-account-mfa-device")
 
 
 STEP = RootCredentials()

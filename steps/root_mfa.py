@@ -7,27 +7,18 @@ ListVirtualMFADevices shows whether root's device is a virtual one (CIS 2.6 asks
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from wizard.aws import Aws
+from wizard.facts import VirtualMfaDevice, is_root_device
 from wizard.protocol import Action, ApplyContext, Change, ConsoleTask, Finding, Step, StepContext
 
 SECURITY_CREDENTIALS_URL = "https://console.aws.amazon.com/iam/home#/security_credentials"
-ROOT_VIRTUAL_DEVICE = "root-account-mfa-device"
 
 
 @dataclass(frozen=True)
 class RootMfaState:
     enabled: bool
     virtual_serials: tuple[str, ...] = ()  # root's assigned virtual devices, when any
-
-
-def is_root_device(device: Any, account: str) -> bool:
-    """Root's virtual device: assigned to the root ARN, or under the serial AWS gives it."""
-    arn = str(device.get("User", {}).get("Arn", ""))
-    return arn.endswith(f":{account}:root") or str(device["SerialNumber"]).endswith(
-        f":mfa/{ROOT_VIRTUAL_DEVICE}"
-    )
 
 
 @dataclass(frozen=True)
@@ -53,7 +44,7 @@ class RootMfa(Step[RootMfaState]):
             d["SerialNumber"]
             for page in iam.get_paginator("list_virtual_mfa_devices").paginate(AssignmentStatus="Assigned")
             for d in page["VirtualMFADevices"]
-            if is_root_device(d, ctx.caller.account)
+            if is_root_device(VirtualMfaDevice(d["SerialNumber"], d.get("User", {}).get("Arn")), ctx.caller.account)
         )
         return RootMfaState(True, serials)
 

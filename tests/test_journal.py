@@ -68,7 +68,8 @@ def test_a_change_started_and_never_ended_is_reported_once(account: Account, tmp
 
 def test_sensitive_fields_never_reach_the_record() -> None:
     change = Change(
-        Action.UPDATE, CreateUser("r"), "r", "s", fields=(FieldChange("password", "old-secret", "new-secret", sensitive=True),)
+        Action.UPDATE, CreateUser("r"), "r", "s",
+        fields=(FieldChange("password", "old-secret", "new-secret", sensitive=True),),
     )
     text = json.dumps(change.as_record())
     assert "secret" not in text and "(sensitive value)" in text

@@ -42,7 +42,8 @@ def test_plan_symbols_and_update_diff() -> None:
 
 
 def test_sensitive_field_is_shown_as_such() -> None:
-    change = Change(Action.CREATE, CreateUser("x"), "r", "s", fields=(FieldChange("password", None, "hunter2", sensitive=True),))
+    change = Change(Action.CREATE, CreateUser("x"), "r", "s",
+                    fields=(FieldChange("password", None, "hunter2", sensitive=True),))
     text = render(lambda ui: ui.changes([change]))
     assert "hunter2" not in text and "password = (sensitive value)" in text
 

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from wizard.facts import AccountFacts, BucketAccess, CredentialRow, Trail
 
+from wizard.facts import is_root_device
+
 CIS7, CIS5, SECURITY_HUB, PROWLER = "CIS AWS v7.0", "CIS AWS v5.0", "AWS Security Hub", "Prowler"
 FRAMEWORKS = (CIS7, CIS5, SECURITY_HUB, PROWLER)
 
@@ -150,17 +152,12 @@ def root_hardware_mfa_enabled(facts: AccountFacts) -> list[Verdict]:
            "device; aws-harden cannot do this (root's MFA is console only)")
     if not facts.summary.root_mfa:
         return [_root(facts, "FAIL", "root has no MFA at all (AccountMFAEnabled = 0)", fix, {"AccountMFAEnabled": 0})]
-    virtual = [d.serial for d in facts.virtual_mfa_devices if is_root_device(d.serial, d.user_arn, facts)]
+    virtual = [d.serial for d in facts.virtual_mfa_devices if is_root_device(d, facts.account)]
     if virtual:
         return [_root(facts, "FAIL", f"root's MFA is a virtual device ({', '.join(virtual)})", fix,
                       {"AccountMFAEnabled": 1, "root_virtual_devices": virtual})]
     return [_root(facts, "PASS", "root's MFA is not a virtual device (a hardware token or security key)",
                   observed={"AccountMFAEnabled": 1, "root_virtual_devices": []})]
-
-
-def is_root_device(serial: str, user_arn: str | None, facts: AccountFacts) -> bool:
-    """Root's virtual device: assigned to the root ARN, or under the serial AWS gives root's device."""
-    return user_arn == facts.root_arn or serial.endswith(f":{facts.account}:mfa/root-account-mfa-device")
 
 
 def no_root_access_key(facts: AccountFacts) -> list[Verdict]:

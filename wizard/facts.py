@@ -173,6 +173,15 @@ class VirtualMfaDevice:
     user_arn: str | None  # the user it is assigned to (root: arn:...:root)
 
 
+ROOT_VIRTUAL_DEVICE = "root-account-mfa-device"  # the name AWS gives root's virtual device
+
+
+def is_root_device(device: VirtualMfaDevice, account: str) -> bool:
+    """Root's virtual device: assigned to the account's root ARN, or under the serial AWS gives root's device."""
+    return (device.user_arn or "").endswith(f":{account}:root") or device.serial.endswith(
+        f":{account}:mfa/{ROOT_VIRTUAL_DEVICE}")
+
+
 @dataclass(frozen=True)
 class CredentialRow:
     """One row of the credential report, as AWS writes it (strings: "true", "N/A", ISO dates...)."""
