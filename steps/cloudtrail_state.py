@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from steps import cloudtrail_policies as docs
 from steps import resources
+from wizard import facts
 from wizard.aws import GLOBAL_REGION, Aws
 from wizard.reads import absent_is_none
 from wizard.retry import error_code
@@ -140,60 +141,36 @@ class CloudTrailState:
 
 # --- trails -----------------------------------------------------------------------------------
 def read_trails(aws: Aws, account: str) -> tuple[Trail, ...]:
-    listed = aws.client("cloudtrail").describe_trails(includeShadowTrails=True)["trailList"]
-    unique: dict[str, Mapping[str, Any]] = {}
-    for t in listed:
-        unique.setdefault(t["TrailARN"], t)  # shadow copies repeat a trail
-    return tuple(aws.parallel(*(lambda t=t: read_trail(aws, t, account) for t in unique.values())))
+    """The account's trails as wizard/facts.py reads them (one reader for controls and this step), strictly:
+    a trail of this account whose status or selectors cannot be read fails the step."""
+    return tuple(step_view(t, account) for t in facts.read_trails(aws, strict_for=account))
 
 
-# What a member account may be told when it asks for another account's organization trail (botocore's
-# GetTrailStatus / GetEventSelectors errors): the trail is then counted as its management account keeps it.
-REFUSED_FOREIGN = (
-    "TrailNotFoundException", "CloudTrailARNInvalidException", "OperationNotPermittedException",
-    "UnsupportedOperationException", "AccessDenied", "AccessDeniedException",
-)  # fmt: skip
-
-
-def read_trail(aws: Aws, t: Mapping[str, Any], caller_account: str) -> Trail:
-    home = t.get("HomeRegion") or aws.region
-    client = aws.client("cloudtrail", home)  # status and selectors answer only in the home region
-    owner = t["TrailARN"].split(":")[4]
-    foreign = owner != caller_account
-    org_managed = foreign and bool(t.get("IsOrganizationTrail"))
-    if foreign:
-        status, selectors = aws.parallel(
-            lambda: absent_is_none(lambda: client.get_trail_status(Name=t["TrailARN"]), REFUSED_FOREIGN),
-            lambda: absent_is_none(lambda: client.get_event_selectors(TrailName=t["TrailARN"]), REFUSED_FOREIGN),
-        )
-    else:
-        status, selectors = aws.parallel(
-            lambda: client.get_trail_status(Name=t["TrailARN"]),
-            lambda: client.get_event_selectors(TrailName=t["TrailARN"]),
-        )
-    readable = status is not None and selectors is not None
-    basic = tuple((selectors or {}).get("EventSelectors") or ())
-    advanced = tuple((selectors or {}).get("AdvancedEventSelectors") or ())
-    management_all = records_all_management(basic, advanced) if readable else True
+def step_view(t: facts.Trail, caller_account: str) -> Trail:
+    """What the step decides from: an organization trail of another account is counted as its management
+    account keeps it when this account may not read its status or selectors."""
+    owner = t.account
+    readable = t.is_logging is not None and t.selectors_read
+    basic, advanced = t.raw_event_selectors, t.raw_advanced_selectors
     return Trail(
-        name=t["Name"],
-        arn=t["TrailARN"],
-        home_region=home,
-        bucket=t.get("S3BucketName"),
-        multi_region=bool(t.get("IsMultiRegionTrail")),
-        global_events=bool(t.get("IncludeGlobalServiceEvents")),
-        validation=bool(t.get("LogFileValidationEnabled")),
-        logging=bool((status or {}).get("IsLogging")),
-        organization=bool(t.get("IsOrganizationTrail")),
+        name=t.name,
+        arn=t.arn,
+        home_region=t.home_region,
+        bucket=t.s3_bucket,
+        multi_region=t.multi_region,
+        global_events=t.global_events,
+        validation=t.log_file_validation,
+        logging=bool(t.is_logging),
+        organization=t.organization,
         account=owner,
-        management_all=management_all,
+        management_all=records_all_management(basic, advanced) if readable else True,
         advanced_selectors=bool(advanced),
         selectors=basic,
-        kms_key=t.get("KmsKeyId"),
-        log_group_arn=t.get("CloudWatchLogsLogGroupArn"),
-        logs_role_arn=t.get("CloudWatchLogsRoleArn"),
+        kms_key=t.kms_key_id,
+        log_group_arn=t.log_group_arn,
+        logs_role_arn=t.logs_role_arn,
         advanced=advanced,
-        org_managed=org_managed,
+        org_managed=owner != caller_account and t.organization,
         readable=readable,
         excluded_sources=excluded_sources(basic, advanced),
     )
