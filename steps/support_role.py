@@ -28,6 +28,7 @@ from wizard.protocol import (
     ChangeSkipped,
     FieldChange,
     Finding,
+    Operation,
     Question,
     Step,
     StepContext,
@@ -88,6 +89,48 @@ class SupportRoleState:
     @property
     def ours(self) -> bool:
         return self.role is not None and self.role.path == ROLE_PATH
+
+
+@dataclass(frozen=True)
+class CreateRole(Operation):
+    """The role on aws-harden's path, trusted by this account's principals with MFA, then its policy."""
+
+    role: str
+    policy_arn: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        iam = aws.client("iam")
+        document = json.dumps(trust_policy(ctx.caller.partition, ctx.caller.account))
+        try:
+            with_backoff(lambda: iam.create_role(
+                RoleName=self.role, Path=ROLE_PATH, AssumeRolePolicyDocument=document, Tags=provenance.TAGS,
+                Description="AWS Support access for this account's principals, with MFA (aws-harden)"))
+        except Exception as exc:
+            if error_code(exc) != "EntityAlreadyExists":
+                raise
+            raise ChangeSkipped(f"a role named {self.role} appeared meanwhile; run again to see whose") from None
+        _attach(aws, self.role, self.policy_arn)
+
+
+@dataclass(frozen=True)
+class AttachPolicy(Operation):
+    """The policy on an existing role, read again at the moment of widening it: still aws-harden's?"""
+
+    role: str
+    policy_arn: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        iam = aws.client("iam")
+        found = absent_is_none(lambda: iam.get_role(RoleName=self.role))
+        if found is None or found["Role"].get("Path") != ROLE_PATH:
+            raise ChangeSkipped(f"role {self.role} is not aws-harden's (any more); nothing was attached")
+        _attach(aws, self.role, self.policy_arn)
+
+
+def _attach(aws: Aws, role: str, arn: str) -> None:
+    iam = aws.client("iam")
+    with_backoff(lambda: iam.attach_role_policy(RoleName=role, PolicyArn=arn),
+                 retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})  # a role made a moment ago may not be visible
 
 
 class SupportRole(Step[SupportRoleState]):
@@ -169,46 +212,22 @@ class SupportRole(Step[SupportRoleState]):
                 return []
             arn = role_arn(ctx.caller.partition, ctx.caller.account, state.name)
             return [Change(
-                Action.CREATE, "create-role", f'iam role "{state.name}"',
+                Action.CREATE, CreateRole(state.name, wanted), f'iam role "{state.name}"',
                 f"create role {state.name} with {POLICY}, assumable by this account's principals with MFA",
                 operations=("iam:CreateRole", "iam:AttachRolePolicy"),
                 fields=(FieldChange("arn", None, arn), FieldChange("policy", None, POLICY),
-                        FieldChange("trusted", None, f"account {ctx.caller.account}, with MFA")),
-                params={"role": state.name, "policy_arn": wanted})]
+                        FieldChange("trusted", None, f"account {ctx.caller.account}, with MFA")))]
         if state.role.name in state.with_policy:
             return []
         if not state.ours:
             return [Change(
-                Action.CREATE, "attach-policy", f'policy {POLICY} on role "{state.role.name}"',
+                Action.CREATE, AttachPolicy(state.role.name, wanted), f'policy {POLICY} on role "{state.role.name}"',
                 f"give role {state.role.name} {POLICY}", operations=("iam:AttachRolePolicy",),
-                params={"role": state.role.name, "policy_arn": wanted},
                 waits_for=(f"role {state.role.name} is not aws-harden's (path {state.role.path}): choose another name "
                            "with [support-role] name"))]
-        return [Change(Action.CREATE, "attach-policy", f'policy {POLICY} on role "{state.role.name}"',
-                       f"attach {POLICY} to {state.role.name}", operations=("iam:AttachRolePolicy",),
-                       params={"role": state.role.name, "policy_arn": wanted})]
-
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        iam = aws.client("iam")
-        role, arn = str(change.params["role"]), str(change.params["policy_arn"])
-        if change.key == "create-role":
-            document = json.dumps(trust_policy(ctx.caller.partition, ctx.caller.account))
-            try:
-                with_backoff(lambda: iam.create_role(
-                    RoleName=role, Path=ROLE_PATH, AssumeRolePolicyDocument=document, Tags=provenance.TAGS,
-                    Description="AWS Support access for this account's principals, with MFA (aws-harden)"))
-            except Exception as exc:
-                if error_code(exc) != "EntityAlreadyExists":
-                    raise
-                raise ChangeSkipped(f"a role named {role} appeared meanwhile; run again to see whose") from None
-        elif change.key == "attach-policy":  # read again at the moment of widening it: still aws-harden's?
-            found = absent_is_none(lambda: iam.get_role(RoleName=role))
-            if found is None or found["Role"].get("Path") != ROLE_PATH:
-                raise ChangeSkipped(f"role {role} is not aws-harden's (any more); nothing was attached")
-        else:
-            raise ValueError(f"unknown change {change.key}")
-        with_backoff(lambda: iam.attach_role_policy(RoleName=role, PolicyArn=arn),
-                     retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})  # a role made a moment ago may not be visible
+        return [Change(Action.CREATE, AttachPolicy(state.role.name, wanted),
+                       f'policy {POLICY} on role "{state.role.name}"', f"attach {POLICY} to {state.role.name}",
+                       operations=("iam:AttachRolePolicy",))]
 
 
 STEP = SupportRole()
