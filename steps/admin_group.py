@@ -14,6 +14,7 @@ from typing import Any
 
 from steps import provenance
 from steps.provenance import ADOPT_ANSWER, GROUP_PATH, Ownership
+from steps.resources import attach_group_policy, create_group
 from wizard.aws import Aws
 from wizard.protocol import (
     Action,
@@ -29,7 +30,7 @@ from wizard.protocol import (
     iam_name_problem,
 )
 from wizard.reads import absent_is_none
-from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
+from wizard.retry import TRANSIENT_CODES, with_backoff
 
 ADMIN_POLICY_NAME = "AdministratorAccess"
 NO_GROUP = Ownership("absent", "no such group")
@@ -95,13 +96,7 @@ class Adopt(Operation):
     group_id: str | None
 
     def apply(self, aws: Aws, ctx: ApplyContext) -> None:
-        iam = aws.client("iam")
-        found = absent_is_none(lambda: iam.get_group(GroupName=self.group))
-        if found is None or str(found["Group"]["GroupId"]) != self.group_id:
-            raise ChangeSkipped(f"group {self.group} changed since the plan; run again to see it")
-        if not provenance.record_adoption(aws, ctx.caller.account, provenance.group_entry(self.group),
-                                          self.group_id):
-            ctx.output(f"adoption of group {self.group}", "for this run only: no working keyring to remember it")
+        provenance.adopt_group(aws, ctx, self.group, self.group_id)
 
 
 @dataclass(frozen=True)
@@ -109,13 +104,7 @@ class CreateGroup(Operation):
     group: str
 
     def apply(self, aws: Aws, ctx: ApplyContext) -> None:
-        iam = aws.client("iam")
-        try:
-            with_backoff(lambda: iam.create_group(GroupName=self.group, Path=GROUP_PATH))
-        except Exception as exc:
-            if error_code(exc) != "EntityAlreadyExists":
-                raise
-            raise ChangeSkipped(f"a group named {self.group} appeared meanwhile; run again to see whose") from None
+        create_group(aws.client("iam"), self.group)
 
 
 @dataclass(frozen=True)
@@ -125,9 +114,7 @@ class AttachPolicy(Operation):
 
     def apply(self, aws: Aws, ctx: ApplyContext) -> None:
         _ensure_usable(aws, self.group, ctx)
-        iam = aws.client("iam")
-        with_backoff(lambda: iam.attach_group_policy(GroupName=self.group, PolicyArn=self.policy_arn),
-                     retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})
+        attach_group_policy(aws.client("iam"), self.group, self.policy_arn)
 
 
 @dataclass(frozen=True)

@@ -197,12 +197,7 @@ class Adopt(Operation):
     user_id: str
 
     def apply(self, aws: Aws, ctx: ApplyContext) -> None:
-        user = provenance.read_user(aws.client("iam"), self.name)
-        if user is None or str(user["UserId"]) != self.user_id:
-            raise ChangeSkipped(f"IAM user {self.name} changed since the plan (another user of that name); "
-                                "run again to see it")
-        if not provenance.record_adoption(aws, ctx.caller.account, self.name, self.user_id):
-            ctx.output(f"adoption of {self.name}", "for this run only: no working keyring to remember it")
+        provenance.adopt_user(aws, ctx, self.name, self.user_id)
 
 
 @dataclass(frozen=True)

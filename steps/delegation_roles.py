@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from steps import provenance
+from steps.resources import attach_role_policy, create_role, role_still_ours
 from steps.team_catalogue import BY_NAME, NAMES, policy_name
 from wizard.answers import rows_from_line, rows_line, rows_problem
 from wizard.aws import Aws
@@ -30,7 +31,6 @@ from wizard.protocol import (
     AnswerValue,
     ApplyContext,
     Change,
-    ChangeSkipped,
     FieldChange,
     Finding,
     Operation,
@@ -39,8 +39,7 @@ from wizard.protocol import (
     StepContext,
     iam_name_problem,
 )
-from wizard.reads import absent_is_none
-from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
+from wizard.retry import with_backoff
 from wizard.secrets import Secret, keyring_entry, read_from_keyring
 
 FIELDS = ("name", "account", "access")
@@ -152,13 +151,6 @@ def _external_id(ctx: ApplyContext, role: str) -> Secret:
     return external_id
 
 
-def _still_ours(iam: Any, role: str) -> None:
-    """Read again at the moment of changing it: a role that is not (any more) on aws-harden's path is left."""
-    found = absent_is_none(lambda: iam.get_role(RoleName=role))
-    if found is None or found["Role"].get("Path") != ROLE_PATH:
-        raise ChangeSkipped(f"role {role} is not aws-harden's (any more); nothing was changed")
-
-
 @dataclass(frozen=True)
 class CreateRole(Operation):
     """The role, trusting `account` with a new external id (to the keyring first), then its policies."""
@@ -171,17 +163,10 @@ class CreateRole(Operation):
         iam = aws.client("iam")
         external_id = new_external_id()
         ctx.keep_secret(external_id_entry(self.role), f"external id for role {self.role}", external_id)
-        document = json.dumps(trust_policy(ctx.caller.partition, self.account, external_id))
-        try:
-            with_backoff(lambda: iam.create_role(
-                RoleName=self.role, Path=ROLE_PATH, AssumeRolePolicyDocument=document, Tags=provenance.TAGS,
-                Description=f"delegated access for account {self.account} (aws-harden)"))
-        except Exception as exc:
-            if error_code(exc) != "EntityAlreadyExists":
-                raise
-            raise ChangeSkipped(f"a role named {self.role} appeared meanwhile; run again to see whose") from None
+        create_role(iam, self.role, trust_policy(ctx.caller.partition, self.account, external_id),
+                    f"delegated access for account {self.account} (aws-harden)")
         for arn in self.policies:
-            _attach(iam, self.role, arn)
+            attach_role_policy(iam, self.role, arn)
 
 
 @dataclass(frozen=True)
@@ -193,7 +178,7 @@ class UpdateTrust(Operation):
 
     def apply(self, aws: Aws, ctx: ApplyContext) -> None:
         iam = aws.client("iam")
-        _still_ours(iam, self.role)
+        role_still_ours(iam, self.role)
         document = json.dumps(trust_policy(ctx.caller.partition, self.account, _external_id(ctx, self.role)))
         with_backoff(lambda: iam.update_assume_role_policy(RoleName=self.role, PolicyDocument=document))
 
@@ -205,8 +190,8 @@ class AttachPolicy(Operation):
 
     def apply(self, aws: Aws, ctx: ApplyContext) -> None:
         iam = aws.client("iam")
-        _still_ours(iam, self.role)
-        with_backoff(lambda: iam.attach_role_policy(RoleName=self.role, PolicyArn=self.policy_arn))
+        role_still_ours(iam, self.role)
+        attach_role_policy(iam, self.role, self.policy_arn)
 
 
 @dataclass(frozen=True)
@@ -218,7 +203,7 @@ class DetachPolicy(Operation):
 
     def apply(self, aws: Aws, ctx: ApplyContext) -> None:
         iam = aws.client("iam")
-        _still_ours(iam, self.role)
+        role_still_ours(iam, self.role)
         with_backoff(lambda: iam.detach_role_policy(RoleName=self.role, PolicyArn=self.policy_arn))
 
 
@@ -366,11 +351,6 @@ class DelegationRoles(Step[DelegationState]):
                                       f"detach {policy_name(arn)} from {d.name} (the list gives it {d.access})",
                                       operations=("iam:DetachRolePolicy",)))
         return changes
-
-
-def _attach(iam: Any, role: str, arn: str) -> None:
-    with_backoff(lambda: iam.attach_role_policy(RoleName=role, PolicyArn=arn),
-                 retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})  # a role made a moment ago may not be visible yet
 
 
 STEP = DelegationRoles()

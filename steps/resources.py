@@ -1,6 +1,7 @@
-"""What more than one step makes the same way: S3 buckets and their settings, policy documents, tags, names.
+"""What more than one step makes the same way: IAM groups and roles, S3 buckets and their settings, policy
+documents, tags, names.
 
-How a step declares its operations (read this before converting a step at merge time):
+How a step declares its operations (read this before adding a step or a change):
 
 - Each kind of change is a small frozen dataclass subclassing `wizard.protocol.Operation`, with typed fields
   for exactly what the change needs (`CreateUser(name: str)`, `AttachPolicy(group: str, policy_arn: str)`),
@@ -15,10 +16,12 @@ How a step declares its operations (read this before converting a step at merge 
   the change does, and keep it when its fields change.
 - No secret in an operation's fields: a password, key or seed is made or read inside `apply` and goes to
   `ctx.keep_secret` (the journal records `Change.as_record()`, which never includes an operation's fields).
-- What several steps do alike lives here: a bucket (`CreateBucket`, `BucketPublicAccessBlock`,
-  `BucketOwnership`, `BucketEncryption`, `BucketVersioning`, `BucketPolicy`), policy documents
-  (`normalise`, `same`, `contains`, `grants`, `merged`), tags (`TAGS`, `TAG_MAP`, `kms_tags`), and names
-  (`bucket_name_problem`, `email_problem`). The "absent is None" read helper is `wizard.reads.absent_is_none`.
+- What several steps do alike lives here: IAM groups and roles on aws-harden's path (`create_group`,
+  `attach_group_policy`, `create_role`, `attach_role_policy`, `role_still_ours`), a bucket (`CreateBucket`,
+  `BucketPublicAccessBlock`, `BucketOwnership`, `BucketEncryption`, `BucketVersioning`, `BucketPolicy`),
+  policy documents (`normalise`, `same`, `contains`, `grants`, `merged`), tags (`TAGS`, `TAG_MAP`,
+  `kms_tags`), and names (`bucket_name_problem`, `email_problem`). The "absent is None" read helper is
+  `wizard.reads.absent_is_none`.
 """
 
 from __future__ import annotations
@@ -29,15 +32,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from steps.provenance import TAG_KEY, TAG_VALUE
+from steps.provenance import GROUP_PATH, ROLE_PATH, TAG_KEY, TAG_VALUE
+from steps.provenance import TAGS as TAGS
 from wizard.aws import GLOBAL_REGION, Aws
 from wizard.errors import WizardError
-from wizard.protocol import EMAIL_RE, AnswerValue, ApplyContext, Operation
+from wizard.protocol import EMAIL_RE, AnswerValue, ApplyContext, ChangeSkipped, Operation
 from wizard.reads import absent_is_none
-from wizard.retry import error_code
+from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
 
 # --- tags -------------------------------------------------------------------------------------
-TAGS = [{"Key": TAG_KEY, "Value": TAG_VALUE}]  # S3, IAM, SNS, EventBridge, CloudTrail, Data Exports
+# TAGS (S3, IAM, SNS, EventBridge, CloudTrail, Data Exports) is steps/provenance.py's, the mark it reads.
 TAG_MAP = {TAG_KEY: TAG_VALUE}  # GuardDuty, Access Analyzer, CloudWatch Logs
 
 
@@ -263,3 +267,45 @@ class BucketPolicy(Operation):
         s3 = aws.client("s3", self.region)
         document = merged(read_bucket_policy(s3, self.bucket), self.statements)
         s3.put_bucket_policy(Bucket=self.bucket, Policy=json.dumps(document))
+
+
+# --- IAM groups and roles, on aws-harden's path (its mark: steps/provenance.py) ---------------------------
+# An entity made a moment ago may not be visible to the next call yet (IAM is eventually consistent).
+JUST_MADE = TRANSIENT_CODES | {"NoSuchEntity"}
+
+
+def create_group(iam: Any, group: str) -> None:
+    """A group of that name that appeared since the plan is someone else's: nothing is made, the run goes on."""
+    try:
+        with_backoff(lambda: iam.create_group(GroupName=group, Path=GROUP_PATH))
+    except Exception as exc:
+        if error_code(exc) != "EntityAlreadyExists":
+            raise
+        raise ChangeSkipped(f"a group named {group} appeared meanwhile; run again to see whose") from None
+
+
+def attach_group_policy(iam: Any, group: str, arn: str) -> None:
+    with_backoff(lambda: iam.attach_group_policy(GroupName=group, PolicyArn=arn), retry_codes=JUST_MADE)
+
+
+def create_role(iam: Any, role: str, trust: Mapping[str, Any], description: str) -> None:
+    """Tagged, on aws-harden's path; as for a group, one that appeared since the plan is left alone."""
+    document = json.dumps(trust)
+    try:
+        with_backoff(lambda: iam.create_role(RoleName=role, Path=ROLE_PATH, AssumeRolePolicyDocument=document,
+                                             Tags=TAGS, Description=description))
+    except Exception as exc:
+        if error_code(exc) != "EntityAlreadyExists":
+            raise
+        raise ChangeSkipped(f"a role named {role} appeared meanwhile; run again to see whose") from None
+
+
+def attach_role_policy(iam: Any, role: str, arn: str) -> None:
+    with_backoff(lambda: iam.attach_role_policy(RoleName=role, PolicyArn=arn), retry_codes=JUST_MADE)
+
+
+def role_still_ours(iam: Any, role: str, nothing: str = "changed") -> None:
+    """Read again at the moment of changing it: a role not (any more) on aws-harden's path is left as it is."""
+    found = absent_is_none(lambda: iam.get_role(RoleName=role))
+    if found is None or found["Role"].get("Path") != ROLE_PATH:
+        raise ChangeSkipped(f"role {role} is not aws-harden's (any more); nothing was {nothing}")

@@ -11,12 +11,12 @@ set of keys).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from steps import provenance
+from steps.resources import attach_role_policy, create_role, role_still_ours
 from steps.team_catalogue import policy_arn
 from wizard.aws import Aws
 from wizard.facts import Role, read_roles
@@ -25,7 +25,6 @@ from wizard.protocol import (
     AnswerValue,
     ApplyContext,
     Change,
-    ChangeSkipped,
     FieldChange,
     Finding,
     Operation,
@@ -34,8 +33,7 @@ from wizard.protocol import (
     StepContext,
     iam_name_problem,
 )
-from wizard.reads import absent_is_none
-from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
+from wizard.retry import error_code
 
 POLICY = "AWSSupportAccess"
 DEFAULT_NAME = "aws-harden-support"
@@ -100,16 +98,9 @@ class CreateRole(Operation):
 
     def apply(self, aws: Aws, ctx: ApplyContext) -> None:
         iam = aws.client("iam")
-        document = json.dumps(trust_policy(ctx.caller.partition, ctx.caller.account))
-        try:
-            with_backoff(lambda: iam.create_role(
-                RoleName=self.role, Path=ROLE_PATH, AssumeRolePolicyDocument=document, Tags=provenance.TAGS,
-                Description="AWS Support access for this account's principals, with MFA (aws-harden)"))
-        except Exception as exc:
-            if error_code(exc) != "EntityAlreadyExists":
-                raise
-            raise ChangeSkipped(f"a role named {self.role} appeared meanwhile; run again to see whose") from None
-        _attach(aws, self.role, self.policy_arn)
+        create_role(iam, self.role, trust_policy(ctx.caller.partition, ctx.caller.account),
+                    "AWS Support access for this account's principals, with MFA (aws-harden)")
+        attach_role_policy(iam, self.role, self.policy_arn)
 
 
 @dataclass(frozen=True)
@@ -121,16 +112,8 @@ class AttachPolicy(Operation):
 
     def apply(self, aws: Aws, ctx: ApplyContext) -> None:
         iam = aws.client("iam")
-        found = absent_is_none(lambda: iam.get_role(RoleName=self.role))
-        if found is None or found["Role"].get("Path") != ROLE_PATH:
-            raise ChangeSkipped(f"role {self.role} is not aws-harden's (any more); nothing was attached")
-        _attach(aws, self.role, self.policy_arn)
-
-
-def _attach(aws: Aws, role: str, arn: str) -> None:
-    iam = aws.client("iam")
-    with_backoff(lambda: iam.attach_role_policy(RoleName=role, PolicyArn=arn),
-                 retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})  # a role made a moment ago may not be visible
+        role_still_ours(iam, self.role, nothing="attached")
+        attach_role_policy(iam, self.role, self.policy_arn)
 
 
 class SupportRole(Step[SupportRoleState]):

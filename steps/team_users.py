@@ -21,6 +21,7 @@ from typing import Any
 from steps import provenance
 from steps.admin_user import read_password_rules
 from steps.provenance import ADOPT_ANSWER, Ownership
+from steps.resources import attach_group_policy, create_group
 from steps.team_catalogue import BY_NAME, CATALOGUE, NAMES, Access, policy_name
 from wizard.answers import rows_from_line, rows_line, rows_problem
 from wizard.aws import Aws
@@ -146,12 +147,7 @@ class AdoptGroup(Operation):
     group_id: str
 
     def apply(self, aws: Aws, ctx: ApplyContext) -> None:
-        iam = aws.client("iam")
-        found = absent_is_none(lambda: iam.get_group(GroupName=self.group, MaxItems=1))
-        if found is None or str(found["Group"]["GroupId"]) != self.group_id:
-            raise ChangeSkipped(f"group {self.group} changed since the plan; run again to see it")
-        if not provenance.record_adoption(aws, ctx.caller.account, provenance.group_entry(self.group), self.group_id):
-            ctx.output(f"adoption of group {self.group}", "for this run only: no working keyring to remember it")
+        provenance.adopt_group(aws, ctx, self.group, self.group_id)
 
 
 @dataclass(frozen=True)
@@ -163,15 +159,10 @@ class CreateGroup(Operation):
 
     def apply(self, aws: Aws, ctx: ApplyContext) -> None:
         iam = aws.client("iam")
-        try:
-            with_backoff(lambda: iam.create_group(GroupName=self.group, Path=GROUP_PATH))
-        except Exception as exc:
-            if error_code(exc) != "EntityAlreadyExists":
-                raise
-            raise ChangeSkipped(f"a group named {self.group} appeared meanwhile; run again to see whose") from None
+        create_group(iam, self.group)
         provenance.note(aws, "team-group", self.group)
         for arn in self.policies:
-            _attach(iam, self.group, arn)
+            attach_group_policy(iam, self.group, arn)
 
 
 @dataclass(frozen=True)
@@ -187,7 +178,7 @@ class AttachPolicy(Operation):
         if self.consent and not provenance.noted(aws, "adopted", self.group_id):
             raise ChangeSkipped(f"group {self.group} is not aws-harden's or has members the list does not name, and "
                                 "nobody agreed to use it; nothing was attached")
-        _attach(aws.client("iam"), self.group, self.policy_arn)
+        attach_group_policy(aws.client("iam"), self.group, self.policy_arn)
 
 
 @dataclass(frozen=True)
@@ -198,11 +189,7 @@ class AdoptUser(Operation):
     user_id: str
 
     def apply(self, aws: Aws, ctx: ApplyContext) -> None:
-        user = provenance.read_user(aws.client("iam"), self.user)
-        if user is None or str(user["UserId"]) != self.user_id:
-            raise ChangeSkipped(f"IAM user {self.user} changed since the plan (another user of that name); run again")
-        if not provenance.record_adoption(aws, ctx.caller.account, self.user, self.user_id):
-            ctx.output(f"adoption of {self.user}", "for this run only: no working keyring to remember it")
+        provenance.adopt_user(aws, ctx, self.user, self.user_id)
 
 
 @dataclass(frozen=True)
@@ -540,11 +527,6 @@ class TeamUsers(Step[TeamState]):
                     f"take {m.name} out of {other.name} (the list puts them in {m.group})",
                     operations=("iam:RemoveUserFromGroup",)))
         return changes
-
-
-def _attach(iam: Any, group: str, arn: str) -> None:
-    with_backoff(lambda: iam.attach_group_policy(GroupName=group, PolicyArn=arn),
-                 retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})  # a group made a moment ago may not be visible yet
 
 
 def _forget_password(account: str, name: str) -> None:

@@ -113,6 +113,8 @@ class Change:
     waits_for: str | None = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.operation, Operation):  # e.g. a string key from before typed operations
+            raise TypeError(f"{self.resource}: a change's operation is an Operation, not {self.operation!r}")
         if (self.action is Action.OPERATOR) != isinstance(self.operation, ConsoleTask):
             raise TypeError(f"{self.resource}: an OPERATOR change, and only one, is a ConsoleTask")
 
