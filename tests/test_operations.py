@@ -36,6 +36,8 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "user-mfa": {"other_users": True, "enforce": True},
     "account-contacts": {"security": {"name": "Sec", "title": "CISO", "email": "sec@example.com",
                                       "phone": "+1 555 0100"}},
+    "team-users": {"users": [{"name": "dana", "group": "Developers"}]},
+    "delegation-roles": {"roles": [{"name": "auditor", "account": "210987654321", "access": "SecurityAudit"}]},
 }
 RECORD_KEYS = {"action", "key", "resource", "summary", "operations", "fields"}
 
@@ -90,6 +92,10 @@ def assert_typed(change: Change) -> None:
 
 
 def test_every_step_plans_typed_operations_on_a_fresh_account(account: Account) -> None:
+    iam = account.raw("iam")  # someone else's user with two active keys: credential-hygiene has work too
+    iam.create_user(UserName="bob")
+    iam.create_access_key(UserName="bob")
+    iam.create_access_key(UserName="bob")
     every = steps.available()
     plans = planned(account.aws(locked=True), every)  # inspect and plan only: nothing is written
     assert set(plans) == {s.id for s in every}
@@ -101,6 +107,21 @@ def test_every_step_plans_typed_operations_on_a_fresh_account(account: Account) 
     kinds = {type(c.operation) for cs in plans.values() for c in cs}
     assert CreateBucket in kinds  # cloudtrail's and billing-report's buckets: one shared operation
     assert len(kinds) >= 30
+
+
+def test_every_plan_fixture_is_typed_operations() -> None:
+    """The pure tier's plans (tests/plans/, which cover every registered step) hold typed operations too,
+    also for the changes a fresh account does not plan (console tasks, adoptions, updates, deletions)."""
+    from tests.plan_support import ctx
+    from tests.plans.test_plans import CASES
+
+    registered = {*steps.all_ids(), *steps.organization_ids()}
+    seen: set[str] = set()
+    for step, state, answers, caller, _ in CASES.values():
+        for change in step.plan(state, ctx(step.id, answers, caller)):
+            assert_typed(change)
+            seen.add(step.id)
+    assert seen == registered, registered - seen
 
 
 def test_organization_steps_plan_typed_operations(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -124,6 +145,20 @@ def test_organization_steps_plan_typed_operations(account: Account, monkeypatch:
     for changes in plans.values():
         for change in changes:
             assert_typed(change)
+
+
+def test_a_change_is_built_from_an_operation_only() -> None:
+    from steps.admin_user import CreateUser
+    from steps.root_mfa import AssignRootMfa
+
+    with pytest.raises(TypeError, match="is an Operation"):
+        Change(Action.CREATE, "create-user", 'iam user "x"', "s")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="ConsoleTask"):
+        Change(Action.OPERATOR, CreateUser("x"), 'iam user "x"', "s")  # the operator's, yet aws-harden would apply it
+    with pytest.raises(TypeError, match="ConsoleTask"):
+        Change(Action.CREATE, AssignRootMfa(), "root MFA", "s")
+    with pytest.raises(ValueError, match="done by the operator"):
+        AssignRootMfa().apply(None, None)  # type: ignore[arg-type]
 
 
 def test_steps_have_no_apply_to_dispatch_from() -> None:
