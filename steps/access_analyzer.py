@@ -13,7 +13,17 @@ from dataclasses import dataclass
 
 from wizard.aws import Aws
 from wizard.facts import Analyzer, Guardrails, read_guardrails
-from wizard.protocol import Action, ApplyContext, Change, FieldChange, Finding, Step, StepContext
+from wizard.protocol import (
+    Action,
+    ApplyContext,
+    Change,
+    ConsoleTask,
+    FieldChange,
+    Finding,
+    Operation,
+    Step,
+    StepContext,
+)
 from wizard.retry import error_code
 
 ANALYZER_NAME = "aws-harden-external-access"
@@ -33,6 +43,24 @@ class AnalyzerState:
         external = [a for a in self.analyzers.get(region, ()) if a.external_access]
         return next((a for a in external if a.status == "ACTIVE"), None) or next(
             (a for a in external if a.status == "CREATING"), None)
+
+
+@dataclass(frozen=True)
+class ReplaceAnalyzer(ConsoleTask):
+    region: str
+
+
+@dataclass(frozen=True)
+class CreateAnalyzer(Operation):
+    region: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        client = aws.client("accessanalyzer", self.region)
+        try:
+            client.create_analyzer(analyzerName=ANALYZER_NAME, type="ACCOUNT", tags={"created-by": "aws-harden"})
+        except Exception as exc:
+            if error_code(exc) != "ConflictException":  # made by an earlier run whose answer was lost
+                raise
 
 
 class AccessAnalyzer(Step[AnalyzerState]):
@@ -67,26 +95,16 @@ class AccessAnalyzer(Step[AnalyzerState]):
             ours = next((a for a in state.analyzers[region] if a.name == ANALYZER_NAME), None)
             if ours is not None:  # ours, but disabled or failed: only a person can tell why
                 changes.append(Change(
-                    Action.OPERATOR, "replace-analyzer", f"access analyzer {ANALYZER_NAME} ({region})",
+                    Action.OPERATOR, ReplaceAnalyzer(region), f"access analyzer {ANALYZER_NAME} ({region})",
                     f"the analyzer {ANALYZER_NAME} in {region} is {ours.status}: delete it in the console, then "
                     "run aws-harden again to make a new one", url=CONSOLE.format(region=region)))
                 continue
             changes.append(Change(
-                Action.CREATE, "create-analyzer", f"access analyzer {ANALYZER_NAME} ({region})",
+                Action.CREATE, CreateAnalyzer(region), f"access analyzer {ANALYZER_NAME} ({region})",
                 f"an external-access analyzer (type ACCOUNT) in {region}: free; it reports what is shared "
                 "outside the account", operations=("accessanalyzer:CreateAnalyzer",),
-                fields=(FieldChange("type", None, "ACCOUNT"),), params={"region": region}))
+                fields=(FieldChange("type", None, "ACCOUNT"),)))
         return changes
-
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        if change.key != "create-analyzer":
-            raise ValueError(f"{self.id} cannot apply {change.key}")
-        client = aws.client("accessanalyzer", str(change.params["region"]))
-        try:
-            client.create_analyzer(analyzerName=ANALYZER_NAME, type="ACCOUNT", tags={"created-by": "aws-harden"})
-        except Exception as exc:
-            if error_code(exc) != "ConflictException":  # made by an earlier run whose answer was lost
-                raise
 
 
 STEP = AccessAnalyzer()

@@ -23,6 +23,7 @@ from wizard.protocol import (
     ChangeSkipped,
     FieldChange,
     Finding,
+    Operation,
     Question,
     Step,
     StepContext,
@@ -98,6 +99,22 @@ def same(a: AlternateContact, b: AlternateContact) -> bool:
     return a.fields() | {"email": a.email.lower()} == b.fields() | {"email": b.email.lower()}
 
 
+@dataclass(frozen=True)
+class PutContact(Operation):
+    type: str
+    contact: AlternateContact | None  # None: not answered yet (plan, check); asked before apply
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        contact = self.contact
+        if contact is None:
+            key = KEYS[self.type]
+            raise ChangeSkipped(f"no {key} contact given: answer the question, or put {key} = {{ name = \"...\", "
+                                f"title = \"...\", email = \"...\", phone = \"...\" }} under [{ctx.step_id}]")
+        aws.client("account", GLOBAL_REGION).put_alternate_contact(
+            AlternateContactType=self.type, Name=contact.name, Title=contact.title,
+            EmailAddress=contact.email, PhoneNumber=contact.phone)
+
+
 class AccountContacts(Step[ContactsState]):
     id = "account-contacts"
     title = "Security, billing and operations contacts"
@@ -134,26 +151,13 @@ class AccountContacts(Step[ContactsState]):
                 continue
             values = new.fields() if new else dict.fromkeys(LIMITS, ASKED_AT_APPLY)
             changes.append(Change(
-                Action.UPDATE if old else Action.CREATE, "put-contact", f"{kind.lower()} contact",
+                Action.UPDATE if old else Action.CREATE, PutContact(kind, new), f"{kind.lower()} contact",
                 f"{'change' if old else 'set'} the {kind.lower()} contact: {WHY[kind]}",
                 operations=("account:PutAlternateContact",),
                 fields=tuple(FieldChange(k, (old.fields()[k] if old else None), v) for k, v in values.items()
                              if old is None or old.fields()[k] != v),
-                params={"type": kind, "contact": new.fields() if new else None},
             ))
         return changes
-
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        if change.key != "put-contact":
-            raise ValueError(f"unknown change {change.key}")
-        kind, contact = str(change.params["type"]), change.params["contact"]
-        if contact is None:
-            key = KEYS[kind]
-            raise ChangeSkipped(f"no {key} contact given: answer the question, or put {key} = {{ name = \"...\", "
-                                f"title = \"...\", email = \"...\", phone = \"...\" }} under [{self.id}]")
-        aws.client("account", GLOBAL_REGION).put_alternate_contact(
-            AlternateContactType=kind, Name=contact["name"], Title=contact["title"],
-            EmailAddress=contact["email"], PhoneNumber=contact["phone"])
 
 
 STEP = AccountContacts()

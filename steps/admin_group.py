@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from steps import provenance
 from steps.provenance import ADOPT_ANSWER, GROUP_PATH, Ownership
+from steps.resources import attach_group_policy, create_group
 from wizard import facts
 from wizard.aws import Aws
 from wizard.protocol import (
@@ -22,13 +23,13 @@ from wizard.protocol import (
     ChangeSkipped,
     FieldChange,
     Finding,
+    Operation,
     Question,
     Step,
     StepContext,
     iam_name_problem,
 )
-from wizard.reads import absent_is_none
-from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
+from wizard.retry import TRANSIENT_CODES, with_backoff
 
 ADMIN_POLICY_NAME = "AdministratorAccess"
 NO_GROUP = Ownership("absent", "no such group")
@@ -81,6 +82,55 @@ class AdminGroupState:
     def grants_to_others(self) -> bool:
         """Attaching AdministratorAccess now would make members the wizard did not add administrators."""
         return self.policy_arn not in self.attached_policies and bool(self.others)
+
+
+@dataclass(frozen=True)
+class Adopt(Operation):
+    group: str
+    group_id: str | None
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        provenance.adopt_group(aws, ctx, self.group, self.group_id)
+
+
+@dataclass(frozen=True)
+class CreateGroup(Operation):
+    group: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        create_group(aws.client("iam"), self.group)
+
+
+@dataclass(frozen=True)
+class AttachPolicy(Operation):
+    group: str
+    policy_arn: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        _ensure_usable(aws, self.group, ctx)
+        attach_group_policy(aws.client("iam"), self.group, self.policy_arn)
+
+
+@dataclass(frozen=True)
+class AddMember(Operation):
+    group: str
+    user: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        _ensure_usable(aws, self.group, ctx)
+        iam = aws.client("iam")
+        with_backoff(lambda: iam.add_user_to_group(GroupName=self.group, UserName=self.user),
+                     retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})
+
+
+def _ensure_usable(aws: Aws, group: str, ctx: ApplyContext) -> None:
+    """Read again at the moment of widening it: the group must still be aws-harden's or adopted, and,
+    when AdministratorAccess is not on it yet, its other members must be the ones agreed to."""
+    state = with_backoff(lambda: STEP.inspect(aws, ctx), retry_codes=TRANSIENT_CODES)
+    if state.exists and (state.foreign or (state.grants_to_others and not provenance.noted(
+            aws, "adopted", str(state.group_id)))):
+        raise ChangeSkipped(f"group {group} is not aws-harden's or has members it did not add; nothing "
+                            "was attached or added")
 
 
 class AdminGroup(Step[AdminGroupState]):
@@ -150,20 +200,18 @@ class AdminGroup(Step[AdminGroupState]):
             changes.append(self._adopt(state))
         if not state.exists:
             changes.append(
-                Change(Action.CREATE, "create-group", f'iam group "{state.group}"',
+                Change(Action.CREATE, CreateGroup(state.group), f'iam group "{state.group}"',
                        f"create group {state.group} on the path {GROUP_PATH} (aws-harden's mark)",
-                       operations=("iam:CreateGroup",), fields=(FieldChange("path", None, GROUP_PATH),),
-                       params={"group": state.group})
+                       operations=("iam:CreateGroup",), fields=(FieldChange("path", None, GROUP_PATH),))
             )
         if state.policy_arn not in state.attached_policies:
             changes.append(
                 Change(
                     Action.CREATE,
-                    "attach-policy",
+                    AttachPolicy(state.group, state.policy_arn),
                     f'policy {ADMIN_POLICY_NAME} on group "{state.group}"',
                     f"attach {ADMIN_POLICY_NAME} to {state.group}",
                     operations=("iam:AttachGroupPolicy",),
-                    params={"group": state.group, "policy_arn": state.policy_arn},
                 )
             )
         if state.member not in state.members:
@@ -171,11 +219,10 @@ class AdminGroup(Step[AdminGroupState]):
             changes.append(
                 Change(
                     Action.CREATE,
-                    "add-member",
+                    AddMember(state.group, state.member),
                     f'member "{state.member}" of group "{state.group}"',
                     f"add {state.member} to {state.group}" + (f" (waits: {waits})" if waits else ""),
                     operations=("iam:AddUserToGroup",),
-                    params={"group": state.group, "user": state.member},
                     waits_for=waits,
                 )
             )
@@ -188,11 +235,10 @@ class AdminGroup(Step[AdminGroupState]):
             why.append(f"members aws-harden did not add would become administrators: {', '.join(state.others)}")
         return Change(
             Action.UPDATE,
-            "adopt",
+            Adopt(state.group, state.group_id),
             f'iam group "{state.group}"',
             f"use group {state.group} as the admin group ({'; '.join(why)}); type its name to agree",
             fields=(FieldChange("aws-harden's", "no", "yes, adopted as it is"),),
-            params={"group": state.group, "group_id": state.group_id},
             instructions=(
                 f"path {state.path}",
                 f"attached policies: {provenance.listing(state.attached_policies)}",
@@ -203,47 +249,6 @@ class AdminGroup(Step[AdminGroupState]):
             confirm_answer=ADOPT_ANSWER,
             others_depend_on_it=True,
         )
-
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        iam = aws.client("iam")
-        group = str(change.params["group"])
-        if change.key == "adopt":
-            found = absent_is_none(lambda: iam.get_group(GroupName=group))
-            if found is None or str(found["Group"]["GroupId"]) != change.params["group_id"]:
-                raise ChangeSkipped(f"group {group} changed since the plan; run again to see it")
-            if not provenance.record_adoption(aws, ctx.caller.account, provenance.group_entry(group),
-                                              str(change.params["group_id"])):
-                ctx.output(f"adoption of group {group}", "for this run only: no working keyring to remember it")
-        elif change.key == "create-group":
-            try:
-                with_backoff(lambda: iam.create_group(GroupName=group, Path=GROUP_PATH))
-            except Exception as exc:
-                if error_code(exc) != "EntityAlreadyExists":
-                    raise
-                raise ChangeSkipped(f"a group named {group} appeared meanwhile; run again to see whose") from None
-        elif change.key == "attach-policy":
-            self._ensure_usable(aws, group, ctx)
-            with_backoff(
-                lambda: iam.attach_group_policy(GroupName=group, PolicyArn=str(change.params["policy_arn"])),
-                retry_codes=TRANSIENT_CODES | {"NoSuchEntity"},
-            )
-        elif change.key == "add-member":
-            self._ensure_usable(aws, group, ctx)
-            with_backoff(
-                lambda: iam.add_user_to_group(GroupName=group, UserName=str(change.params["user"])),
-                retry_codes=TRANSIENT_CODES | {"NoSuchEntity"},
-            )
-        else:
-            raise ValueError(f"unknown change {change.key}")
-
-    def _ensure_usable(self, aws: Aws, group: str, ctx: ApplyContext) -> None:
-        """Read again at the moment of widening it: the group must still be aws-harden's or adopted, and,
-        when AdministratorAccess is not on it yet, its other members must be the ones agreed to."""
-        state = with_backoff(lambda: self.inspect(aws, ctx), retry_codes=TRANSIENT_CODES)
-        if state.exists and (state.foreign or (state.grants_to_others and not provenance.noted(
-                aws, "adopted", str(state.group_id)))):
-            raise ChangeSkipped(f"group {group} is not aws-harden's or has members it did not add; nothing "
-                                "was attached or added")
 
 
 STEP = AdminGroup()

@@ -24,6 +24,7 @@ from wizard.protocol import (
     ChangeSkipped,
     FieldChange,
     Finding,
+    Operation,
     Question,
     Step,
     StepContext,
@@ -159,6 +160,102 @@ def existing_user(user: facts.User) -> ExistingUser:
         inline_policies=user.inline_policies, boundary=user.permissions_boundary, groups=user.groups,
         tags=tuple(sorted(user.tags.items())),
     )
+
+
+@dataclass(frozen=True)
+class Adopt(Operation):
+    """The operator agreed to this very user (its unique id): if it was replaced since the plan, ask again."""
+
+    name: str
+    user_id: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        provenance.adopt_user(aws, ctx, self.name, self.user_id)
+
+
+@dataclass(frozen=True)
+class CreateUser(Operation):
+    name: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        iam = aws.client("iam")
+        try:
+            created = with_backoff(lambda: iam.create_user(UserName=self.name, Tags=TAGS))
+        except Exception as exc:
+            if error_code(exc) != "EntityAlreadyExists":
+                raise
+            # Not this run's: the next inspect decides whose it is (a re-run finds its own tag and
+            # keyring entry; anything else is shown for adoption).
+            raise ChangeSkipped(f"an IAM user named {self.name} appeared meanwhile; run again to see whose") from None
+        provenance.note(aws, "created", str(created["User"]["UserId"]))
+
+
+@dataclass(frozen=True)
+class ConsoleAccess(Operation):
+    """A generated password (made here, never planned: it goes to the keyring, then to IAM)."""
+
+    name: str
+    minimum_length: int
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        iam = aws.client("iam")
+        user = _ensure_usable(aws, iam, self.name, ctx)
+        password = generate_password(PasswordRules(minimum_length=self.minimum_length))
+        ctx.keep_secret(f"{self.name}/{provenance.PASSWORD_ENTRY}", f"console password for {self.name}", password)
+        with_backoff(
+            lambda: iam.create_login_profile(
+                UserName=self.name, Password=password.reveal(), PasswordResetRequired=True
+            ),
+            retry_codes=TRANSIENT_CODES | {"NoSuchEntity"},  # a just-created user may not be visible yet
+        )
+        provenance.note(aws, "password", str(user["UserId"]))
+
+
+@dataclass(frozen=True)
+class AccessKey(Operation):
+    """The secret exists only in CreateAccessKey's response: if it cannot be kept, the key is deleted, not
+    orphaned."""
+
+    name: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        iam = aws.client("iam")
+        name = self.name
+        _ensure_usable(aws, iam, name, ctx)
+        key = with_backoff(lambda: iam.create_access_key(UserName=name),
+                           retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})["AccessKey"]
+        pair = {"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"]}
+        secret = Secret(json.dumps(pair))  # the keyring entry's format (cli_profile reads it back)
+        try:
+            ctx.keep_secret(f"{name}/{cli_profile.ENTRY}", f"access key for {name}", secret)
+        except (Aborted, KeyboardInterrupt):
+            with_backoff(lambda: iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"]))
+            raise
+        ctx.output(f"access key id of {name}", str(key["AccessKeyId"]))
+        ctx.output(f"access key of {name}", "usable in about 10 s (IAM takes a moment to make a new key work)")
+
+
+@dataclass(frozen=True)
+class CliProfile(Operation):
+    name: str
+    profile: str
+    path: str
+    mfa_serial: str | None
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        cli_profile.append_profile(Path(self.path), self.profile, ctx.caller.account, self.name, ctx.region,
+                                   self.mfa_serial)
+
+
+def _ensure_usable(aws: Aws, iam: Any, name: str, ctx: ApplyContext) -> dict[str, Any]:
+    """Read again at the moment of acting: a credential goes only to a user that is aws-harden's or
+    adopted (one that appeared under the name since the plan gets nothing). Returns the user."""
+    user: dict[str, Any] = with_backoff(  # a user created a moment ago may not be readable yet
+        lambda: iam.get_user(UserName=name)["User"], retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})
+    ownership = provenance.user_ownership(aws, ctx.caller, user)
+    if not ownership.usable:
+        raise ChangeSkipped(f"IAM user {name} is not aws-harden's ({ownership.reason}); nothing was given to it")
+    return user
 
 
 class AdminUser(Step[AdminUserState]):
@@ -301,7 +398,7 @@ class AdminUser(Step[AdminUserState]):
             changes.append(
                 Change(
                     Action.CREATE,
-                    "create-user",
+                    CreateUser(state.name),
                     f'iam user "{state.name}"',
                     f"create IAM user {state.name}",
                     operations=("iam:CreateUser",),
@@ -309,7 +406,6 @@ class AdminUser(Step[AdminUserState]):
                         FieldChange("name", None, state.name),
                         FieldChange("arn", None, KNOWN_AFTER_APPLY),
                     ),
-                    params={"name": state.name},
                 )
             )
         if not state.has_console_access:
@@ -317,7 +413,7 @@ class AdminUser(Step[AdminUserState]):
             changes.append(
                 Change(
                     Action.CREATE,
-                    "console-access",
+                    ConsoleAccess(state.name, rules.minimum_length),
                     f'console access for "{state.name}"',
                     f"give {state.name} a console password (stored in the OS keyring, changed at first sign-in)",
                     operations=("iam:CreateLoginProfile",),
@@ -325,10 +421,6 @@ class AdminUser(Step[AdminUserState]):
                         FieldChange("password", None, "generated", sensitive=True),
                         FieldChange("password_reset_required", None, True),
                     ),
-                    params={
-                        "name": state.name,
-                        "minimum_length": rules.minimum_length,
-                    },
                 )
             )
         changes.extend(self._programmatic_changes(state))
@@ -338,12 +430,11 @@ class AdminUser(Step[AdminUserState]):
     def _adopt(state: AdminUserState, existing: ExistingUser) -> Change:
         return Change(
             Action.UPDATE,
-            "adopt",
+            Adopt(state.name, existing.user_id),
             f'iam user "{state.name}"',
             f"adopt IAM user {state.name} as the admin, though not aws-harden's ({state.ownership.reason}); "
             "whoever holds its password, keys or MFA device keeps them: type its name to agree",
             fields=(FieldChange("aws-harden's", "no", "yes, adopted as it is"),),
-            params={"name": state.name, "user_id": existing.user_id},
             instructions=tuple(existing.lines()),
             confirm_value=state.name,
             confirm_answer=ADOPT_ANSWER,
@@ -358,18 +449,17 @@ class AdminUser(Step[AdminUserState]):
         if not state.access_keys:
             changes.append(Change(
                 Action.CREATE,
-                "access-key",
+                AccessKey(state.name),
                 f'access key for "{state.name}"',
                 f"give {state.name} an access key for the AWS CLI (secret to the OS keyring only)",
                 operations=("iam:CreateAccessKey",),
                 fields=(FieldChange("access_key_id", None, KNOWN_AFTER_APPLY),
                         FieldChange("secret_access_key", None, "in the OS keyring", sensitive=True)),
-                params={"name": state.name},
             ))
         if state.profile.state == "missing":
             changes.append(Change(
                 Action.CREATE,
-                "cli-profile",
+                CliProfile(state.name, state.profile.name, state.profile.path, state.mfa_serial or None),
                 f'AWS CLI profile "{state.profile.name}"',
                 f"write the AWS CLI profile {state.profile.name} to {state.profile.path} (it reads the key "
                 "from the keyring; no secret in the file)",
@@ -379,85 +469,8 @@ class AdminUser(Step[AdminUserState]):
                     FieldChange("mfa", None, f"a code from {state.mfa_serial}, per session" if state.mfa_serial
                                 else "a code per session once the admin has an MFA device (found then)"),
                 ),
-                params={"name": state.name, "profile": state.profile.name, "path": state.profile.path,
-                        "mfa_serial": state.mfa_serial or ""},
             ))
         return changes
-
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        iam = aws.client("iam")
-        name = str(change.params["name"])
-        if change.key == "adopt":
-            self._record_adoption(aws, iam, change, ctx)
-            return
-        if change.key == "create-user":
-            try:
-                created = with_backoff(lambda: iam.create_user(UserName=name, Tags=TAGS))
-            except Exception as exc:
-                if error_code(exc) != "EntityAlreadyExists":
-                    raise
-                # Not this run's: the next inspect decides whose it is (a re-run finds its own tag and
-                # keyring entry; anything else is shown for adoption).
-                raise ChangeSkipped(f"an IAM user named {name} appeared meanwhile; run again to see whose") from None
-            provenance.note(aws, "created", str(created["User"]["UserId"]))
-            return
-        user = self._ensure_usable(aws, iam, name, ctx) if change.key in ("console-access", "access-key") else {}
-        if change.key == "console-access":
-            password = generate_password(PasswordRules(minimum_length=int(change.params["minimum_length"])))
-            ctx.keep_secret(f"{name}/{provenance.PASSWORD_ENTRY}", f"console password for {name}", password)
-            with_backoff(
-                lambda: iam.create_login_profile(
-                    UserName=name, Password=password.reveal(), PasswordResetRequired=True
-                ),
-                retry_codes=TRANSIENT_CODES | {"NoSuchEntity"},  # a just-created user may not be visible yet
-            )
-            provenance.note(aws, "password", str(user["UserId"]))
-            return
-        if change.key == "access-key":
-            self._create_access_key(iam, name, ctx)
-            return
-        if change.key == "cli-profile":
-            cli_profile.append_profile(Path(str(change.params["path"])), str(change.params["profile"]),
-                                       ctx.caller.account, name, ctx.region, str(change.params["mfa_serial"]) or None)
-            return
-        raise ValueError(f"unknown change {change.key}")
-
-    @staticmethod
-    def _ensure_usable(aws: Aws, iam: Any, name: str, ctx: ApplyContext) -> dict[str, Any]:
-        """Read again at the moment of acting: a credential goes only to a user that is aws-harden's or
-        adopted (one that appeared under the name since the plan gets nothing). Returns the user."""
-        user: dict[str, Any] = with_backoff(  # a user created a moment ago may not be readable yet
-            lambda: iam.get_user(UserName=name)["User"], retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})
-        ownership = provenance.user_ownership(aws, ctx.caller, user)
-        if not ownership.usable:
-            raise ChangeSkipped(f"IAM user {name} is not aws-harden's ({ownership.reason}); nothing was given to it")
-        return user
-
-    @staticmethod
-    def _record_adoption(aws: Aws, iam: Any, change: Change, ctx: ApplyContext) -> None:
-        """The operator agreed to this very user: if it was replaced since the plan, ask again."""
-        name, planned = str(change.params["name"]), str(change.params["user_id"])
-        user = provenance.read_user(iam, name)
-        if user is None or str(user["UserId"]) != planned:
-            raise ChangeSkipped(f"IAM user {name} changed since the plan (another user of that name); "
-                                "run again to see it")
-        if not provenance.record_adoption(aws, ctx.caller.account, name, planned):
-            ctx.output(f"adoption of {name}", "for this run only: no working keyring to remember it")
-
-    @staticmethod
-    def _create_access_key(iam: Any, name: str, ctx: ApplyContext) -> None:
-        """The secret exists only in this response: if it cannot be kept, the key is deleted, not orphaned."""
-        key = with_backoff(lambda: iam.create_access_key(UserName=name),
-                           retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})["AccessKey"]
-        pair = {"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"]}
-        secret = Secret(json.dumps(pair))
-        try:
-            ctx.keep_secret(f"{name}/{cli_profile.ENTRY}", f"access key for {name}", secret)
-        except (Aborted, KeyboardInterrupt):
-            with_backoff(lambda: iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"]))
-            raise
-        ctx.output(f"access key id of {name}", str(key["AccessKeyId"]))
-        ctx.output(f"access key of {name}", "usable in about 10 s (IAM takes a moment to make a new key work)")
 
 
 STEP = AdminUser()

@@ -11,12 +11,24 @@ to read it: the step says so in a warning finding every time, and never claims i
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from steps.resources import (
+    MISSING_BUCKET,
+    PUBLIC_ACCESS_BLOCK,
+    TAGS,
+    BucketPolicy,
+    BucketPublicAccessBlock,
+    CreateBucket,
+    bucket_name_problem,
+    bucket_region,
+    grants,
+    read_bucket_policy,
+    read_public_access_block,
+)
 from wizard.aws import BILLING_REGION, Aws
 from wizard.errors import WizardError
 from wizard.protocol import (
@@ -26,19 +38,18 @@ from wizard.protocol import (
     Change,
     FieldChange,
     Finding,
+    Operation,
     Question,
     Step,
     StepContext,
 )
-from wizard.reads import absent_is_none
 from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
 
 CUR2_TABLE = "COST_AND_USAGE_REPORT"
 EXPORT, LEGACY = "data export", "legacy CUR"
 DELIVERING = frozenset({"DAILY", "HOURLY"})
 POLICY_SID = "EnableAWSDataExportsToWriteToS3AndCheckPolicy"
-PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
-TAGS = [{"Key": "created-by", "Value": "aws-harden"}]
+PUBLIC_ACCESS_FLAGS = tuple(PUBLIC_ACCESS_BLOCK)
 FORMATS = {  # answer -> (Format, Compression) as Data Exports names them
     "parquet": ("PARQUET", "PARQUET"),
     "csv": ("TEXT_OR_CSV", "GZIP"),
@@ -66,7 +77,6 @@ COLUMNS = (
 )
 BILLING_ACCESS_URL = "https://console.aws.amazon.com/billing/home#/account"
 FROM_RE = re.compile(r"\bFROM\s+([A-Za-z0-9_]+)", re.IGNORECASE)
-BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", re.ASCII)
 EXPORT_NAME_RE = re.compile(r"[0-9A-Za-z_-]{1,128}", re.ASCII)
 PREFIX_RE = re.compile(r"[0-9A-Za-z!_.*'()/-]{1,256}", re.ASCII)
 
@@ -118,13 +128,7 @@ class BillingState:
 def bucket_problem(value: AnswerValue) -> str | None:
     if not isinstance(value, str):
         return "a bucket name is text"
-    if value == "":
-        return None  # the dedicated default bucket
-    if not BUCKET_RE.fullmatch(value) or ".." in value or re.fullmatch(r"[0-9.]+", value):
-        return "3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit"
-    if value.startswith(("xn--", "sthree-")) or value.endswith(("-s3alias", "--ol-s3")):
-        return "that prefix or suffix is reserved by S3"
-    return None
+    return bucket_name_problem(value)  # empty: the dedicated default bucket
 
 
 def prefix_problem(value: AnswerValue) -> str | None:
@@ -197,33 +201,26 @@ def export_definition(name: str, bucket: str, prefix: str, region: str, output: 
     }
 
 
-def canonical(value: Any) -> Any:
-    """A policy value compared by meaning: order and one-element lists versus strings do not matter."""
-    if isinstance(value, Mapping):
-        return tuple(sorted((str(k), canonical(v)) for k, v in value.items()))
-    if isinstance(value, list | tuple):
-        items = sorted((canonical(v) for v in value), key=lambda v: json.dumps(v))
-        return items[0] if len(items) == 1 else tuple(items)
-    return value
+@dataclass(frozen=True)
+class CreateExport(Operation):
+    export: Mapping[str, Any]  # the Data Exports definition (export_definition)
+    fresh_policy: bool  # the bucket policy is written by this run, a moment before
 
-
-def grants(policy: Mapping[str, Any] | None, statement: Mapping[str, Any]) -> bool:
-    if not policy:
-        return False
-    wanted = canonical({k: v for k, v in statement.items() if k != "Sid"})
-    existing = policy.get("Statement", [])
-    existing = [existing] if isinstance(existing, Mapping) else existing
-    return any(canonical({k: v for k, v in s.items() if k != "Sid"}) == wanted for s in existing)
-
-
-def with_statement(policy: Mapping[str, Any] | None, statement: Mapping[str, Any]) -> dict[str, Any]:
-    """The policy with our statement added (or put in place of an older one with our Sid); others kept."""
-    merged = dict(policy or {"Version": "2012-10-17"})
-    existing = merged.get("Statement", [])
-    existing = [existing] if isinstance(existing, Mapping) else list(existing)
-    merged["Statement"] = [s for s in existing if s.get("Sid") != statement["Sid"]] + [dict(statement)]
-    merged.setdefault("Version", "2012-10-17")
-    return merged
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        client = aws.client("bcm-data-exports", BILLING_REGION)
+        existing = {
+            ref["ExportName"]
+            for page in client.get_paginator("list_exports").paginate()
+            for ref in page.get("Exports", [])
+        }
+        if self.export["Name"] in existing:  # a re-run after the create went through but the run did not finish
+            return
+        # A bucket policy written a moment ago may not be in effect yet ("Bucket configurations have an eventual
+        # consistency model", Amazon S3 User Guide, "Amazon S3 data consistency model"), and Data Exports then
+        # refuses the bucket (ValidationException): retried for about 15 s, only right after the policy was put.
+        retry = TRANSIENT_CODES | {"ValidationException"} if self.fresh_policy else TRANSIENT_CODES
+        with_backoff(lambda: client.create_export(Export=dict(self.export), ResourceTags=TAGS), retry_codes=retry,
+                     attempts=5, first_delay=1.0)
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -268,7 +265,7 @@ def read_bucket(aws: Aws, name: str, default_region: str) -> BucketState:
         s3.head_bucket(Bucket=name)
     except Exception as exc:
         code = error_code(exc)
-        if code in ("404", "NoSuchBucket", "NotFound"):
+        if code in MISSING_BUCKET:
             return BucketState(name, default_region, exists=False)
         if code in ("403", "AccessDenied"):
             raise WizardError(
@@ -277,26 +274,13 @@ def read_bucket(aws: Aws, name: str, default_region: str) -> BucketState:
             ) from None
         raise
 
-    def public_access() -> dict[str, bool] | None:
-        missing = ("NoSuchPublicAccessBlockConfiguration",)
-        found = absent_is_none(lambda: s3.get_public_access_block(Bucket=name), missing)
-        if found is None:
-            return None
-        config = found["PublicAccessBlockConfiguration"]
-        return {f: bool(config.get(f)) for f in PUBLIC_ACCESS_FLAGS}
-
-    def policy() -> dict[str, Any] | None:
-        found = absent_is_none(lambda: s3.get_bucket_policy(Bucket=name), ("NoSuchBucketPolicy",))
-        return None if found is None else dict(json.loads(found["Policy"]))
-
     # A bucket in another region is followed by botocore's S3 redirector: no need to wait for its location.
     location, blocks, document = aws.parallel(
-        lambda: s3.get_bucket_location(Bucket=name).get("LocationConstraint") or "us-east-1",
-        public_access,
-        policy,
+        lambda: s3.get_bucket_location(Bucket=name).get("LocationConstraint"),
+        lambda: read_public_access_block(s3, name),
+        lambda: read_bucket_policy(s3, name),
     )
-    region = "eu-west-1" if location == "EU" else str(location)
-    return BucketState(name, region, True, blocks, document)
+    return BucketState(name, bucket_region(location), True, blocks, document)
 
 
 # --- the step -----------------------------------------------------------------------------
@@ -395,107 +379,51 @@ class BillingReport(Step[BillingState]):
             return []
         bucket = state.bucket
         where = f's3 bucket "{bucket.name}"'
-        common = {"bucket": bucket.name, "region": bucket.region}
         changes: list[Change] = []
         if not bucket.exists:
             changes.append(
-                Change(Action.CREATE, "create-bucket", where, f"create bucket {bucket.name} for billing data",
+                Change(Action.CREATE, CreateBucket(bucket.name, bucket.region), where,
+                       f"create bucket {bucket.name} for billing data",
                        operations=("s3:CreateBucket",),
                        fields=(FieldChange("name", None, bucket.name),
-                               FieldChange("region", None, bucket.region)),
-                       params=common)
+                               FieldChange("region", None, bucket.region)))
             )
         blocked = bucket.public_access or {}
         if not all(blocked.get(f) for f in PUBLIC_ACCESS_FLAGS):
             action = Action.UPDATE if bucket.public_access is not None else Action.CREATE
             changes.append(
-                Change(action, "public-access-block", f"public access block on {where}",
+                Change(action, BucketPublicAccessBlock(bucket.name, bucket.region), f"public access block on {where}",
                        f"block all public access to {bucket.name}",
                        operations=("s3:PutPublicAccessBlock",),
                        fields=tuple(FieldChange(f, blocked.get(f) if bucket.public_access else None, True)
-                                    for f in PUBLIC_ACCESS_FLAGS if not blocked.get(f)),
-                       params=common)
+                                    for f in PUBLIC_ACCESS_FLAGS if not blocked.get(f)))
             )
         statement = policy_statement(bucket.name, state.account, state.partition)
         if not grants(bucket.policy, statement):
             action = Action.UPDATE if bucket.policy else Action.CREATE
             changes.append(
-                Change(action, "bucket-policy", f"bucket policy on {where}",
+                Change(action, BucketPolicy(bucket.name, bucket.region, (statement,)), f"bucket policy on {where}",
                        "let the billing services (for this account only) write to " + bucket.name,
                        operations=("s3:PutBucketPolicy",),
                        fields=(FieldChange("statement", None if action is Action.CREATE else "(not present)",
                                            f"{POLICY_SID}: billingreports + bcm-data-exports may PutObject, "
-                                           f"aws:SourceAccount {state.account}"),),
-                       params={**common, "statement": statement})
+                                           f"aws:SourceAccount {state.account}"),))
             )
         name, prefix = str(ctx.answer("export_name")), str(ctx.answer("prefix"))
         output = str(ctx.answer("format"))
         changes.append(
-            Change(Action.CREATE, "create-export", f'data export "{name}"',
+            Change(Action.CREATE,
+                   CreateExport(export_definition(name, bucket.name, prefix, bucket.region, output),
+                                fresh_policy=any(isinstance(c.operation, BucketPolicy) for c in changes)),
+                   f'data export "{name}"',
                    f"export daily CUR 2.0 with resource ids to s3://{bucket.name}/{prefix}",
                    operations=("bcm-data-exports:CreateExport",),
                    fields=(FieldChange("table", None, CUR2_TABLE), FieldChange("granularity", None, "DAILY"),
                            FieldChange("resource_ids", None, True), FieldChange("format", None, output),
                            FieldChange("destination", None,
-                                       f"s3://{bucket.name}/{prefix} ({bucket.region})")),
-                   params={"export": export_definition(name, bucket.name, prefix, bucket.region, output),
-                           "fresh_policy": any(c.key == "bucket-policy" for c in changes)})
+                                       f"s3://{bucket.name}/{prefix} ({bucket.region})")))
         )
         return changes
-
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        if change.key == "create-export":
-            self._create_export(aws, change.params["export"], bool(change.params.get("fresh_policy")))
-            return
-        bucket, region = str(change.params["bucket"]), str(change.params["region"])
-        s3 = aws.client("s3", region)
-        if change.key == "create-bucket":
-            extra: dict[str, Any] = {}
-            if region != "us-east-1":  # us-east-1 refuses a LocationConstraint naming itself
-                extra["CreateBucketConfiguration"] = {"LocationConstraint": region}
-            try:
-                s3.create_bucket(Bucket=bucket, **extra)
-            except Exception as exc:
-                if error_code(exc) == "BucketAlreadyExists":
-                    raise WizardError(
-                        f"billing-report: the bucket name {bucket} is taken by another account; "
-                        "choose another bucket"
-                    ) from None
-                if error_code(exc) != "BucketAlreadyOwnedByYou":
-                    raise
-        elif change.key == "public-access-block":
-            s3.put_public_access_block(
-                Bucket=bucket, PublicAccessBlockConfiguration=dict.fromkeys(PUBLIC_ACCESS_FLAGS, True)
-            )
-        elif change.key == "bucket-policy":
-            # Re-read right before writing: a bucket policy is replaced whole, and others' statements stay.
-            try:
-                current: dict[str, Any] | None = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
-            except Exception as exc:
-                if error_code(exc) != "NoSuchBucketPolicy":
-                    raise
-                current = None
-            policy = with_statement(current, change.params["statement"])
-            s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
-        else:
-            raise ValueError(f"unknown change {change.key}")
-
-    @staticmethod
-    def _create_export(aws: Aws, export: Mapping[str, Any], fresh_policy: bool) -> None:
-        client = aws.client("bcm-data-exports", BILLING_REGION)
-        existing = {
-            ref["ExportName"]
-            for page in client.get_paginator("list_exports").paginate()
-            for ref in page.get("Exports", [])
-        }
-        if export["Name"] in existing:  # a re-run after the create went through but the run did not finish
-            return
-        # A bucket policy written a moment ago may not be in effect yet ("Bucket configurations have an eventual
-        # consistency model", Amazon S3 User Guide, "Amazon S3 data consistency model"), and Data Exports then
-        # refuses the bucket (ValidationException): retried for about 15 s, only right after the policy was put.
-        retry = TRANSIENT_CODES | {"ValidationException"} if fresh_policy else TRANSIENT_CODES
-        with_backoff(lambda: client.create_export(Export=dict(export), ResourceTags=TAGS), retry_codes=retry,
-                     attempts=5, first_delay=1.0)
 
 
 STEP = BillingReport()

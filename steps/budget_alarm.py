@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from abc import abstractmethod
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ClassVar
 
 from steps import account_plan
 from wizard.aws import BILLING_REGION, Aws
@@ -27,6 +28,7 @@ from wizard.protocol import (
     Change,
     FieldChange,
     Finding,
+    Operation,
     Question,
     Step,
     StepContext,
@@ -44,8 +46,6 @@ MAX_EMAILS = 10  # AWS Budgets: at most 10 email subscribers per notification
 # substring, aren't allowed in BudgetName"); narrowed to printable ASCII (a control character or a
 # look-alike letter would mislead whoever reads the name).
 BUDGET_NAME_RE = re.compile(r"(?![^:\\]*/action/|(?i:.*<script>.*</script>.*))[ -9;-\[\]-~]{1,100}", re.ASCII)
-# The changes that send an email address; a new budget needs one too, so none is created without alarms.
-NEEDS_EMAILS = frozenset({"create-budget", "create-notification", "add-subscriber"})
 ASKED_AT_APPLY = "(asked at apply)"
 # Fields DescribeBudget returns that UpdateBudget must not be sent back.
 READ_ONLY_BUDGET_FIELDS = ("CalculatedSpend", "LastUpdatedTime", "HealthStatus")
@@ -121,6 +121,133 @@ class BudgetState:
     subscribers: Mapping[Notice, tuple[str, ...]] = field(default_factory=dict)
     other_budgets: tuple[str, ...] = ()
     plan: AccountPlan | None = None  # the account plan, where the API answers (account_plan.py)
+
+
+# --- operations ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BudgetOperation(Operation):
+    """What every change to the budget names: whose budget, and the alarms' email addresses."""
+
+    account: str
+    name: str
+    emails: tuple[str, ...]
+    # Sends an email address; a new budget needs one too, so none is created without alarms.
+    needs_emails: ClassVar[bool] = False
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        if not self.emails and self.needs_emails:
+            raise WizardError(
+                "budget-alarm: no email address for the alarms; answer the question, or set "
+                'emails = "you@example.com" under [budget-alarm] in the answers file'
+            )
+        self.send(aws.client("budgets", BILLING_REGION))
+
+    @abstractmethod
+    def send(self, budgets: Any) -> None:
+        """The Budgets call(s), once the inputs are known to be there."""
+
+    @property
+    def subscribers(self) -> list[dict[str, str]]:
+        return [{"SubscriptionType": "EMAIL", "Address": e} for e in self.emails]
+
+
+def _amount(amount: str | None) -> str:
+    if amount is None:
+        raise WizardError(
+            "budget-alarm: no budget amount; answer the question, or set amount = 10 under "
+            "[budget-alarm] in the answers file"
+        )
+    return amount
+
+
+@dataclass(frozen=True)
+class CreateBudget(BudgetOperation):
+    amount: str | None  # None: not answered yet (plan, check), asked before apply
+    needs_emails: ClassVar[bool] = True
+
+    def send(self, budgets: Any) -> None:
+        budget = {
+            "BudgetName": self.name,
+            "BudgetLimit": {"Amount": _amount(self.amount), "Unit": CURRENCY},
+            "TimeUnit": TIME_UNIT,
+            "BudgetType": BUDGET_TYPE,
+        }
+        _tolerate_duplicate(lambda: budgets.create_budget(AccountId=self.account, Budget=budget))
+
+
+@dataclass(frozen=True)
+class UpdateBudget(BudgetOperation):
+    amount: str | None
+
+    def send(self, budgets: Any) -> None:
+        amount = _amount(self.amount)
+        # Re-read right before writing: UpdateBudget replaces the whole budget, and everything but
+        # the limit, period and type (filters, cost types, period dates) must stay as it is.
+        current = dict(budgets.describe_budget(AccountId=self.account, BudgetName=self.name)["Budget"])
+        for key in (*READ_ONLY_BUDGET_FIELDS, "PlannedBudgetLimits", "AutoAdjustData"):
+            current.pop(key, None)
+        kept = filter_set_in_use(current)
+        for key in (k for pair in FILTER_SETS if pair != kept for k in pair):
+            current.pop(key, None)
+        current.update(
+            BudgetLimit={"Amount": amount, "Unit": CURRENCY},
+            TimeUnit=TIME_UNIT,
+            BudgetType=BUDGET_TYPE,
+        )
+        budgets.update_budget(AccountId=self.account, NewBudget=current)
+
+
+@dataclass(frozen=True)
+class CreateNotification(BudgetOperation):
+    notice: Notice
+    needs_emails: ClassVar[bool] = True
+
+    def send(self, budgets: Any) -> None:
+        _tolerate_duplicate(
+            lambda: with_backoff(
+                lambda: budgets.create_notification(
+                    AccountId=self.account, BudgetName=self.name, Notification=self.notice.as_api(),
+                    Subscribers=self.subscribers,
+                ),
+                retry_codes=TRANSIENT_CODES | {"NotFoundException"},  # a just-created budget
+            )
+        )
+
+
+@dataclass(frozen=True)
+class UpdateNotification(BudgetOperation):
+    old: Notice
+    new: Notice
+
+    def send(self, budgets: Any) -> None:
+        budgets.update_notification(
+            AccountId=self.account, BudgetName=self.name,
+            OldNotification=self.old.as_api(), NewNotification=self.new.as_api(),
+        )
+
+
+@dataclass(frozen=True)
+class AddSubscriber(BudgetOperation):
+    notice: Notice
+    email: str
+    needs_emails: ClassVar[bool] = True
+
+    def send(self, budgets: Any) -> None:
+        subscriber = {"SubscriptionType": "EMAIL", "Address": self.email}
+        _tolerate_duplicate(
+            lambda: budgets.create_subscriber(
+                AccountId=self.account, BudgetName=self.name, Notification=self.notice.as_api(),
+                Subscriber=subscriber,
+            )
+        )
+
+
+def _tolerate_duplicate(call: Callable[[], object]) -> None:
+    try:
+        call()
+    except Exception as exc:
+        if error_code(exc) != "DuplicateRecordException":
+            raise
 
 
 # --- answers ------------------------------------------------------------------------------
@@ -329,13 +456,13 @@ class BudgetAlarm(Step[BudgetState]):
         shown_amount = f"{amount} {CURRENCY}" if amount else ASKED_AT_APPLY
         raw_emails = ctx.answer("emails")
         emails = parse_emails(str(raw_emails)) if raw_emails else []
-        common = {"name": state.name, "account": state.account, "emails": emails}
+        common = (state.account, state.name, tuple(emails))
         budget_label = f'budget "{state.name}"'
         changes: list[Change] = []
         if not state.exists:
             changes.append(
                 Change(
-                    Action.CREATE, "create-budget", budget_label,
+                    Action.CREATE, CreateBudget(*common, amount), budget_label,
                     f"create a monthly cost budget of {shown_amount}",
                     operations=("budgets:CreateBudget",),
                     fields=(
@@ -343,7 +470,6 @@ class BudgetAlarm(Step[BudgetState]):
                         FieldChange("time_unit", None, TIME_UNIT),
                         FieldChange("budget_type", None, BUDGET_TYPE),
                     ),
-                    params={**common, "amount": amount},
                 )
             )
         else:
@@ -351,10 +477,10 @@ class BudgetAlarm(Step[BudgetState]):
             if update:
                 changes.append(
                     Change(
-                        Action.UPDATE, "update-budget", budget_label,
+                        Action.UPDATE, UpdateBudget(*common, amount), budget_label,
                         f"update budget {state.name}: " + ", ".join(f.name for f in update),
                         operations=("budgets:UpdateBudget",),
-                        fields=tuple(update), params={**common, "amount": amount},
+                        fields=tuple(update),
                     )
                 )
         paired = self._paired(state)
@@ -366,7 +492,7 @@ class BudgetAlarm(Step[BudgetState]):
                 old = updated[wanted]
                 changes.append(
                     Change(
-                        Action.UPDATE, "update-notification", resource,
+                        Action.UPDATE, UpdateNotification(*common, old, wanted), resource,
                         f"change alarm {old.label} to {wanted.label}",
                         operations=("budgets:UpdateNotification",),
                         fields=tuple(
@@ -378,18 +504,16 @@ class BudgetAlarm(Step[BudgetState]):
                             )
                             if a != b
                         ),
-                        params={**common, "old": old.as_api(), "new": wanted.as_api()},
                     )
                 )
             elif wanted not in state.notices:
                 changes.append(
                     Change(
-                        Action.CREATE, "create-notification", resource,
+                        Action.CREATE, CreateNotification(*common, wanted), resource,
                         f"email {shown_emails} when {wanted.label}",
                         operations=("budgets:CreateNotification",),
                         fields=(FieldChange("alarm", None, wanted.label),
                                 FieldChange("email", None, shown_emails)),
-                        params={**common, "notification": wanted.as_api()},
                     )
                 )
                 continue
@@ -398,11 +522,11 @@ class BudgetAlarm(Step[BudgetState]):
             for email in missing:
                 changes.append(
                     Change(
-                        Action.CREATE, "add-subscriber", f'email {email} on alarm "{wanted.label}"',
+                        Action.CREATE, AddSubscriber(*common, wanted, email),
+                        f'email {email} on alarm "{wanted.label}"',
                         f"email {email} when {wanted.label}",
                         operations=("budgets:CreateSubscriber",),
                         fields=(FieldChange("email", None, email),),
-                        params={**common, "notification": wanted.as_api(), "email": email},
                     )
                 )
         return changes
@@ -421,79 +545,6 @@ class BudgetAlarm(Step[BudgetState]):
         if state.limit_kind != "fixed":
             fields.append(FieldChange("limit", state.limit_kind, "fixed"))
         return fields
-
-    # --- apply ------------------------------------------------------------------------------
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        budgets = aws.client("budgets", BILLING_REGION)
-        account, name = str(change.params["account"]), str(change.params["name"])
-        emails = [str(e) for e in change.params["emails"]]
-        if not emails and change.key in NEEDS_EMAILS:
-            raise WizardError(
-                "budget-alarm: no email address for the alarms; answer the question, or set "
-                'emails = "you@example.com" under [budget-alarm] in the answers file'
-            )
-        if change.params.get("amount", "") is None:
-            raise WizardError(
-                "budget-alarm: no budget amount; answer the question, or set amount = 10 under "
-                "[budget-alarm] in the answers file"
-            )
-        subscribers = [{"SubscriptionType": "EMAIL", "Address": e} for e in emails]
-        if change.key == "create-budget":
-            budget = {
-                "BudgetName": name,
-                "BudgetLimit": {"Amount": str(change.params["amount"]), "Unit": CURRENCY},
-                "TimeUnit": TIME_UNIT,
-                "BudgetType": BUDGET_TYPE,
-            }
-            self._tolerate_duplicate(lambda: budgets.create_budget(AccountId=account, Budget=budget))
-        elif change.key == "update-budget":
-            # Re-read right before writing: UpdateBudget replaces the whole budget, and everything but
-            # the limit, period and type (filters, cost types, period dates) must stay as it is.
-            current = dict(budgets.describe_budget(AccountId=account, BudgetName=name)["Budget"])
-            for key in (*READ_ONLY_BUDGET_FIELDS, "PlannedBudgetLimits", "AutoAdjustData"):
-                current.pop(key, None)
-            kept = filter_set_in_use(current)
-            for key in (k for pair in FILTER_SETS if pair != kept for k in pair):
-                current.pop(key, None)
-            current.update(
-                BudgetLimit={"Amount": str(change.params["amount"]), "Unit": CURRENCY},
-                TimeUnit=TIME_UNIT,
-                BudgetType=BUDGET_TYPE,
-            )
-            budgets.update_budget(AccountId=account, NewBudget=current)
-        elif change.key == "create-notification":
-            self._tolerate_duplicate(
-                lambda: with_backoff(
-                    lambda: budgets.create_notification(
-                        AccountId=account, BudgetName=name, Notification=change.params["notification"],
-                        Subscribers=subscribers,
-                    ),
-                    retry_codes=TRANSIENT_CODES | {"NotFoundException"},  # a just-created budget
-                )
-            )
-        elif change.key == "update-notification":
-            budgets.update_notification(
-                AccountId=account, BudgetName=name,
-                OldNotification=change.params["old"], NewNotification=change.params["new"],
-            )
-        elif change.key == "add-subscriber":
-            subscriber = {"SubscriptionType": "EMAIL", "Address": str(change.params["email"])}
-            self._tolerate_duplicate(
-                lambda: budgets.create_subscriber(
-                    AccountId=account, BudgetName=name, Notification=change.params["notification"],
-                    Subscriber=subscriber,
-                )
-            )
-        else:
-            raise ValueError(f"unknown change {change.key}")
-
-    @staticmethod
-    def _tolerate_duplicate(call: Any) -> None:
-        try:
-            call()
-        except Exception as exc:
-            if error_code(exc) != "DuplicateRecordException":
-                raise
 
 
 STEP = BudgetAlarm()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any
 
+from steps import cloudtrail_operations as ops
 from steps import cloudtrail_policies as docs
+from steps import resources
+from steps.cloudtrail_operations import TRAIL_FIELDS
 from steps.cloudtrail_state import (
     KEY_ALIAS,
     Bucket,
@@ -25,7 +27,7 @@ from steps.cloudtrail_state import (
     topic_arn,
 )
 from wizard.aws import GLOBAL_REGION
-from wizard.protocol import KNOWN_AFTER_APPLY, Action, Change, FieldChange, Finding, StepContext
+from wizard.protocol import KNOWN_AFTER_APPLY, Action, Change, FieldChange, Finding, Operation, StepContext
 
 
 class Mode(Enum):
@@ -209,7 +211,7 @@ def plan_key(key: Key, state: CloudTrailState, home: str, trail_arn: str) -> lis
         return [
             Change(
                 Action.CREATE,
-                "kms-key",
+                ops.KmsKey(home, policy),
                 resource,
                 "create a KMS key for CloudTrail log files",
                 operations=("kms:CreateKey", "kms:CreateAlias"),
@@ -218,7 +220,6 @@ def plan_key(key: Key, state: CloudTrailState, home: str, trail_arn: str) -> lis
                     FieldChange("arn", None, KNOWN_AFTER_APPLY),
                     FieldChange("cloudtrail decrypt", None, BUCKET_KEY_NOTE),
                 ),
-                params={"region": home, "policy": json.dumps(policy)},
             ),
             rotation_change(home, resource, new_key=True),
         ]
@@ -231,12 +232,11 @@ def plan_key(key: Key, state: CloudTrailState, home: str, trail_arn: str) -> lis
         changes.append(
             Change(
                 Action.UPDATE,
-                "kms-key-policy",
+                ops.KmsKeyPolicy(home, tuple(policy["Statement"])),
                 f"policy of {resource}",
                 "let CloudTrail use the key",
                 operations=("kms:PutKeyPolicy",),
                 fields=tuple(fields),
-                params={"region": home, "statements": json.dumps(policy["Statement"])},
             )
         )
     if not key.rotation:
@@ -251,12 +251,11 @@ def _missing_sids(policy: Mapping[str, Any] | None, ours: Sequence[Mapping[str, 
 def rotation_change(home: str, resource: str, new_key: bool = False) -> Change:
     return Change(
         Action.CREATE if new_key else Action.UPDATE,
-        "kms-rotation",
+        ops.KmsRotation(home),
         f"rotation of {resource}",
         "rotate the key every year",
         operations=("kms:EnableKeyRotation",),
         fields=(FieldChange("rotation", None if new_key else False, True),),
-        params={"region": home},
     )
 
 
@@ -264,41 +263,29 @@ def plan_bucket(
     bucket: Bucket, state: CloudTrailState, source_arn: str, kms: bool, home: str, retention: int
 ) -> list[Change]:
     res = f's3 bucket "{bucket.name}"'
-    base = {"bucket": bucket.name, "region": bucket.region}
+    name, region = bucket.name, bucket.region
     changes: list[Change] = []
 
-    def add(key: str, what: str, summary: str, operation: str, field: FieldChange, *more: FieldChange,
-            **params: Any) -> None:
+    def add(op: Operation, what: str, summary: str, operation: str, field: FieldChange, *more: FieldChange) -> None:
         action = Action.CREATE if bucket.owner == "missing" or field.old is None else Action.UPDATE
-        changes.append(
-            Change(
-                action,
-                key,
-                f"{what} of {res}",
-                summary,
-                operations=(operation,),
-                fields=(field, *more),
-                params={**base, **params},
-            )
-        )
+        changes.append(Change(action, op, f"{what} of {res}", summary, operations=(operation,), fields=(field, *more)))
 
     if bucket.owner == "missing":
         changes.append(
             Change(
                 Action.CREATE,
-                "bucket",
+                resources.CreateBucket(name, region),
                 res,
                 f"create bucket {bucket.name} for the log files",
                 operations=("s3:CreateBucket",),
                 fields=(FieldChange("name", None, bucket.name), FieldChange("region", None, bucket.region)),
-                params=base,
             )
         )
     pab = bucket.public_access_block or {}
     if not all(pab.get(k) for k in docs.PUBLIC_ACCESS_BLOCK):
         off = [k for k in docs.PUBLIC_ACCESS_BLOCK if not pab.get(k)]
         add(
-            "bucket-public-access-block",
+            resources.BucketPublicAccessBlock(name, region),
             "public access block",
             "block every kind of public access",
             "s3:PutPublicAccessBlock",
@@ -308,7 +295,7 @@ def plan_bucket(
         )
     if bucket.object_ownership != "BucketOwnerEnforced":
         add(
-            "bucket-ownership",
+            resources.BucketOwnership(name, region),
             "object ownership",
             "bucket owner owns every object (ACLs off)",
             "s3:PutBucketOwnershipControls",
@@ -319,18 +306,16 @@ def plan_bucket(
     wanted_key = state.key.arn if state.key is not None and state.key.arn else KNOWN_AFTER_APPLY
     if kms and not (algorithm == "aws:kms" and key_id == wanted_key):
         add(
-            "bucket-encryption",
+            resources.BucketEncryption(name, region, kms_alias=KEY_ALIAS, key_region=home),
             "default encryption",
             f"encrypt new objects with {KEY_ALIAS}",
             "s3:PutBucketEncryption",
             FieldChange("encryption", algorithm, f"aws:kms ({KEY_ALIAS})"),
             FieldChange("bucket key", None, "on: fewer KMS requests; the key policy lets CloudTrail decrypt"),
-            kms=True,
-            key_region=home,
         )
     elif not kms and algorithm is None:  # any existing encryption is as strong or stronger: kept
         add(
-            "bucket-encryption",
+            resources.BucketEncryption(name, region),
             "default encryption",
             "encrypt new objects (SSE-S3)",
             "s3:PutBucketEncryption",
@@ -338,7 +323,7 @@ def plan_bucket(
         )
     if bucket.versioning != "Enabled":
         add(
-            "bucket-versioning",
+            resources.BucketVersioning(name, region),
             "versioning",
             "keep every version of each log file",
             "s3:PutBucketVersioning",
@@ -347,7 +332,7 @@ def plan_bucket(
     ours = docs.bucket_statements(state.partition, bucket.name, state.account, source_arn)
     if not docs.contains(bucket.policy, ours):
         add(
-            "bucket-policy",
+            resources.BucketPolicy(name, region, tuple(ours)),
             "policy",
             "let only this trail write, and refuse plain HTTP",
             "s3:PutBucketPolicy",
@@ -356,7 +341,6 @@ def plan_bucket(
                 None if bucket.policy is None else "without this trail's",
                 ", ".join(s["Sid"] for s in ours),
             ),
-            statements=json.dumps(ours),
         )
     if retention > 0:
         rule = docs.retention_rule(retention)
@@ -364,28 +348,25 @@ def plan_bucket(
         if current is None or not docs.same(current, rule):
             old = (current or {}).get("Expiration", {}).get("Days")
             add(
-                "bucket-lifecycle",
+                ops.BucketLifecycle(name, region, retention),
                 "lifecycle",
                 f"delete log files after {retention} days",
                 "s3:PutBucketLifecycleConfiguration",
                 FieldChange("retention_days", old, retention),
-                days=retention,
             )
     return changes
 
 
 def plan_logs_delivery(logs: Logs, state: CloudTrailState) -> list[Change]:
     changes: list[Change] = []
-    base = {"region": logs.region, "group": logs.group}
     if not logs.group_exists:
         changes.append(
             Change(
                 Action.CREATE,
-                "log-group",
+                ops.LogGroup(logs.region, logs.group),
                 f'log group "{logs.group}" ({logs.region})',
                 "create a CloudWatch Logs group for the trail",
                 operations=("logs:CreateLogGroup",),
-                params=base,
             )
         )
     policy = docs.logs_role_policy(
@@ -393,17 +374,11 @@ def plan_logs_delivery(logs: Logs, state: CloudTrailState) -> list[Change]:
     )
     role = Role(docs.LOGS_ROLE, logs.role_arn, logs.trust_policy, logs.role_policy)
     changes += plan_role(
-        role, "logs-role", "a role CloudTrail assumes to write to CloudWatch Logs", docs.logs_trust_policy(),
-        policy, docs.LOGS_ROLE_POLICY, "allow writing to that log group only", docs.CLOUDTRAIL, **base,
+        role, ops.LogsRole, ops.LogsRolePolicy, "a role CloudTrail assumes to write to CloudWatch Logs",
+        docs.logs_trust_policy(), policy, docs.LOGS_ROLE_POLICY, "allow writing to that log group only",
+        docs.CLOUDTRAIL,
     )
     return changes
-
-
-TRAIL_FIELDS = (
-    ("IsMultiRegionTrail", "multi_region", "multi-region"),
-    ("IncludeGlobalServiceEvents", "global_events", "global service events"),
-    ("EnableLogFileValidation", "validation", "log file validation"),
-)
 
 
 def plan_trail(
@@ -411,8 +386,6 @@ def plan_trail(
 ) -> list[Change]:
     if mode is Mode.ADOPTED:
         return []
-    settings = {api: True for api, _, _ in TRAIL_FIELDS}
-    extra = {"region": home, "kms": kms, "logs_group_arn": logs_arn}
     if trail is None:
         bucket = state.bucket.name if state.bucket is not None else ""
         res = f'cloudtrail trail "{state.trail_name}" ({home})'
@@ -431,21 +404,19 @@ def plan_trail(
         return [
             Change(
                 Action.CREATE,
-                "trail",
+                ops.Trail(home, kms, logs_arn, state.trail_name, bucket),
                 res,
                 "create a multi-region trail with log file validation",
                 operations=("cloudtrail:CreateTrail",),
                 fields=tuple(fields),
-                params={**extra, "name": state.trail_name, "bucket": bucket, "settings": settings},
             ),
             Change(
                 Action.CREATE,
-                "start-logging",
+                ops.StartLogging(home, arn),
                 f"logging of {res}",
                 "start logging, from the home region",
                 operations=("cloudtrail:StartLogging",),
                 fields=(FieldChange("logging", None, True),),
-                params={"region": home, "arn": arn},
             ),
         ]
     res = f'cloudtrail trail "{trail.name}" ({home})'
@@ -464,29 +435,23 @@ def plan_trail(
         changes.append(
             Change(
                 Action.UPDATE,
-                "trail-settings",
+                ops.TrailSettings(home, kms, logs_arn if logs_arn and trail.log_group_arn != logs_arn else None,
+                                  trail.arn),
                 res,
                 f"update trail {trail.name} in place",
                 operations=("cloudtrail:UpdateTrail",),
                 fields=tuple(fields),
-                params={
-                    **extra,
-                    "arn": trail.arn,
-                    "settings": settings,
-                    "logs_group_arn": logs_arn if logs_arn and trail.log_group_arn != logs_arn else None,
-                },
             )
         )
     if not trail.logging:
         changes.append(
             Change(
                 Action.UPDATE,
-                "start-logging",
+                ops.StartLogging(home, trail.arn),
                 f"logging of {res}",
                 "start logging, from the home region",
                 operations=("cloudtrail:StartLogging",),
                 fields=(FieldChange("logging", False, True),),
-                params={"region": home, "arn": trail.arn},
             )
         )
     if not trail.management_all:
@@ -542,22 +507,22 @@ def fixed_advanced(selectors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
 
 def selectors_change(res: str, home: str, trail: Trail) -> Change | None:
     """Management events, read and write, on an existing trail: its own kind of selectors, fixed in place."""
+    operation: ops.EventSelectors
     if trail.advanced_selectors:
-        kind, selectors = "AdvancedEventSelectors", fixed_advanced(trail.advanced)
+        operation = ops.EventSelectors(home, trail.arn, "AdvancedEventSelectors", tuple(fixed_advanced(trail.advanced)))
     else:
-        kind, fixed = "EventSelectors", fixed_basic(trail.selectors)
+        fixed = fixed_basic(trail.selectors)
         if fixed is None:
             return None
-        selectors = fixed
+        operation = ops.EventSelectors(home, trail.arn, "EventSelectors", tuple(fixed))
     return Change(
         Action.UPDATE,
-        "event-selectors",
+        operation,
         f"event selectors of {res}",
         "record all management events, read and write",
         operations=("cloudtrail:PutEventSelectors",),
         fields=(FieldChange("management events", "partial" if trail.selectors or trail.advanced else None,
                             "read and write"),),
-        params={"region": home, "arn": trail.arn, "kind": kind, "selectors": json.dumps(selectors)},
     )
 
 
@@ -569,16 +534,14 @@ def plan_alerts(state: CloudTrailState, home: str, email: str) -> list[Change]:
         if topic is None:
             continue
         res = f'sns topic "{topic.arn.rsplit(":", 1)[-1]}" ({region})'
-        base = {"region": region, "topic": topic.arn}
         if not topic.exists:
             changes.append(
                 Change(
                     Action.CREATE,
-                    "topic",
+                    ops.Topic(region),
                     res,
                     "a topic for security alerts",
                     operations=("sns:CreateTopic",),
-                    params=base,
                 )
             )
         ours = docs.topic_statements(state.partition, region, state.account, topic.arn)
@@ -586,23 +549,21 @@ def plan_alerts(state: CloudTrailState, home: str, email: str) -> list[Change]:
             changes.append(
                 Change(
                     Action.CREATE if not topic.exists else Action.UPDATE,
-                    "topic-policy",
+                    ops.TopicPolicy(region, topic.arn, tuple(ours)),
                     f"policy of {res}",
                     "let EventBridge rules and CloudWatch alarms publish",
                     operations=("sns:SetTopicAttributes",),
                     fields=(FieldChange("statements", None, ", ".join(s["Sid"] for s in ours)),),
-                    params={**base, "statements": json.dumps(ours)},
                 )
             )
         if email.lower() not in topic.subscriptions:
             changes.append(
                 Change(
                     Action.CREATE,
-                    "subscription",
+                    ops.Subscription(region, topic.arn, email),
                     f'email subscription "{email}" to {res}',
                     f"send alerts to {email} (AWS asks you to confirm by email)",
                     operations=("sns:Subscribe",),
-                    params={**base, "email": email},
                 )
             )
     rules = {(r.name, r.region): r for r in state.rules}
@@ -619,29 +580,21 @@ def plan_alerts(state: CloudTrailState, home: str, email: str) -> list[Change]:
                 changes.append(
                     Change(
                         Action.CREATE if rule.pattern is None else Action.UPDATE,
-                        "rule",
+                        ops.Rule(region, spec.name, spec.pattern, spec.description, spec.state),
                         res,
                         f"alert: {spec.description.lower()}",
                         operations=("events:PutRule",),
                         fields=fields,
-                        params={
-                            "region": region,
-                            "rule": spec.name,
-                            "pattern": json.dumps(spec.pattern),
-                            "description": spec.description,
-                            "state": spec.state,
-                        },
                     )
                 )
             if arn not in rule.targets:
                 changes.append(
                     Change(
                         Action.CREATE,
-                        "rule-target",
+                        ops.RuleTarget(region, spec.name, arn),
                         f"target of {res}",
                         "send it to the alerts topic",
                         operations=("events:PutTargets",),
-                        params={"region": region, "rule": spec.name, "topic": arn},
                     )
                 )
     return changes + plan_forwarding(state, rules)
@@ -651,34 +604,32 @@ def needs_put_rule(rule: Rule, spec: docs.RuleSpec) -> bool:
     return rule.pattern is None or not docs.same(rule.pattern, spec.pattern) or not spec.state_ok(rule.state)
 
 
-def plan_role(role: Role, key: str, summary: str, trust: Mapping[str, Any], policy: Mapping[str, Any],
-              policy_name: str, policy_summary: str, trusted: str, **params: Any) -> list[Change]:
+def plan_role(role: Role, kind: type[ops.ServiceRole], policy_kind: type[ops.RolePolicy], summary: str,
+              trust: Mapping[str, Any], policy: Mapping[str, Any], policy_name: str, policy_summary: str,
+              trusted: str) -> list[Change]:
     """A role the step makes, trusted by one service, with one inline policy: what is missing of it."""
     changes: list[Change] = []
     res = f'iam role "{role.name}"'
-    base = {**params, "role": role.name, "policy_name": policy_name}
     if role.arn is None or not docs.same(role.trust_policy, trust):
         update = role.arn is not None
         changes.append(
             Change(
                 Action.UPDATE if update else Action.CREATE,
-                key,
+                kind(role.name, trust, update),
                 res,
                 summary,
                 operations=("iam:UpdateAssumeRolePolicy" if update else "iam:CreateRole",),
                 fields=(FieldChange("trusted", None, trusted),),
-                params={**base, "trust": json.dumps(trust), "update": update},
             )
         )
     if not docs.same(role.policy, policy):
         changes.append(
             Change(
                 Action.CREATE if role.policy is None else Action.UPDATE,
-                f"{key}-policy",
+                policy_kind(role.name, policy_name, policy),
                 f'policy "{policy_name}" of {res}',
                 policy_summary,
                 operations=("iam:PutRolePolicy",),
-                params={**base, "policy": json.dumps(policy)},
             )
         )
     return changes
@@ -693,31 +644,29 @@ def plan_forwarding(state: CloudTrailState, rules: Mapping[tuple[str, str], Rule
     spec = docs.FORWARD_RULE
     bus = docs.default_bus_arn(state.partition, GLOBAL_REGION, state.account)
     changes = plan_role(
-        role, "forward-role", "a role EventBridge assumes to forward events to us-east-1",
+        role, ops.ForwardRole, ops.ForwardRolePolicy, "a role EventBridge assumes to forward events to us-east-1",
         docs.forward_trust_policy(), docs.forward_role_policy(bus), docs.FORWARD_ROLE_POLICY,
         "allow events:PutEvents on us-east-1's default event bus only", "events.amazonaws.com",
     )
-    work: list[dict[str, Any]] = []
+    work: list[ops.ForwardWork] = []
     for region in rule_regions(spec, GLOBAL_REGION, state.regions):
         rule = rules.get((spec.name, region)) or Rule(spec.name, region, None, None)
         put_rule = needs_put_rule(rule, spec)
         put_target = bus not in rule.targets or (role.arn is not None and rule.target_roles.get(bus) != role.arn)
         if put_rule or put_target:
-            work.append({"region": region, "rule": put_rule, "target": put_target, "new": rule.pattern is None})
+            work.append(ops.ForwardWork(region, put_rule, put_target, new=rule.pattern is None))
     if work:
-        regions = [str(w["region"]) for w in work]
-        new = all(w["new"] for w in work)
+        regions = [w.region for w in work]
+        new = all(w.new for w in work)
         changes.append(
             Change(
                 Action.CREATE if new else Action.UPDATE,
-                "forward-rules",
+                ops.ForwardRules(tuple(work), bus, spec.name, spec.pattern, spec.description, spec.state, role.name),
                 f'eventbridge rule "{spec.name}" in {len(regions)} region{"s" if len(regions) != 1 else ""}',
                 f"forward root console sign-ins from {', '.join(regions)} to us-east-1's default event bus, "
                 f"where {docs.RULES[0].name} emails them",
                 operations=("events:PutRule", "events:PutTargets"),
                 fields=(FieldChange("regions", None if new else "not all", ", ".join(regions)),),
-                params={"work": work, "bus": bus, "rule": spec.name, "pattern": json.dumps(spec.pattern),
-                        "description": spec.description, "state": spec.state, "role": role.name},
             )
         )
     return changes
@@ -761,17 +710,10 @@ def plan_metric_filters(logs: Logs, state: CloudTrailState, notify: bool) -> lis
             changes.append(
                 Change(
                     Action.CREATE if current is None else Action.UPDATE,
-                    "metric-filter",
+                    ops.MetricFilter(logs.region, logs.group, spec.name, spec.pattern, tuple(transformations)),
                     f'metric filter "{spec.name}" on "{logs.group}" ({logs.region})',
                     f"count events where {spec.description}",
                     operations=("logs:PutMetricFilter",),
-                    params={
-                        "region": logs.region,
-                        "group": logs.group,
-                        "filter": spec.name,
-                        "pattern": spec.pattern,
-                        "transformations": json.dumps(transformations),
-                    },
                 )
             )
         settings = docs.alarm_settings(spec.name, actions)
@@ -780,15 +722,10 @@ def plan_metric_filters(logs: Logs, state: CloudTrailState, notify: bool) -> lis
             changes.append(
                 Change(
                     Action.CREATE if alarm is None else Action.UPDATE,
-                    "alarm",
+                    ops.Alarm(logs.region, settings, f"aws-harden (CIS {spec.cis}): {spec.description}"),
                     f'cloudwatch alarm "{settings["AlarmName"]}" ({logs.region})',
                     f"alarm when {spec.description}",
                     operations=("cloudwatch:PutMetricAlarm",),
-                    params={
-                        "region": logs.region,
-                        "settings": json.dumps(settings),
-                        "description": f"aws-harden (CIS {spec.cis}): {spec.description}",
-                    },
                 )
             )
     return changes

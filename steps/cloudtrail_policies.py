@@ -1,19 +1,21 @@
 """The documents the cloudtrail step writes, built from AWS's published examples, and how to compare them.
 
 Kept apart from the step so tests can hold each one against the documentation statement by statement.
-Policies are compared as parsed, normalised objects: AWS may reorder keys or collapse one-item lists.
+Policies are compared as parsed, normalised objects (steps/resources.py: AWS may reorder keys or collapse
+one-item lists).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from steps.cloudtrail_metrics import METRIC_FILTERS, METRIC_NAMESPACE, ROOT_USAGE, MetricFilterSpec
+from steps.resources import PUBLIC_ACCESS_BLOCK, contains, merged, normalise, same, statements
 
-__all__ = ["METRIC_FILTERS", "METRIC_NAMESPACE", "ROOT_USAGE", "MetricFilterSpec"]
+__all__ = ["METRIC_FILTERS", "METRIC_NAMESPACE", "PUBLIC_ACCESS_BLOCK", "ROOT_USAGE", "MetricFilterSpec", "contains",
+           "merged", "normalise", "same", "statements"]
 
 PREFIX = "aws-harden"
 ACL_CHECK_SID = "AWSCloudTrailAclCheck20150319"
@@ -26,56 +28,6 @@ CLOUDTRAIL = "cloudtrail.amazonaws.com"
 
 def trail_arn(partition: str, region: str, account: str, name: str) -> str:
     return f"arn:{partition}:cloudtrail:{region}:{account}:trail/{name}"
-
-
-# --- comparing --------------------------------------------------------------------------------
-def normalise(value: Any) -> Any:
-    """A canonical form: one-item lists become the item, string lists are sorted, keys are sorted."""
-    if isinstance(value, str):
-        try:
-            parsed = json.loads(value)
-        except ValueError:
-            return value
-        return normalise(parsed) if isinstance(parsed, dict | list) else value
-    if isinstance(value, Mapping):
-        return {k: normalise(v) for k, v in sorted(value.items())}
-    if isinstance(value, list | tuple):
-        items = [normalise(v) for v in value]
-        if len(items) == 1:
-            return items[0]
-        if all(isinstance(i, str | int | float | bool) for i in items):
-            return sorted(items, key=str)
-        return items
-    return value
-
-
-def same(a: Any, b: Any) -> bool:
-    return bool(normalise(a) == normalise(b))
-
-
-def statements(policy: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    if not policy:
-        return []
-    found = policy.get("Statement", [])
-    return [dict(s) for s in (found if isinstance(found, list) else [found])]
-
-
-def merged(existing: Mapping[str, Any] | None, ours: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Our statements (replacing any with the same Sid) after everything else already there, never less."""
-    sids = {s["Sid"] for s in ours}
-    kept = [s for s in statements(existing) if s.get("Sid") not in sids]
-    version = (existing or {}).get("Version", "2012-10-17")
-    document: dict[str, Any] = {"Version": version}
-    if existing and "Id" in existing:
-        document["Id"] = existing["Id"]
-    document["Statement"] = [*kept, *(dict(s) for s in ours)]
-    return document
-
-
-def contains(existing: Mapping[str, Any] | None, ours: Sequence[Mapping[str, Any]]) -> bool:
-    """True when each of our statements is present, as written, under its Sid."""
-    by_sid = {s.get("Sid"): s for s in statements(existing)}
-    return all(s["Sid"] in by_sid and same(by_sid[s["Sid"]], s) for s in ours)
 
 
 # --- S3 -------------------------------------------------------------------------------------
@@ -117,12 +69,6 @@ def bucket_statements(
     ]
 
 
-PUBLIC_ACCESS_BLOCK = {
-    "BlockPublicAcls": True,
-    "IgnorePublicAcls": True,
-    "BlockPublicPolicy": True,
-    "RestrictPublicBuckets": True,
-}
 RETENTION_RULE_ID = f"{PREFIX}-cloudtrail-retention"
 
 

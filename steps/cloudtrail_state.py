@@ -7,22 +7,16 @@ so a second apply finds nothing to do.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from steps import cloudtrail_policies as docs
+from steps import resources
+from wizard import facts
 from wizard.aws import GLOBAL_REGION, Aws
-from wizard.errors import WizardError
 from wizard.reads import absent_is_none
 from wizard.retry import error_code
-
-T = TypeVar("T")
-
-
-def absent_on(codes: set[str], call: Callable[[], T]) -> T | None:
-    """The call's result, or None when AWS says the thing does not exist (any of `codes`)."""
-    return absent_is_none(call, tuple(sorted(codes)))
 
 
 @dataclass(frozen=True)
@@ -147,60 +141,36 @@ class CloudTrailState:
 
 # --- trails -----------------------------------------------------------------------------------
 def read_trails(aws: Aws, account: str) -> tuple[Trail, ...]:
-    listed = aws.client("cloudtrail").describe_trails(includeShadowTrails=True)["trailList"]
-    unique: dict[str, Mapping[str, Any]] = {}
-    for t in listed:
-        unique.setdefault(t["TrailARN"], t)  # shadow copies repeat a trail
-    return tuple(aws.parallel(*(lambda t=t: read_trail(aws, t, account) for t in unique.values())))
+    """The account's trails as wizard/facts.py reads them (one reader for controls and this step), strictly:
+    a trail of this account whose status or selectors cannot be read fails the step."""
+    return tuple(step_view(t, account) for t in facts.read_trails(aws, strict_for=account))
 
 
-# What a member account may be told when it asks for another account's organization trail (botocore's
-# GetTrailStatus / GetEventSelectors errors): the trail is then counted as its management account keeps it.
-REFUSED_FOREIGN = {
-    "TrailNotFoundException", "CloudTrailARNInvalidException", "OperationNotPermittedException",
-    "UnsupportedOperationException", "AccessDenied", "AccessDeniedException",
-}  # fmt: skip
-
-
-def read_trail(aws: Aws, t: Mapping[str, Any], caller_account: str) -> Trail:
-    home = t.get("HomeRegion") or aws.region
-    client = aws.client("cloudtrail", home)  # status and selectors answer only in the home region
-    owner = t["TrailARN"].split(":")[4]
-    foreign = owner != caller_account
-    org_managed = foreign and bool(t.get("IsOrganizationTrail"))
-    if foreign:
-        status, selectors = aws.parallel(
-            lambda: absent_on(REFUSED_FOREIGN, lambda: client.get_trail_status(Name=t["TrailARN"])),
-            lambda: absent_on(REFUSED_FOREIGN, lambda: client.get_event_selectors(TrailName=t["TrailARN"])),
-        )
-    else:
-        status, selectors = aws.parallel(
-            lambda: client.get_trail_status(Name=t["TrailARN"]),
-            lambda: client.get_event_selectors(TrailName=t["TrailARN"]),
-        )
-    readable = status is not None and selectors is not None
-    basic = tuple((selectors or {}).get("EventSelectors") or ())
-    advanced = tuple((selectors or {}).get("AdvancedEventSelectors") or ())
-    management_all = records_all_management(basic, advanced) if readable else True
+def step_view(t: facts.Trail, caller_account: str) -> Trail:
+    """What the step decides from: an organization trail of another account is counted as its management
+    account keeps it when this account may not read its status or selectors."""
+    owner = t.account
+    readable = t.is_logging is not None and t.selectors_read
+    basic, advanced = t.raw_event_selectors, t.raw_advanced_selectors
     return Trail(
-        name=t["Name"],
-        arn=t["TrailARN"],
-        home_region=home,
-        bucket=t.get("S3BucketName"),
-        multi_region=bool(t.get("IsMultiRegionTrail")),
-        global_events=bool(t.get("IncludeGlobalServiceEvents")),
-        validation=bool(t.get("LogFileValidationEnabled")),
-        logging=bool((status or {}).get("IsLogging")),
-        organization=bool(t.get("IsOrganizationTrail")),
+        name=t.name,
+        arn=t.arn,
+        home_region=t.home_region,
+        bucket=t.s3_bucket,
+        multi_region=t.multi_region,
+        global_events=t.global_events,
+        validation=t.log_file_validation,
+        logging=bool(t.is_logging),
+        organization=t.organization,
         account=owner,
-        management_all=management_all,
+        management_all=records_all_management(basic, advanced) if readable else True,
         advanced_selectors=bool(advanced),
         selectors=basic,
-        kms_key=t.get("KmsKeyId"),
-        log_group_arn=t.get("CloudWatchLogsLogGroupArn"),
-        logs_role_arn=t.get("CloudWatchLogsRoleArn"),
+        kms_key=t.kms_key_id,
+        log_group_arn=t.log_group_arn,
+        logs_role_arn=t.logs_role_arn,
         advanced=advanced,
-        org_managed=org_managed,
+        org_managed=owner != caller_account and t.organization,
         readable=readable,
         excluded_sources=excluded_sources(basic, advanced),
     )
@@ -270,7 +240,7 @@ def bucket_owner(aws: Aws, name: str, account: str) -> Literal["missing", "own",
         try:
             s3.head_bucket(Bucket=name, ExpectedBucketOwner=account)
         except Exception as exc:
-            if error_code(exc) in {"404", "NoSuchBucket", "NotFound"}:
+            if error_code(exc) in resources.MISSING_BUCKET:
                 return "missing"
             if error_code(exc) not in {"403", "AccessDenied", "301", "400"}:
                 raise
@@ -285,35 +255,28 @@ def bucket_owner(aws: Aws, name: str, account: str) -> Literal["missing", "own",
 def read_bucket(aws: Aws, name: str, account: str, default_region: str) -> Bucket:
     owner = bucket_owner(aws, name, account)
     if owner == "foreign":
-        raise WizardError(
-            f"the S3 bucket name '{name}' is taken by another AWS account; choose another name "
-            '(answers file: [cloudtrail] bucket = "...")'
-        )
+        raise resources.bucket_taken("cloudtrail", name)
     if owner == "missing":
         return Bucket(name, default_region, "missing")
     s3 = aws.client("s3", default_region)  # a bucket elsewhere is followed by botocore's S3 redirector
     location, pab, ownership, encryption, policy, lifecycle, versioning = aws.parallel(
         lambda: s3.get_bucket_location(Bucket=name).get("LocationConstraint"),
-        lambda: absent_on({"NoSuchPublicAccessBlockConfiguration"}, lambda: s3.get_public_access_block(Bucket=name)),
-        lambda: absent_on(
-            {"OwnershipControlsNotFoundError"}, lambda: s3.get_bucket_ownership_controls(Bucket=name)
-        ),
-        lambda: absent_on(
-            {"ServerSideEncryptionConfigurationNotFoundError"}, lambda: s3.get_bucket_encryption(Bucket=name)
-        ),
-        lambda: absent_on({"NoSuchBucketPolicy"}, lambda: s3.get_bucket_policy(Bucket=name)),
-        lambda: absent_on(
-            {"NoSuchLifecycleConfiguration"}, lambda: s3.get_bucket_lifecycle_configuration(Bucket=name)
-        ),
+        lambda: resources.read_public_access_block(s3, name),
+        lambda: absent_is_none(lambda: s3.get_bucket_ownership_controls(Bucket=name),
+                               ("OwnershipControlsNotFoundError",)),
+        lambda: absent_is_none(lambda: s3.get_bucket_encryption(Bucket=name),
+                               ("ServerSideEncryptionConfigurationNotFoundError",)),
+        lambda: resources.read_bucket_policy(s3, name),
+        lambda: absent_is_none(lambda: s3.get_bucket_lifecycle_configuration(Bucket=name),
+                               ("NoSuchLifecycleConfiguration",)),
         lambda: s3.get_bucket_versioning(Bucket=name).get("Status"),
     )
-    region = {None: GLOBAL_REGION, "": GLOBAL_REGION, "EU": "eu-west-1"}.get(location, location)
     rules = (encryption or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
     return Bucket(
         name=name,
-        region=str(region),
+        region=resources.bucket_region(location),
         owner="own",
-        public_access_block=(pab or {}).get("PublicAccessBlockConfiguration"),
+        public_access_block=pab,
         object_ownership=next(
             (
                 r.get("ObjectOwnership")
@@ -323,7 +286,7 @@ def read_bucket(aws: Aws, name: str, account: str, default_region: str) -> Bucke
         ),
         encryption=rules[0].get("ApplyServerSideEncryptionByDefault") if rules else None,
         versioning=versioning,
-        policy=json.loads(policy["Policy"]) if policy else None,
+        policy=policy,
         lifecycle_rules=tuple((lifecycle or {}).get("Rules", [])),
     )
 
@@ -334,7 +297,7 @@ KEY_ALIAS = f"alias/{docs.PREFIX}-cloudtrail"
 
 def read_key(aws: Aws, region: str) -> Key:
     kms = aws.client("kms", region)
-    described = absent_on({"NotFoundException"}, lambda: kms.describe_key(KeyId=KEY_ALIAS))
+    described = absent_is_none(lambda: kms.describe_key(KeyId=KEY_ALIAS), ("NotFoundException",))
     if described is None:
         return Key(KEY_ALIAS)
     meta = described["KeyMetadata"]
@@ -362,8 +325,8 @@ def read_topic(aws: Aws, region: str, arn: str) -> Topic:
         return [s for page in pages for s in page["Subscriptions"]]
 
     attributes, found = aws.parallel(
-        lambda: absent_on(missing, lambda: sns.get_topic_attributes(TopicArn=arn)),
-        lambda: absent_on(missing, listed),
+        lambda: absent_is_none(lambda: sns.get_topic_attributes(TopicArn=arn), tuple(missing)),
+        lambda: absent_is_none(listed, tuple(missing)),
     )
     if attributes is None:
         return Topic(region, arn, exists=False)
@@ -380,8 +343,8 @@ def read_rule(aws: Aws, region: str, name: str) -> Rule:
     events = aws.client("events", region)
     missing = {"ResourceNotFoundException"}
     described, listed = aws.parallel(
-        lambda: absent_on(missing, lambda: events.describe_rule(Name=name)),
-        lambda: absent_on(missing, lambda: events.list_targets_by_rule(Rule=name)["Targets"]),
+        lambda: absent_is_none(lambda: events.describe_rule(Name=name), tuple(missing)),
+        lambda: absent_is_none(lambda: events.list_targets_by_rule(Rule=name)["Targets"], tuple(missing)),
     )
     if described is None:
         return Rule(name, region, None, None)
@@ -403,8 +366,8 @@ def read_regions(aws: Aws, partition: str) -> tuple[str, ...]:
 def read_role(aws: Aws, name: str, policy_name: str) -> Role:
     iam = aws.client("iam")
     role, inline = aws.parallel(
-        lambda: absent_on({"NoSuchEntity"}, lambda: iam.get_role(RoleName=name)),
-        lambda: absent_on({"NoSuchEntity"}, lambda: iam.get_role_policy(RoleName=name, PolicyName=policy_name)),
+        lambda: absent_is_none(lambda: iam.get_role(RoleName=name), ("NoSuchEntity",)),
+        lambda: absent_is_none(lambda: iam.get_role_policy(RoleName=name, PolicyName=policy_name), ("NoSuchEntity",)),
     )
     if role is None:
         return Role(name)
@@ -439,7 +402,7 @@ def read_logs(aws: Aws, region: str, group: str) -> Logs:
     found, role, filters, alarms = aws.parallel(
         lambda: logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"],
         lambda: read_role(aws, docs.LOGS_ROLE, docs.LOGS_ROLE_POLICY),
-        lambda: absent_on({"ResourceNotFoundException"}, metric_filters),
+        lambda: absent_is_none(metric_filters, ("ResourceNotFoundException",)),
         lambda: {a["AlarmName"]: a for a in cloudwatch.describe_alarms(AlarmNames=names)["MetricAlarms"]},
     )
     exists = any(g["logGroupName"] == group for g in found)

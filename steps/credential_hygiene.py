@@ -28,8 +28,10 @@ from wizard.protocol import (
     ApplyContext,
     Change,
     ChangeSkipped,
+    ConsoleTask,
     FieldChange,
     Finding,
+    Operation,
     Question,
     Step,
     StepContext,
@@ -96,6 +98,35 @@ def stale_password(user: User, now: datetime) -> StalePassword | None:
     if not user.console or since is None or (now - since).days < UNUSED_DAYS:
         return None
     return StalePassword(user.name, (now - since).days, user.password_last_used, user.password_created)
+
+
+@dataclass(frozen=True)
+class DeactivateKey(Operation):
+    """Inactive, never deleted (update-access-key --status Active undoes it); never the key this run signs with."""
+
+    user: str
+    key_id: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        if self.key_id == running_key_id(aws):
+            raise ChangeSkipped(f"{self.key_id} is the key this run signs with; it was left active")
+        iam = aws.client("iam")
+        with_backoff(lambda: iam.update_access_key(UserName=self.user, AccessKeyId=self.key_id, Status="Inactive"))
+
+
+@dataclass(frozen=True)
+class RotateKey(ConsoleTask):
+    """A key aws-harden leaves active (this run's, or the only way in): the operator rotates it."""
+
+    user: str
+    key_id: str
+
+
+@dataclass(frozen=True)
+class DisablePassword(ConsoleTask):
+    """AWS can only delete a console password, which aws-harden never does: the operator disables it."""
+
+    user: str
 
 
 class CredentialHygiene(Step[HygieneState]):
@@ -185,21 +216,20 @@ class CredentialHygiene(Step[HygieneState]):
             reason = ("this run signs with it" if s.key.key_id == state.running_key
                       else state.admin_exempt or "")
             return Change(
-                Action.OPERATOR, "rotate-key", resource, f"rotate {s.user}'s key {s.key.key_id} yourself ({why}; "
-                f"aws-harden leaves it: {reason})",
+                Action.OPERATOR, RotateKey(s.user, s.key.key_id), resource,
+                f"rotate {s.user}'s key {s.key.key_id} yourself ({why}; aws-harden leaves it: {reason})",
                 instructions=(f"1. aws iam create-access-key --user-name {s.user} (and move whatever uses "
                               f"{s.key.key_id} to the new key)",
                               f"2. aws iam update-access-key --user-name {s.user} --access-key-id {s.key.key_id} "
                               "--status Inactive", "3. once nothing breaks, delete the old key in the IAM console"),
                 url=CONSOLE.format(user=s.user))
         return Change(
-            Action.UPDATE, "deactivate-key", resource, f"deactivate {s.user}'s key {s.key.key_id} ({why}); type "
-            f"{s.user} to agree",
+            Action.UPDATE, DeactivateKey(s.user, s.key.key_id), resource,
+            f"deactivate {s.user}'s key {s.key.key_id} ({why}); type {s.user} to agree",
             operations=("iam:UpdateAccessKey",),
             fields=(FieldChange("status", "Active", "Inactive"),
                     FieldChange("last_used", None, _when(s.key.last_used)),
                     FieldChange("created", None, _when(s.key.created))),
-            params={"user": s.user, "key_id": s.key.key_id},
             instructions=("deactivated, not deleted: aws iam update-access-key --status Active undoes it",),
             confirm_value=s.user, confirm_answer=CONFIRM_KEY)
 
@@ -207,7 +237,7 @@ class CredentialHygiene(Step[HygieneState]):
     def _password_change(state: HygieneState, p: StalePassword) -> Change:
         admin = p.user == state.admin and state.admin_exempt
         return Change(
-            Action.OPERATOR, "disable-password", f'console password of "{p.user}"',
+            Action.OPERATOR, DisablePassword(p.user), f'console password of "{p.user}"',
             f"{p.user}'s console password is unused for {p.days} days" + (
                 f": sign in as {p.user} (it is the only way in), or disable it once another admin can" if admin
                 else ": disable it (AWS can only delete a password, which aws-harden never does)"),
@@ -215,15 +245,6 @@ class CredentialHygiene(Step[HygieneState]):
                           "Disable console access",
                           f"or: aws iam delete-login-profile --user-name {p.user} (a new password can be set later)"),
             url=CONSOLE.format(user=p.user))
-
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        if change.key != "deactivate-key":
-            raise ValueError(f"unknown change {change.key}")
-        user, key_id = str(change.params["user"]), str(change.params["key_id"])
-        if key_id == running_key_id(aws):  # never the credentials this very run signs with
-            raise ChangeSkipped(f"{key_id} is the key this run signs with; it was left active")
-        iam = aws.client("iam")
-        with_backoff(lambda: iam.update_access_key(UserName=user, AccessKeyId=key_id, Status="Inactive"))
 
 
 STEP = CredentialHygiene()

@@ -29,6 +29,7 @@ from wizard.protocol import (
     ChangeSkipped,
     FieldChange,
     Finding,
+    Operation,
     Question,
     Step,
     StepContext,
@@ -65,6 +66,30 @@ class DefaultVpcState:
         return [v for region in sorted(self.vpcs) for v in self.vpcs[region]]
 
 
+@dataclass(frozen=True)
+class DeleteDefaultVpc(Operation):
+    region: str
+    vpc: str
+    subnets: tuple[str, ...]
+    gateways: tuple[str, ...]
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        ec2 = aws.client("ec2", self.region)
+        # Read again right before deleting: something may have started using it since the plan.
+        used = ec2.describe_network_interfaces(
+            Filters=[{"Name": "vpc-id", "Values": [self.vpc]}])["NetworkInterfaces"]
+        if used:
+            raise ChangeSkipped(
+                f"the default VPC {self.vpc} in {self.region} is in use now ({len(used)} network interfaces)")
+        for gateway in self.gateways:
+            ec2.create_tags(Resources=[gateway], Tags=[{"Key": GATEWAY_OF_TAG, "Value": self.vpc}])
+            tolerate_gone(ec2.detach_internet_gateway, InternetGatewayId=gateway, VpcId=self.vpc)
+            tolerate_gone(ec2.delete_internet_gateway, InternetGatewayId=gateway)
+        for subnet in self.subnets:
+            tolerate_gone(ec2.delete_subnet, SubnetId=subnet)
+        tolerate_gone(ec2.delete_vpc, VpcId=self.vpc)
+
+
 class DefaultVpcs(Step[DefaultVpcState]):
     id = "default-vpcs"
     title = "Unused default VPCs deleted"
@@ -99,34 +124,16 @@ class DefaultVpcs(Step[DefaultVpcState]):
 
     def plan(self, state: DefaultVpcState, ctx: StepContext) -> list[Change]:
         return [
-            Change(Action.DELETE, "delete-default-vpc", f"default VPC {v.id} ({v.region})",
+            Change(Action.DELETE, DeleteDefaultVpc(v.region, v.id, tuple(v.subnets), tuple(v.internet_gateways)),
+                   f"default VPC {v.id} ({v.region})",
                    f"delete the unused default VPC in {v.region} (no network interfaces), with its "
                    f"{len(v.subnets)} subnets and {len(v.internet_gateways)} internet gateway(s)",
                    operations=("ec2:CreateTags", "ec2:DetachInternetGateway", "ec2:DeleteInternetGateway",
                                "ec2:DeleteSubnet", "ec2:DeleteVpc"),
                    fields=(FieldChange("cidr", v.cidr, None), FieldChange("subnets", len(v.subnets), None)),
-                   params={"region": v.region, "vpc": v.id, "subnets": list(v.subnets),
-                           "gateways": list(v.internet_gateways)},
                    confirm_value=v.region, confirm_answer="regions")
             for v in state.all() if not v.in_use
         ]
-
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        if change.key != "delete-default-vpc":
-            raise ValueError(f"unknown change {change.key}")
-        region, vpc = str(change.params["region"]), str(change.params["vpc"])
-        ec2 = aws.client("ec2", region)
-        # Read again right before deleting: something may have started using it since the plan.
-        used = ec2.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["NetworkInterfaces"]
-        if used:
-            raise ChangeSkipped(f"the default VPC {vpc} in {region} is in use now ({len(used)} network interfaces)")
-        for gateway in change.params["gateways"]:
-            ec2.create_tags(Resources=[gateway], Tags=[{"Key": GATEWAY_OF_TAG, "Value": vpc}])
-            tolerate_gone(ec2.detach_internet_gateway, InternetGatewayId=gateway, VpcId=vpc)
-            tolerate_gone(ec2.delete_internet_gateway, InternetGatewayId=gateway)
-        for subnet in change.params["subnets"]:
-            tolerate_gone(ec2.delete_subnet, SubnetId=subnet)
-        tolerate_gone(ec2.delete_vpc, VpcId=vpc)
 
 
 def tolerate_gone(call: Callable[..., Any], **params: str) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from steps import provenance
+from steps.resources import attach_role_policy, create_role, role_still_ours
 from steps.team_catalogue import BY_NAME, NAMES, policy_name
 from wizard.answers import rows_from_line, rows_line, rows_problem
 from wizard.aws import Aws
@@ -30,16 +31,15 @@ from wizard.protocol import (
     AnswerValue,
     ApplyContext,
     Change,
-    ChangeSkipped,
     FieldChange,
     Finding,
+    Operation,
     Question,
     Step,
     StepContext,
     iam_name_problem,
 )
-from wizard.reads import absent_is_none
-from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
+from wizard.retry import with_backoff
 from wizard.secrets import Secret, keyring_entry, read_from_keyring
 
 FIELDS = ("name", "account", "access")
@@ -139,6 +139,72 @@ class DelegationState:
 
 def listed_roles(ctx: StepContext) -> list[dict[str, str]]:
     return [dict(r) for r in ctx.answer("roles") or [] if isinstance(r, dict)]
+
+
+def _external_id(ctx: ApplyContext, role: str) -> Secret:
+    """The keyring's, else a new one, kept before any role trusts it."""
+    held = read_from_keyring(keyring_entry(ctx.caller.account, external_id_entry(role)))
+    if held is not None:
+        return held
+    external_id = new_external_id()
+    ctx.keep_secret(external_id_entry(role), f"external id for role {role}", external_id)
+    return external_id
+
+
+@dataclass(frozen=True)
+class CreateRole(Operation):
+    """The role, trusting `account` with a new external id (to the keyring first), then its policies."""
+
+    role: str
+    account: str
+    policies: tuple[str, ...]
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        iam = aws.client("iam")
+        external_id = new_external_id()
+        ctx.keep_secret(external_id_entry(self.role), f"external id for role {self.role}", external_id)
+        create_role(iam, self.role, trust_policy(ctx.caller.partition, self.account, external_id),
+                    f"delegated access for account {self.account} (aws-harden)")
+        for arn in self.policies:
+            attach_role_policy(iam, self.role, arn)
+
+
+@dataclass(frozen=True)
+class UpdateTrust(Operation):
+    """Trust only `account`, with the keyring's external id (or a new one, kept first)."""
+
+    role: str
+    account: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        iam = aws.client("iam")
+        role_still_ours(iam, self.role)
+        document = json.dumps(trust_policy(ctx.caller.partition, self.account, _external_id(ctx, self.role)))
+        with_backoff(lambda: iam.update_assume_role_policy(RoleName=self.role, PolicyDocument=document))
+
+
+@dataclass(frozen=True)
+class AttachPolicy(Operation):
+    role: str
+    policy_arn: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        iam = aws.client("iam")
+        role_still_ours(iam, self.role)
+        attach_role_policy(iam, self.role, self.policy_arn)
+
+
+@dataclass(frozen=True)
+class DetachPolicy(Operation):
+    """An AWS managed policy the catalogue gave the role and its access no longer does."""
+
+    role: str
+    policy_arn: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        iam = aws.client("iam")
+        role_still_ours(iam, self.role)
+        with_backoff(lambda: iam.detach_role_policy(RoleName=self.role, PolicyArn=self.policy_arn))
 
 
 class DelegationRoles(Step[DelegationState]):
@@ -244,97 +310,47 @@ class DelegationRoles(Step[DelegationState]):
         wanted = BY_NAME[d.access].role_policy_arns(partition)
         resource = f'iam role "{d.name}"'
         if d.account == ctx.caller.account:
-            return [Change(Action.CREATE, "create-role", resource, f"role {d.name} for account {d.account}",
+            return [Change(Action.CREATE, CreateRole(d.name, d.account, tuple(wanted)), resource,
+                           f"role {d.name} for account {d.account}",
                            waits_for=f"{d.account} is this account: a delegation role is for another account "
                            "(people here use their own IAM user, and the support role)")]
         if d.role is None:
             return [Change(
-                Action.CREATE, "create-role", resource,
+                Action.CREATE, CreateRole(d.name, d.account, tuple(wanted)), resource,
                 f"create role {d.name} for account {d.account} with {d.access} access and a new external id (kept in "
                 "the keyring)",
                 operations=("iam:CreateRole", "iam:AttachRolePolicy"),
                 fields=(FieldChange("trusted", None, f"account {d.account}, with the external id"),
                         FieldChange("external_id", None, "generated, to the keyring", sensitive=True),
-                        FieldChange("policies", None, ", ".join(policy_name(p) for p in wanted))),
-                params={"role": d.name, "account": d.account, "policies": list(wanted)})]
+                        FieldChange("policies", None, ", ".join(policy_name(p) for p in wanted))))]
         if not d.ours:
-            return [Change(Action.UPDATE, "update-trust", resource, f"use role {d.name} for account {d.account}",
+            return [Change(Action.UPDATE, UpdateTrust(d.name, d.account), resource,
+                           f"use role {d.name} for account {d.account}",
                            waits_for=f"role {d.name} is not aws-harden's (path {d.role.path}): choose another name")]
         changes: list[Change] = []
         trust = d.trust
         if trust is None or not trust.shape_ok or trust.account != d.account:
             changes.append(Change(
-                Action.UPDATE, "update-trust", f'trust policy of role "{d.name}"',
+                Action.UPDATE, UpdateTrust(d.name, d.account), f'trust policy of role "{d.name}"',
                 f"trust only account {d.account}, with the external id" + (" (the keyring's)" if d.held else
                                                                           " (a new one, to the keyring)"),
                 operations=("iam:UpdateAssumeRolePolicy",),
                 fields=(FieldChange("trusted", trust.account if trust else None, d.account),
                         FieldChange("external_id", "set" if trust and trust.external_id else None,
-                                    "the keyring's" if d.held else "new", sensitive=True)),
-                params={"role": d.name, "account": d.account}))
+                                    "the keyring's" if d.held else "new", sensitive=True))))
         attached = {p.arn for p in d.role.attached_policies}
         for arn in wanted:
             if arn not in attached:
-                changes.append(Change(Action.CREATE, "attach-policy", f'policy {policy_name(arn)} on role "{d.name}"',
-                                      f"attach {policy_name(arn)} to {d.name}", operations=("iam:AttachRolePolicy",),
-                                      params={"role": d.name, "policy_arn": arn}))
+                changes.append(Change(Action.CREATE, AttachPolicy(d.name, arn),
+                                      f'policy {policy_name(arn)} on role "{d.name}"',
+                                      f"attach {policy_name(arn)} to {d.name}", operations=("iam:AttachRolePolicy",)))
         for arn in sorted(attached - set(wanted)):
             if arn.startswith(f"arn:{partition}:iam::aws:policy/"):  # an AWS managed policy the catalogue gave it
-                changes.append(Change(Action.DELETE, "detach-policy", f'policy {policy_name(arn)} on role "{d.name}"',
+                changes.append(Change(Action.DELETE, DetachPolicy(d.name, arn),
+                                      f'policy {policy_name(arn)} on role "{d.name}"',
                                       f"detach {policy_name(arn)} from {d.name} (the list gives it {d.access})",
-                                      operations=("iam:DetachRolePolicy",), params={"role": d.name, "policy_arn": arn}))
+                                      operations=("iam:DetachRolePolicy",)))
         return changes
-
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        iam = aws.client("iam")
-        role = str(change.params["role"])
-        if change.key == "create-role":
-            self._create(aws, iam, change, ctx)
-            return
-        found = absent_is_none(lambda: iam.get_role(RoleName=role))  # read again at the moment of changing it
-        if found is None or found["Role"].get("Path") != ROLE_PATH:
-            raise ChangeSkipped(f"role {role} is not aws-harden's (any more); nothing was changed")
-        if change.key == "update-trust":
-            external_id = self._external_id(ctx, role)
-            document = json.dumps(trust_policy(ctx.caller.partition, str(change.params["account"]), external_id))
-            with_backoff(lambda: iam.update_assume_role_policy(RoleName=role, PolicyDocument=document))
-        elif change.key == "attach-policy":
-            with_backoff(lambda: iam.attach_role_policy(RoleName=role, PolicyArn=str(change.params["policy_arn"])))
-        elif change.key == "detach-policy":
-            with_backoff(lambda: iam.detach_role_policy(RoleName=role, PolicyArn=str(change.params["policy_arn"])))
-        else:
-            raise ValueError(f"unknown change {change.key}")
-
-    @staticmethod
-    def _external_id(ctx: ApplyContext, role: str) -> Secret:
-        """The keyring's, else a new one, kept before any role trusts it."""
-        held = read_from_keyring(keyring_entry(ctx.caller.account, external_id_entry(role)))
-        if held is not None:
-            return held
-        external_id = new_external_id()
-        ctx.keep_secret(external_id_entry(role), f"external id for role {role}", external_id)
-        return external_id
-
-    def _create(self, aws: Aws, iam: Any, change: Change, ctx: ApplyContext) -> None:
-        role = str(change.params["role"])
-        external_id = new_external_id()
-        ctx.keep_secret(external_id_entry(role), f"external id for role {role}", external_id)
-        document = json.dumps(trust_policy(ctx.caller.partition, str(change.params["account"]), external_id))
-        try:
-            with_backoff(lambda: iam.create_role(
-                RoleName=role, Path=ROLE_PATH, AssumeRolePolicyDocument=document, Tags=provenance.TAGS,
-                Description=f"delegated access for account {change.params['account']} (aws-harden)"))
-        except Exception as exc:
-            if error_code(exc) != "EntityAlreadyExists":
-                raise
-            raise ChangeSkipped(f"a role named {role} appeared meanwhile; run again to see whose") from None
-        for arn in change.params["policies"]:
-            _attach(iam, role, str(arn))
-
-
-def _attach(iam: Any, role: str, arn: str) -> None:
-    with_backoff(lambda: iam.attach_role_policy(RoleName=role, PolicyArn=arn),
-                 retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})  # a role made a moment ago may not be visible yet
 
 
 STEP = DelegationRoles()

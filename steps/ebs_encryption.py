@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from wizard.aws import Aws
 from wizard.facts import Guardrails, read_guardrails
-from wizard.protocol import Action, ApplyContext, Change, FieldChange, Finding, Step, StepContext
+from wizard.protocol import Action, ApplyContext, Change, FieldChange, Finding, Operation, Step, StepContext
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,14 @@ class EbsState:
     @classmethod
     def of(cls, facts: Guardrails) -> EbsState:
         return cls(dict(facts.ebs_encryption))
+
+
+@dataclass(frozen=True)
+class Enable(Operation):
+    region: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        aws.client("ec2", self.region).enable_ebs_encryption_by_default()
 
 
 class EbsEncryption(Step[EbsState]):
@@ -44,17 +52,12 @@ class EbsEncryption(Step[EbsState]):
 
     def plan(self, state: EbsState, ctx: StepContext) -> list[Change]:
         return [
-            Change(Action.UPDATE, "enable", f"EBS encryption by default ({region})",
+            Change(Action.UPDATE, Enable(region), f"EBS encryption by default ({region})",
                    f"encrypt every new EBS volume in {region} (free; existing volumes stay as they are)",
                    operations=("ec2:EnableEbsEncryptionByDefault",),
-                   fields=(FieldChange("encryption by default", "off", "on"),), params={"region": region})
+                   fields=(FieldChange("encryption by default", "off", "on"),))
             for region, on in sorted(state.encryption.items()) if not on
         ]
-
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        if change.key != "enable":
-            raise ValueError(f"unknown change {change.key}")
-        aws.client("ec2", str(change.params["region"])).enable_ebs_encryption_by_default()
 
 
 STEP = EbsEncryption()

@@ -25,6 +25,7 @@ from wizard.protocol import (
     ChangeSkipped,
     FieldChange,
     Finding,
+    Operation,
     Question,
     Step,
     StepContext,
@@ -57,6 +58,57 @@ class GuardDutyState:
     def of(cls, facts: Guardrails, enable: bool, alerts: bool, topics: Mapping[str, Topic],
            rules: Mapping[str, Rule]) -> GuardDutyState:
         return cls(dict(facts.detectors), enable, alerts, dict(topics), dict(rules))
+
+
+def _consented(ctx: ApplyContext) -> None:
+    """GuardDuty costs money: every one of its changes waits for the operator's yes (or the answers file's)."""
+    if not ctx.answer("enable"):
+        raise ChangeSkipped(
+            ("you chose not to turn on GuardDuty" if ctx.interactive else
+             f"GuardDuty costs money after its trial, so --yes turns it on only with enable = true under "
+             f"[{ctx.step_id}] in the answers file") + " (it stays off; the step stays pending)")
+
+
+@dataclass(frozen=True)
+class CreateDetector(Operation):
+    region: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        _consented(ctx)
+        aws.client("guardduty", self.region).create_detector(Enable=True, Tags=TAGS)
+
+
+@dataclass(frozen=True)
+class ResumeDetector(Operation):
+    region: str
+    detector: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        _consented(ctx)
+        aws.client("guardduty", self.region).update_detector(DetectorId=self.detector, Enable=True)
+
+
+@dataclass(frozen=True)
+class PutRule(Operation):
+    region: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        _consented(ctx)
+        aws.client("events", self.region).put_rule(
+            Name=RULE_NAME, EventPattern=json.dumps(FINDINGS_PATTERN), State="ENABLED",
+            Description="aws-harden: GuardDuty findings of medium severity and above",
+            Tags=[{"Key": k, "Value": v} for k, v in TAGS.items()])
+
+
+@dataclass(frozen=True)
+class PutTarget(Operation):
+    region: str
+    topic: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        _consented(ctx)
+        aws.client("events", self.region).put_targets(
+            Rule=RULE_NAME, Targets=[{"Id": "aws-harden-alerts", "Arn": self.topic}])
 
 
 class GuardDuty(Step[GuardDutyState]):
@@ -110,15 +162,14 @@ class GuardDuty(Step[GuardDutyState]):
             if detectors:
                 d = detectors[0]
                 changes.append(Change(
-                    Action.UPDATE, "resume-detector", f"GuardDuty detector {d.id} ({region})",
+                    Action.UPDATE, ResumeDetector(region, d.id), f"GuardDuty detector {d.id} ({region})",
                     f"resume the suspended GuardDuty detector in {region} ({cost})",
-                    operations=("guardduty:UpdateDetector",), fields=(FieldChange("status", d.status, "ENABLED"),),
-                    params={"region": region, "detector": d.id}))
+                    operations=("guardduty:UpdateDetector",), fields=(FieldChange("status", d.status, "ENABLED"),)))
             else:
                 changes.append(Change(
-                    Action.CREATE, "create-detector", f"GuardDuty detector ({region})",
+                    Action.CREATE, CreateDetector(region), f"GuardDuty detector ({region})",
                     f"turn on GuardDuty in {region} ({cost})", operations=("guardduty:CreateDetector",),
-                    fields=(FieldChange("status", None, "ENABLED"),), params={"region": region}))
+                    fields=(FieldChange("status", None, "ENABLED"),)))
         for region, topic in sorted(state.topics.items()):
             if topic.exists:
                 changes += self._rule_changes(state.rules[region], topic.arn)
@@ -132,41 +183,19 @@ class GuardDuty(Step[GuardDutyState]):
             old = None if rule.pattern is None else json.dumps(rule.pattern, sort_keys=True)
             old_state = None if rule.pattern is None else rule.state
             changes.append(Change(
-                Action.UPDATE if rule.pattern is not None else Action.CREATE, "put-rule",
+                Action.UPDATE if rule.pattern is not None else Action.CREATE, PutRule(region),
                 f"EventBridge rule {RULE_NAME} ({region})",
                 f"GuardDuty findings of medium severity and above in {region} to the alerts topic",
                 operations=("events:PutRule",),
                 fields=(FieldChange("pattern", old, json.dumps(FINDINGS_PATTERN, sort_keys=True)),
-                        FieldChange("state", old_state, "ENABLED")),
-                params={"region": region}))
+                        FieldChange("state", old_state, "ENABLED"))))
         if topic not in rule.targets:
             changes.append(Change(
-                Action.CREATE, "put-target", f"target {topic}", f"the rule {RULE_NAME} in {region} emails through "
+                Action.CREATE, PutTarget(region, topic), f"target {topic}",
+                f"the rule {RULE_NAME} in {region} emails through "
                 "the alerts topic", operations=("events:PutTargets",),
-                fields=(FieldChange("target", None, topic),), params={"region": region, "topic": topic}))
+                fields=(FieldChange("target", None, topic),)))
         return changes
-
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        if not ctx.answer("enable"):
-            raise ChangeSkipped(
-                ("you chose not to turn on GuardDuty" if ctx.interactive else
-                 f"GuardDuty costs money after its trial, so --yes turns it on only with enable = true under "
-                 f"[{self.id}] in the answers file") + " (it stays off; the step stays pending)")
-        region = str(change.params["region"])
-        if change.key == "create-detector":
-            aws.client("guardduty", region).create_detector(Enable=True, Tags=TAGS)
-        elif change.key == "resume-detector":
-            aws.client("guardduty", region).update_detector(DetectorId=str(change.params["detector"]), Enable=True)
-        elif change.key == "put-rule":
-            aws.client("events", region).put_rule(
-                Name=RULE_NAME, EventPattern=json.dumps(FINDINGS_PATTERN), State="ENABLED",
-                Description="aws-harden: GuardDuty findings of medium severity and above",
-                Tags=[{"Key": k, "Value": v} for k, v in TAGS.items()])
-        elif change.key == "put-target":
-            aws.client("events", region).put_targets(
-                Rule=RULE_NAME, Targets=[{"Id": "aws-harden-alerts", "Arn": str(change.params["topic"])}])
-        else:
-            raise ValueError(f"unknown change {change.key}")
 
 
 STEP = GuardDuty()

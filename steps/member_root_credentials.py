@@ -13,7 +13,7 @@ organization's RootSessions feature (step org-root-access) and a Regional STS en
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -31,7 +31,19 @@ from wizard.organization import (
     root_session,
     standing,
 )
-from wizard.protocol import Action, AnswerValue, ApplyContext, Change, FieldChange, Finding, Question, Step, StepContext
+from wizard.protocol import (
+    Action,
+    AnswerValue,
+    ApplyContext,
+    Change,
+    ConsoleTask,
+    FieldChange,
+    Finding,
+    Operation,
+    Question,
+    Step,
+    StepContext,
+)
 from wizard.reads import absent_is_none
 from wizard.retry import with_backoff
 
@@ -106,6 +118,38 @@ def confirm_problem(value: AnswerValue) -> str | None:
     return f"account ids are 12 digits, comma-separated (not {', '.join(bad)})" if bad else None
 
 
+@dataclass(frozen=True)
+class RootSessions(ConsoleTask):
+    """Enabled by step org-root-access (or the IAM console), not here."""
+
+
+@dataclass(frozen=True)
+class Audit(ConsoleTask):
+    """The root session failed: the operator audits that account by hand."""
+
+    account: str
+
+
+@dataclass(frozen=True)
+class Delete(Operation):
+    """In a root session scoped to deleting root's credentials, each of what the audit found."""
+
+    account: str
+    password: bool
+    keys: tuple[str, ...]
+    devices: tuple[str, ...]
+    certificates: tuple[str, ...]
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        iam = root_session(aws, self.account, DELETE_ROOT).client("iam")
+        calls: list[Callable[[], object]] = [iam.delete_login_profile] if self.password else []
+        calls += [partial(iam.delete_access_key, AccessKeyId=k) for k in self.keys]
+        calls += [partial(iam.deactivate_mfa_device, SerialNumber=d) for d in self.devices]
+        calls += [partial(iam.delete_signing_certificate, CertificateId=c) for c in self.certificates]
+        for call in calls:  # already gone (a re-run, another operator): nothing left to delete
+            absent_is_none(partial(with_backoff, call), ("NoSuchEntity",))
+
+
 class MemberRootCredentials(Step[MemberRootState]):
     id = "member-root-credentials"
     title = "No root credentials in member accounts"
@@ -169,14 +213,15 @@ class MemberRootCredentials(Step[MemberRootState]):
         if where.kind == "standalone" or (not state.sessions and where.kind == "member"):
             return []
         if not state.sessions:
-            return [Change(Action.OPERATOR, "root-sessions", f"root sessions in organization {where.organization_id}",
+            return [Change(Action.OPERATOR, RootSessions(), f"root sessions in organization {where.organization_id}",
                            "enable RootSessions (step org-root-access) so member accounts' root users can be audited",
                            instructions=("aws-harden apply --only org-root-access, or the IAM console's Root access "
                                          "management > Enable",), url=CONSOLE)]
         changes = []
         for member in state.members:
             if member.error:
-                changes.append(Change(Action.OPERATOR, "audit", f"root user of {member.account.label()}",
+                changes.append(Change(Action.OPERATOR, Audit(member.account.id),
+                                      f"root user of {member.account.label()}",
                                       f"audit it by hand: the root session failed ({member.error})", url=CONSOLE))
             elif member.has_credentials:
                 changes.append(self._deletion(member))
@@ -195,25 +240,14 @@ class MemberRootCredentials(Step[MemberRootState]):
             ("signing certificates", f"{', '.join(member.certificates)}: deleted" if member.certificates else ""),
         ) if value)
         return Change(
-            Action.DELETE, "delete", f"root user credentials of {member.account.label()}",
+            Action.DELETE,
+            Delete(member.account.id, member.password, tuple(member.access_keys), tuple(member.mfa_devices),
+                   tuple(member.certificates)),
+            f"root user credentials of {member.account.label()}",
             f"delete its root user's {member.described()}",
             operations=("sts:AssumeRoot", *operations), fields=fields,
-            params={"account": member.account.id, "password": member.password, "keys": list(member.access_keys),
-                    "devices": list(member.mfa_devices), "certificates": list(member.certificates)},
             instructions=RECOVERY, confirm_value=member.account.id, confirm_answer=CONFIRM,
         )
-
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        if change.key != "delete":
-            raise ValueError(f"unknown change {change.key}")
-        p = change.params
-        iam = root_session(aws, str(p["account"]), DELETE_ROOT).client("iam")
-        calls: list[tuple[str, dict[str, str]]] = [("delete_login_profile", {})] if p["password"] else []
-        calls += [("delete_access_key", {"AccessKeyId": k}) for k in p["keys"]]
-        calls += [("deactivate_mfa_device", {"SerialNumber": d}) for d in p["devices"]]
-        calls += [("delete_signing_certificate", {"CertificateId": c}) for c in p["certificates"]]
-        for method, kwargs in calls:  # already gone (a re-run, another operator): nothing left to delete
-            absent_is_none(partial(with_backoff, partial(getattr(iam, method), **kwargs)), ("NoSuchEntity",))
 
 
 STEP = MemberRootCredentials()

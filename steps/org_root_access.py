@@ -19,22 +19,55 @@ from dataclasses import dataclass
 
 from wizard.aws import Aws
 from wizard.organization import Standing, standing
-from wizard.protocol import Action, ApplyContext, Change, Finding, Step, StepContext
+from wizard.protocol import Action, ApplyContext, Change, ConsoleTask, Finding, Operation, Step, StepContext
 from wizard.retry import error_code
 
 IAM_PRINCIPAL = "iam.amazonaws.com"
-FEATURES = {
+MANAGEMENT_ONLY = "centralized root access is run from the organization's management account"
+CONSOLE = "https://console.aws.amazon.com/iam/home#/root-access-management"
+
+
+@dataclass(frozen=True)
+class AllFeatures(ConsoleTask):
+    """Every invited member account must agree, in the Organizations console."""
+
+
+@dataclass(frozen=True)
+class Features(ConsoleTask):
+    """A member account: only the management account enables the features."""
+
+
+@dataclass(frozen=True)
+class TrustedAccess(Operation):
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        aws.client("organizations").enable_aws_service_access(ServicePrincipal=IAM_PRINCIPAL)
+
+
+@dataclass(frozen=True)
+class RootCredentialsManagement(Operation):
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        aws.client("iam").enable_organizations_root_credentials_management()
+
+
+@dataclass(frozen=True)
+class RootSessions(Operation):
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        aws.client("iam").enable_organizations_root_sessions()
+
+
+# IAM's organization features, each with its operation, the call it sends, and what it does.
+FEATURES: dict[str, tuple[Operation, str, str]] = {
     "RootCredentialsManagement": (
+        RootCredentialsManagement(),
         "iam:EnableOrganizationsRootCredentialsManagement",
         "let the management account delete and restore member accounts' root credentials (new accounts get none)",
     ),
     "RootSessions": (
+        RootSessions(),
         "iam:EnableOrganizationsRootSessions",
         "let the management account take root-only actions in member accounts in short root sessions (AssumeRoot)",
     ),
 }
-MANAGEMENT_ONLY = "centralized root access is run from the organization's management account"
-CONSOLE = "https://console.aws.amazon.com/iam/home#/root-access-management"
 
 
 @dataclass(frozen=True)
@@ -65,7 +98,7 @@ class OrgRootAccess(Step[OrgRootState]):
               "management and root sessions enabled (ListOrganizationsFeatures)")
     reads = frozenset({"organizations:DescribeOrganization", "organizations:ListAWSServiceAccessForOrganization",
                        "iam:ListOrganizationsFeatures"})
-    writes = frozenset({"organizations:EnableAWSServiceAccess", *(op for op, _ in FEATURES.values())})
+    writes = frozenset({"organizations:EnableAWSServiceAccess", *(call for _, call, _ in FEATURES.values())})
     remediates = ()
     management_account_only = MANAGEMENT_ONLY
 
@@ -106,36 +139,26 @@ class OrgRootAccess(Step[OrgRootState]):
         if where.kind == "standalone" or not state.readable:
             return []
         if not where.all_features:
-            return [Change(Action.OPERATOR, "all-features", f"organization {where.organization_id}",
+            return [Change(Action.OPERATOR, AllFeatures(), f"organization {where.organization_id}",
                            "enable all features in the organization (every member account must agree)",
                            instructions=("AWS Organizations console > Settings > Enable all features; each "
                                          "invited member account accepts the request",),
                            url="https://console.aws.amazon.com/organizations/v2/home/settings")]
         missing = [f for f in FEATURES if f not in state.features]
         if where.kind == "member":
-            return [Change(Action.OPERATOR, "features", f"organization {where.organization_id}",
+            return [Change(Action.OPERATOR, Features(), f"organization {where.organization_id}",
                            f"enable {', '.join(missing)} from the management account {where.management_account}",
                            url=CONSOLE)] if missing else []
         changes = []
         if not state.trusted_access:
-            changes.append(Change(Action.CREATE, "trusted-access", f"trusted access for {IAM_PRINCIPAL}",
+            changes.append(Change(Action.CREATE, TrustedAccess(), f"trusted access for {IAM_PRINCIPAL}",
                                   f"let IAM work across organization {where.organization_id}",
                                   operations=("organizations:EnableAWSServiceAccess",)))
         for feature in missing:
-            operation, summary = FEATURES[feature]
-            changes.append(Change(Action.CREATE, feature, f"IAM feature {feature}", summary,
-                                  operations=(operation,)))
+            operation, call, summary = FEATURES[feature]
+            changes.append(Change(Action.CREATE, operation, f"IAM feature {feature}", summary,
+                                  operations=(call,)))
         return changes
-
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        if change.key == "trusted-access":
-            aws.client("organizations").enable_aws_service_access(ServicePrincipal=IAM_PRINCIPAL)
-        elif change.key == "RootCredentialsManagement":
-            aws.client("iam").enable_organizations_root_credentials_management()
-        elif change.key == "RootSessions":
-            aws.client("iam").enable_organizations_root_sessions()
-        else:
-            raise ValueError(f"unknown change {change.key}")
 
 
 STEP = OrgRootAccess()

@@ -19,6 +19,7 @@ from wizard.protocol import (
     Change,
     FieldChange,
     Finding,
+    Operation,
     Question,
     Step,
     StepContext,
@@ -55,6 +56,15 @@ class Policy:
         """UpdateAccountPasswordPolicy's parameters: every field; a 0 ("off") is left out, as the API asks."""
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         return {k: v for k, v in values.items() if isinstance(v, bool) or v != 0}
+
+
+@dataclass(frozen=True)
+class SetPasswordPolicy(Operation):
+    policy: Policy  # the whole policy: UpdateAccountPasswordPolicy reverts what it omits
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        request = self.policy.request()
+        with_backoff(lambda: aws.client("iam").update_account_password_policy(**request))
 
 
 def desired(max_age: int) -> Policy:
@@ -163,19 +173,13 @@ class PasswordPolicy(Step[PasswordPolicyState]):
         return [
             Change(
                 Action.CREATE if old is None else Action.UPDATE,
-                "policy",
+                SetPasswordPolicy(target),
                 "account password policy",
                 "set a strong password policy" if old is None else "tighten the password policy",
                 operations=("iam:UpdateAccountPasswordPolicy",),
                 fields=tuple(changed),
-                params=target.request(),
             )
         ]
-
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        if change.key != "policy":
-            raise ValueError(f"unknown change {change.key}")
-        with_backoff(lambda: aws.client("iam").update_account_password_policy(**change.params))
 
 
 STEP = PasswordPolicy()

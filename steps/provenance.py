@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from wizard.aws import Aws, Caller
-from wizard.protocol import AnswerValue, iam_name_problem
+from wizard.protocol import AnswerValue, ApplyContext, ChangeSkipped, iam_name_problem
+from wizard.reads import absent_is_none
 from wizard.secrets import KEYRING_SERVICE, keyring_entry
 
 TAG_KEY, TAG_VALUE = "created-by", "aws-harden"
@@ -126,6 +127,25 @@ def record_adoption(aws: Aws, account: str, entry: str, entity_id: str) -> bool:
     return _keyring_value(name) == entity_id
 
 
+def adopt_user(aws: Aws, ctx: ApplyContext, name: str, user_id: str) -> None:
+    """The operator agreed to this very user (its unique id): if it was replaced since the plan, ask again."""
+    user = read_user(aws.client("iam"), name)
+    if user is None or str(user["UserId"]) != user_id:
+        raise ChangeSkipped(f"IAM user {name} changed since the plan (another user of that name); run again to see it")
+    if not record_adoption(aws, ctx.caller.account, name, user_id):
+        ctx.output(f"adoption of {name}", "for this run only: no working keyring to remember it")
+
+
+def adopt_group(aws: Aws, ctx: ApplyContext, group: str, group_id: str | None) -> None:
+    """As adopt_user, for a group (its unique id)."""
+    iam = aws.client("iam")
+    found = absent_is_none(lambda: iam.get_group(GroupName=group, MaxItems=1))
+    if found is None or str(found["Group"]["GroupId"]) != group_id:
+        raise ChangeSkipped(f"group {group} changed since the plan; run again to see it")
+    if not record_adoption(aws, ctx.caller.account, group_entry(group), str(group_id)):
+        ctx.output(f"adoption of group {group}", "for this run only: no working keyring to remember it")
+
+
 def tags_of(user: Mapping[str, Any]) -> dict[str, str]:
     return {str(t.get("Key")): str(t.get("Value")) for t in user.get("Tags") or []}
 
@@ -213,8 +233,6 @@ def waits_for_admin(name: str, ownership: Ownership, absent_too: bool = False) -
 
 def read_user(iam: Any, name: str) -> dict[str, Any] | None:
     """GetUser: the user with its tags (IAM API reference: GetUser returns them), or None."""
-    from wizard.reads import absent_is_none
-
     found = absent_is_none(lambda: iam.get_user(UserName=name))
     return None if found is None else dict(found["User"])
 

@@ -27,8 +27,10 @@ from wizard.protocol import (
     ApplyContext,
     Change,
     ChangeSkipped,
+    ConsoleTask,
     FieldChange,
     Finding,
+    Operation,
     Question,
     Step,
     StepContext,
@@ -220,6 +222,34 @@ def running_key_id(aws: Aws) -> str | None:
     return None if credentials is None else str(credentials.access_key)
 
 
+@dataclass(frozen=True)
+class DeleteInConsole(ConsoleTask):
+    """Only root can delete root's keys: a caller that is not root hands this to the operator."""
+
+
+@dataclass(frozen=True)
+class DeleteKey(Operation):
+    key_id: str
+    running: bool  # the key this run signs with: deleted last, once an IAM admin can take over
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        iam = aws.client("iam")
+        key_id = self.key_id
+        if not self.running:
+            gone_ok(lambda: with_backoff(
+                lambda: iam.update_access_key(AccessKeyId=key_id, Status="Inactive")))
+            gone_ok(lambda: with_backoff(lambda: iam.delete_access_key(AccessKeyId=key_id)))
+            return
+        admin = str(ctx.answer_of("admin-user", "name"))
+        problem = admin_problem(aws, ctx, admin)  # again, at the moment it matters
+        if problem:
+            raise ChangeSkipped(f"not deleting {key_id}, the key this run uses: {problem}, so nobody could continue")
+        next_steps = continue_as(admin, signin_url(ctx.caller.account, read_alias(iam)), ctx)
+        gone_ok(lambda: with_backoff(lambda: iam.delete_access_key(AccessKeyId=key_id)))
+        # From here on this run's credentials are dead: no more AWS calls, only tell the operator.
+        ctx.output("continue as the admin", next_steps)
+
+
 class RootAccessKeys(Step[RootKeysState]):
     id = "root-access-keys"
     title = "No root user access keys"
@@ -288,7 +318,7 @@ class RootAccessKeys(Step[RootKeysState]):
             return [
                 Change(
                     Action.OPERATOR,
-                    "delete-in-console",
+                    DeleteInConsole(),
                     "root user access keys",
                     "delete the root user's access keys in the console (only root can)",
                     instructions=CONSOLE_STEPS,
@@ -303,14 +333,13 @@ class RootAccessKeys(Step[RootKeysState]):
             waits = f"kept until an IAM admin can take over: {admin_problem}" if admin_problem else None
             return Change(
                 Action.DELETE,
-                "delete-key",
+                DeleteKey(key.key_id, running=True),
                 f'root access key "{key.key_id}"',
                 f"delete root access key {key.key_id}, this run's own: last, then continue as the IAM admin"
                 + (f" ({waits})" if waits else ""),
                 # Not deactivated first: an inactive key cannot sign the call that deletes it.
                 operations=("iam:DeleteAccessKey",),
                 fields=(FieldChange("status", key.status, "deleted"),),
-                params={"key_id": key.key_id, "running": True},
                 run_last=True,
                 confirm_value=key.key_id,
                 confirm_answer=CONFIRM_KEY,
@@ -318,32 +347,12 @@ class RootAccessKeys(Step[RootKeysState]):
             )
         return Change(
             Action.DELETE,
-            "delete-key",
+            DeleteKey(key.key_id, running=False),
             f'root access key "{key.key_id}"',
             f"deactivate, then delete root access key {key.key_id}",
             operations=("iam:UpdateAccessKey", "iam:DeleteAccessKey"),
             fields=(FieldChange("status", key.status, "deleted"),),
-            params={"key_id": key.key_id, "running": False},
         )
-
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        if change.key != "delete-key":
-            raise ValueError(f"unknown change {change.key}")
-        iam = aws.client("iam")
-        key_id = str(change.params["key_id"])
-        if not change.params["running"]:
-            gone_ok(lambda: with_backoff(
-                lambda: iam.update_access_key(AccessKeyId=key_id, Status="Inactive")))
-            gone_ok(lambda: with_backoff(lambda: iam.delete_access_key(AccessKeyId=key_id)))
-            return
-        admin = str(ctx.answer_of("admin-user", "name"))
-        problem = admin_problem(aws, ctx, admin)  # again, at the moment it matters
-        if problem:
-            raise ChangeSkipped(f"not deleting {key_id}, the key this run uses: {problem}, so nobody could continue")
-        next_steps = continue_as(admin, signin_url(ctx.caller.account, read_alias(iam)), ctx)
-        gone_ok(lambda: with_backoff(lambda: iam.delete_access_key(AccessKeyId=key_id)))
-        # From here on this run's credentials are dead: no more AWS calls, only tell the operator.
-        ctx.output("continue as the admin", next_steps)
 
 
 def gone_ok(call: Any) -> None:

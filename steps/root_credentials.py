@@ -26,7 +26,7 @@ from wizard.facts import (
     read_summary,
     read_virtual_mfa_devices,
 )
-from wizard.protocol import Action, ApplyContext, Change, Finding, Question, Step, StepContext
+from wizard.protocol import Action, ApplyContext, Change, Finding, Operation, Question, Step, StepContext
 
 CHECKLIST = (
     "The root user's password is in a password manager, or sealed in a place only the people responsible "
@@ -67,12 +67,21 @@ def last_confirmation(entries: Sequence[Mapping[str, Any]]) -> Confirmation | No
     found = None
     for e in entries:
         change = e.get("change") or {}
-        if e.get("result") == "ok" and change.get("key") == "record-checklist":
+        if e.get("result") == "ok" and change.get("key") == RecordChecklist().key:
             try:
                 found = Confirmation(datetime.fromisoformat(str(e["time"])), str(e.get("caller", "")))
             except (KeyError, ValueError):
                 continue
     return found
+
+
+@dataclass(frozen=True)
+class RecordChecklist(Operation):
+    """Nothing goes to AWS: the engine journals the confirmed change with the time (the MANUAL evidence)."""
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        ctx.output("root credentials checklist", "confirmed by the operator (MANUAL evidence, not verified); "
+                   f"recorded at {datetime.now(UTC).isoformat(timespec='seconds')}")
 
 
 class RootCredentials(Step[RootCredentialsState]):
@@ -152,19 +161,12 @@ class RootCredentials(Step[RootCredentialsState]):
         if state.current:
             return []
         return [Change(
-            Action.CREATE, "record-checklist", "root credentials checklist",
+            Action.CREATE, RecordChecklist(), "root credentials checklist",
             "confirm the checklist below; the confirmation is journaled with the time as MANUAL evidence "
             "(aws-harden cannot verify it)",
             instructions=tuple(f"{n}. {item}" for n, item in enumerate(CHECKLIST, start=1)),
             confirm_value=CONFIRM_WORD, confirm_answer="checklist_confirmed",
         )]
-
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        """Nothing goes to AWS: the engine journals the confirmed change with the time."""
-        if change.key != "record-checklist":
-            raise ValueError(f"unknown change {change.key}")
-        ctx.output("root credentials checklist", "confirmed by the operator (MANUAL evidence, not verified); "
-                   f"recorded at {datetime.now(UTC).isoformat(timespec='seconds')}")
 
 
 STEP = RootCredentials()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from wizard import facts
 from wizard.aws import Aws
-from wizard.protocol import Action, ApplyContext, Change, Finding, Step, StepContext
+from wizard.protocol import Action, ApplyContext, Change, ConsoleTask, Finding, Step, StepContext
 
 SECURITY_CREDENTIALS_URL = "https://console.aws.amazon.com/iam/home#/security_credentials"
 
@@ -19,6 +19,11 @@ SECURITY_CREDENTIALS_URL = "https://console.aws.amazon.com/iam/home#/security_cr
 class RootMfaState:
     enabled: bool
     virtual_serials: tuple[str, ...] = ()  # root's assigned virtual devices, when any
+
+
+@dataclass(frozen=True)
+class AssignRootMfa(ConsoleTask):
+    """Only root, signed in, can assign its own MFA device."""
 
 
 class RootMfa(Step[RootMfaState]):
@@ -63,7 +68,7 @@ class RootMfa(Step[RootMfaState]):
         return [
             Change(
                 Action.OPERATOR,
-                "assign-root-mfa",
+                AssignRootMfa(),
                 "MFA for the root user",
                 "assign an MFA device to the root user in the console",
                 instructions=(
@@ -76,9 +81,6 @@ class RootMfa(Step[RootMfaState]):
                 url=SECURITY_CREDENTIALS_URL,
             )
         ]
-
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        raise ValueError(f"{self.id} changes nothing itself; {change.key} is done in the console")
 
     def sandbox_operator(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
         from wizard.sandbox.root_user import assign_root_mfa

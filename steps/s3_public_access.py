@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from wizard.aws import Aws
 from wizard.facts import Guardrails, read_guardrails
-from wizard.protocol import Action, ApplyContext, Change, FieldChange, Finding, Step, StepContext
+from wizard.protocol import Action, ApplyContext, Change, FieldChange, Finding, Operation, Step, StepContext
 
 SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 
@@ -32,6 +32,15 @@ class PublicAccessState:
     @property
     def blocked(self) -> bool:
         return self.block is not None and all(self.block.get(k) for k in SETTINGS)
+
+
+@dataclass(frozen=True)
+class BlockPublicAccess(Operation):
+    account: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        aws.client("s3control").put_public_access_block(
+            AccountId=self.account, PublicAccessBlockConfiguration=dict.fromkeys(SETTINGS, True))
 
 
 class S3PublicAccess(Step[PublicAccessState]):
@@ -71,19 +80,11 @@ class S3PublicAccess(Step[PublicAccessState]):
         if public:
             summary += f"; these buckets stop being public: {', '.join(public)}"
         return [Change(
-            Action.UPDATE if state.block is not None else Action.CREATE, "block-public-access",
+            Action.UPDATE if state.block is not None else Action.CREATE, BlockPublicAccess(state.account),
             "S3 Block Public Access (account)", summary, operations=("s3control:PutPublicAccessBlock",),
             fields=tuple(FieldChange(k, "on" if current.get(k) else "off", "on") for k in SETTINGS
                          if not current.get(k)),
-            params={"account": state.account, "public_buckets": public},
         )]
-
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        if change.key != "block-public-access":
-            raise ValueError(f"unknown change {change.key}")
-        aws.client("s3control").put_public_access_block(
-            AccountId=str(change.params["account"]),
-            PublicAccessBlockConfiguration=dict.fromkeys(SETTINGS, True))
 
 
 STEP = S3PublicAccess()

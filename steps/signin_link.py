@@ -16,6 +16,7 @@ from wizard.protocol import (
     Change,
     FieldChange,
     Finding,
+    Operation,
     Question,
     Step,
     StepContext,
@@ -58,6 +59,24 @@ class SigninLinkState:
     @property
     def url(self) -> str:
         return signin_url(self.account, self.current_alias)
+
+
+@dataclass(frozen=True)
+class Alias(Operation):
+    alias: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        alias = self.alias
+        try:
+            # An account has one alias; creating another replaces it (AWS Sign-In user guide).
+            with_backoff(lambda: aws.client("iam").create_account_alias(AccountAlias=alias))
+        except Exception as exc:
+            if error_code(exc) == "EntityAlreadyExists":
+                raise AnswerRejected(
+                    "alias",
+                    f"the alias '{alias}' is taken by another AWS account; choose another",
+                ) from None
+            raise
 
 
 class SigninLink(Step[SigninLinkState]):
@@ -109,7 +128,7 @@ class SigninLink(Step[SigninLinkState]):
         return [
             Change(
                 Action.UPDATE if state.current_alias else Action.CREATE,
-                "alias",
+                Alias(state.wanted_alias),
                 "account alias",
                 f"set the account alias to {state.wanted_alias} (sign-in URL {new_url})",
                 operations=("iam:CreateAccountAlias",),
@@ -117,24 +136,8 @@ class SigninLink(Step[SigninLinkState]):
                     FieldChange("alias", state.current_alias, state.wanted_alias),
                     FieldChange("sign-in URL", state.url, new_url),
                 ),
-                params={"alias": state.wanted_alias},
             )
         ]
-
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        if change.key != "alias":
-            raise ValueError(f"unknown change {change.key}")
-        alias = str(change.params["alias"])
-        try:
-            # An account has one alias; creating another replaces it (AWS Sign-In user guide).
-            with_backoff(lambda: aws.client("iam").create_account_alias(AccountAlias=alias))
-        except Exception as exc:
-            if error_code(exc) == "EntityAlreadyExists":
-                raise AnswerRejected(
-                    "alias",
-                    f"the alias '{alias}' is taken by another AWS account; choose another",
-                ) from None
-            raise
 
 
 STEP = SigninLink()

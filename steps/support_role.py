@@ -11,12 +11,12 @@ set of keys).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from steps import provenance
+from steps.resources import attach_role_policy, create_role, role_still_ours
 from steps.team_catalogue import policy_arn
 from wizard.aws import Aws
 from wizard.facts import USER_READS, Role, read_roles, read_user
@@ -25,16 +25,14 @@ from wizard.protocol import (
     AnswerValue,
     ApplyContext,
     Change,
-    ChangeSkipped,
     FieldChange,
     Finding,
+    Operation,
     Question,
     Step,
     StepContext,
     iam_name_problem,
 )
-from wizard.reads import absent_is_none
-from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
 
 POLICY = "AWSSupportAccess"
 DEFAULT_NAME = "aws-harden-support"
@@ -88,6 +86,33 @@ class SupportRoleState:
     @property
     def ours(self) -> bool:
         return self.role is not None and self.role.path == ROLE_PATH
+
+
+@dataclass(frozen=True)
+class CreateRole(Operation):
+    """The role on aws-harden's path, trusted by this account's principals with MFA, then its policy."""
+
+    role: str
+    policy_arn: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        iam = aws.client("iam")
+        create_role(iam, self.role, trust_policy(ctx.caller.partition, ctx.caller.account),
+                    "AWS Support access for this account's principals, with MFA (aws-harden)")
+        attach_role_policy(iam, self.role, self.policy_arn)
+
+
+@dataclass(frozen=True)
+class AttachPolicy(Operation):
+    """The policy on an existing role, read again at the moment of widening it: still aws-harden's?"""
+
+    role: str
+    policy_arn: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        iam = aws.client("iam")
+        role_still_ours(iam, self.role, nothing="attached")
+        attach_role_policy(iam, self.role, self.policy_arn)
 
 
 class SupportRole(Step[SupportRoleState]):
@@ -160,46 +185,22 @@ class SupportRole(Step[SupportRoleState]):
                 return []
             arn = role_arn(ctx.caller.partition, ctx.caller.account, state.name)
             return [Change(
-                Action.CREATE, "create-role", f'iam role "{state.name}"',
+                Action.CREATE, CreateRole(state.name, wanted), f'iam role "{state.name}"',
                 f"create role {state.name} with {POLICY}, assumable by this account's principals with MFA",
                 operations=("iam:CreateRole", "iam:AttachRolePolicy"),
                 fields=(FieldChange("arn", None, arn), FieldChange("policy", None, POLICY),
-                        FieldChange("trusted", None, f"account {ctx.caller.account}, with MFA")),
-                params={"role": state.name, "policy_arn": wanted})]
+                        FieldChange("trusted", None, f"account {ctx.caller.account}, with MFA")))]
         if state.role.name in state.with_policy:
             return []
         if not state.ours:
             return [Change(
-                Action.CREATE, "attach-policy", f'policy {POLICY} on role "{state.role.name}"',
+                Action.CREATE, AttachPolicy(state.role.name, wanted), f'policy {POLICY} on role "{state.role.name}"',
                 f"give role {state.role.name} {POLICY}", operations=("iam:AttachRolePolicy",),
-                params={"role": state.role.name, "policy_arn": wanted},
                 waits_for=(f"role {state.role.name} is not aws-harden's (path {state.role.path}): choose another name "
                            "with [support-role] name"))]
-        return [Change(Action.CREATE, "attach-policy", f'policy {POLICY} on role "{state.role.name}"',
-                       f"attach {POLICY} to {state.role.name}", operations=("iam:AttachRolePolicy",),
-                       params={"role": state.role.name, "policy_arn": wanted})]
-
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        iam = aws.client("iam")
-        role, arn = str(change.params["role"]), str(change.params["policy_arn"])
-        if change.key == "create-role":
-            document = json.dumps(trust_policy(ctx.caller.partition, ctx.caller.account))
-            try:
-                with_backoff(lambda: iam.create_role(
-                    RoleName=role, Path=ROLE_PATH, AssumeRolePolicyDocument=document, Tags=provenance.TAGS,
-                    Description="AWS Support access for this account's principals, with MFA (aws-harden)"))
-            except Exception as exc:
-                if error_code(exc) != "EntityAlreadyExists":
-                    raise
-                raise ChangeSkipped(f"a role named {role} appeared meanwhile; run again to see whose") from None
-        elif change.key == "attach-policy":  # read again at the moment of widening it: still aws-harden's?
-            found = absent_is_none(lambda: iam.get_role(RoleName=role))
-            if found is None or found["Role"].get("Path") != ROLE_PATH:
-                raise ChangeSkipped(f"role {role} is not aws-harden's (any more); nothing was attached")
-        else:
-            raise ValueError(f"unknown change {change.key}")
-        with_backoff(lambda: iam.attach_role_policy(RoleName=role, PolicyArn=arn),
-                     retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})  # a role made a moment ago may not be visible
+        return [Change(Action.CREATE, AttachPolicy(state.role.name, wanted),
+                       f'policy {POLICY} on role "{state.role.name}"', f"attach {POLICY} to {state.role.name}",
+                       operations=("iam:AttachRolePolicy",))]
 
 
 STEP = SupportRole()

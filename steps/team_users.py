@@ -21,6 +21,7 @@ from typing import Any
 from steps import provenance
 from steps.admin_user import password_rules
 from steps.provenance import ADOPT_ANSWER, Ownership
+from steps.resources import attach_group_policy, create_group
 from steps.team_catalogue import BY_NAME, CATALOGUE, NAMES, Access, policy_name
 from wizard.answers import rows_from_line, rows_line, rows_problem
 from wizard.aws import Aws
@@ -42,12 +43,12 @@ from wizard.protocol import (
     ChangeSkipped,
     FieldChange,
     Finding,
+    Operation,
     Question,
     Step,
     StepContext,
     iam_name_problem,
 )
-from wizard.reads import absent_is_none
 from wizard.retry import TRANSIENT_CODES, error_code, with_backoff
 from wizard.secrets import KEYRING_SERVICE, PasswordRules, generate_password, keyring_entry
 
@@ -141,6 +142,153 @@ class TeamState:
 def listed_users(ctx: StepContext) -> list[dict[str, str]]:
     value = ctx.answer_of("team-users", "users") or []
     return [dict(row) for row in value if isinstance(row, dict)]
+
+
+# --- operations --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AdoptGroup(Operation):
+    """Record the operator's consent to use the group, if it is still the one planned (same id)."""
+
+    group: str
+    group_id: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        provenance.adopt_group(aws, ctx, self.group, self.group_id)
+
+
+@dataclass(frozen=True)
+class CreateGroup(Operation):
+    """The group on aws-harden's path, then its catalogue policies."""
+
+    group: str
+    policies: tuple[str, ...]
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        iam = aws.client("iam")
+        create_group(iam, self.group)
+        provenance.note(aws, "team-group", self.group)
+        for arn in self.policies:
+            attach_group_policy(iam, self.group, arn)
+
+
+@dataclass(frozen=True)
+class AttachPolicy(Operation):
+    """A catalogue policy on an existing group; with `consent`, only once this run recorded the adoption."""
+
+    group: str
+    policy_arn: str
+    group_id: str
+    consent: bool
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        if self.consent and not provenance.noted(aws, "adopted", self.group_id):
+            raise ChangeSkipped(f"group {self.group} is not aws-harden's or has members the list does not name, and "
+                                "nobody agreed to use it; nothing was attached")
+        attach_group_policy(aws.client("iam"), self.group, self.policy_arn)
+
+
+@dataclass(frozen=True)
+class AdoptUser(Operation):
+    """Record the operator's consent to use the user, if it is still the one planned (same id)."""
+
+    user: str
+    user_id: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        provenance.adopt_user(aws, ctx, self.user, self.user_id)
+
+
+@dataclass(frozen=True)
+class CreateUser(Operation):
+    """The password is kept (or shown) before the user exists: if it cannot be, nothing is created."""
+
+    user: str
+    minimum_length: int
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        iam, name = aws.client("iam"), self.user
+        password = generate_password(PasswordRules(minimum_length=self.minimum_length))
+        where = ctx.keep_secret(f"{name}/{provenance.PASSWORD_ENTRY}", f"console password for {name}", password,
+                                offer_show=True)
+        try:
+            created = with_backoff(lambda: iam.create_user(UserName=name, Tags=provenance.TAGS))["User"]
+        except Exception as exc:
+            if error_code(exc) != "EntityAlreadyExists":
+                raise
+            _forget_password(ctx.caller.account, name)  # it must not make a stranger's user look like ours
+            raise ChangeSkipped(f"an IAM user named {name} appeared meanwhile; run again to see whose") from None
+        user_id = str(created["UserId"])
+        provenance.note(aws, "created", user_id)
+        provenance.note(aws, "team-user", name)
+        with_backoff(lambda: iam.create_login_profile(UserName=name, Password=password.reveal(),
+                                                      PasswordResetRequired=True),
+                     retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})  # a just-created user may not be visible yet
+        _after_password(aws, ctx, name, user_id, where)
+
+
+@dataclass(frozen=True)
+class ConsoleAccess(Operation):
+    """A console password for a user without one, if the user is (still) aws-harden's or adopted."""
+
+    user: str
+    minimum_length: int
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        iam, name = aws.client("iam"), self.user
+        user: dict[str, Any] = with_backoff(lambda: iam.get_user(UserName=name)["User"],
+                                            retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})
+        if not provenance.user_ownership(aws, ctx.caller, user).usable:  # read again at the moment of acting
+            raise ChangeSkipped(f"IAM user {name} is not aws-harden's; nothing was given to it")
+        password = generate_password(PasswordRules(minimum_length=self.minimum_length))
+        where = ctx.keep_secret(f"{name}/{provenance.PASSWORD_ENTRY}", f"console password for {name}", password,
+                                offer_show=True)
+        with_backoff(lambda: iam.create_login_profile(UserName=name, Password=password.reveal(),
+                                                      PasswordResetRequired=True))
+        _after_password(aws, ctx, name, str(user["UserId"]), where)
+
+
+def _after_password(aws: Aws, ctx: ApplyContext, name: str, user_id: str, where: str) -> None:
+    provenance.note(aws, "password", user_id)
+    if where == SHOWN_ONCE and not provenance.record_shown(aws, ctx.caller.account, name, user_id):
+        ctx.output(f"{name} is aws-harden's", "for this run only: no working keyring to remember it")
+
+
+@dataclass(frozen=True)
+class JoinGroup(Operation):
+    """Only aws-harden's (or adopted) user into aws-harden's (or adopted) group; decided from what the plan
+    read (`user_ready`, `group_ready`) and what this run did, without reading again. An id is "" when the
+    plan saw no such user or group."""
+
+    user: str
+    group: str
+    user_id: str
+    group_id: str
+    user_ready: bool
+    group_ready: bool
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        user_ready = (self.user_ready or provenance.noted(aws, "team-user", self.user)
+                      or provenance.noted(aws, "adopted", self.user_id))
+        group_ready = (self.group_ready or provenance.noted(aws, "team-group", self.group)
+                       or provenance.noted(aws, "adopted", self.group_id))
+        if not (user_ready and group_ready):
+            which = f"IAM user {self.user}" if not user_ready else f"group {self.group}"
+            raise ChangeSkipped(f"{which} is not aws-harden's and nobody agreed to use it; {self.user} was not added")
+        iam = aws.client("iam")
+        with_backoff(lambda: iam.add_user_to_group(GroupName=self.group, UserName=self.user),
+                     retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})
+
+
+@dataclass(frozen=True)
+class LeaveGroup(Operation):
+    """Out of another of aws-harden's catalogue groups (never any other group)."""
+
+    user: str
+    group: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        iam = aws.client("iam")
+        with_backoff(lambda: iam.remove_user_from_group(GroupName=self.group, UserName=self.user))
 
 
 class TeamUsers(Step[TeamState]):
@@ -303,13 +451,12 @@ class TeamUsers(Step[TeamState]):
         name = g.access.name
         if g.found is None:
             return [Change(
-                Action.CREATE, "create-group", f'iam group "{name}"',
+                Action.CREATE, CreateGroup(name, tuple(g.wanted)), f'iam group "{name}"',
                 f"create group {name} on the path {GROUP_PATH} with {', '.join(policy_name(p) for p in g.wanted)} "
                 f"({g.access.purpose})",
                 operations=("iam:CreateGroup", "iam:AttachGroupPolicy"),
                 fields=(FieldChange("path", None, GROUP_PATH),
-                        FieldChange("policies", None, ", ".join(policy_name(p) for p in g.wanted))),
-                params={"group": name, "policies": list(g.wanted)})]
+                        FieldChange("policies", None, ", ".join(policy_name(p) for p in g.wanted))))]
         changes = []
         if g.needs_consent:
             why = [g.ownership.reason] if not g.ownership.usable else []
@@ -317,10 +464,9 @@ class TeamUsers(Step[TeamState]):
                 why.append(f"members the list does not put in it would gain {', '.join(map(policy_name, g.missing))}: "
                            f"{', '.join(g.strangers)}")
             changes.append(Change(
-                Action.UPDATE, "adopt-group", f'iam group "{name}"',
+                Action.UPDATE, AdoptGroup(name, g.found.group_id), f'iam group "{name}"',
                 f"use group {name} for the team ({'; '.join(why)}); type its name to agree",
                 fields=(FieldChange("aws-harden's", "no", "yes, adopted as it is"),),
-                params={"group": name, "group_id": g.found.group_id},
                 instructions=(f"path {g.found.path}",
                               "attached policies: "
                               + provenance.listing([policy_name(p) for p in g.found.attached_policies]),
@@ -328,10 +474,9 @@ class TeamUsers(Step[TeamState]):
                 confirm_value=name, confirm_answer=ADOPT_ANSWER))
         for arn in g.missing:
             changes.append(Change(
-                Action.CREATE, "attach-policy", f'policy {policy_name(arn)} on group "{name}"',
-                f"attach {policy_name(arn)} to {name}", operations=("iam:AttachGroupPolicy",),
-                params={"group": name, "policy_arn": arn, "group_id": g.found.group_id,
-                        "consent": g.needs_consent}))
+                Action.CREATE, AttachPolicy(name, arn, g.found.group_id, g.needs_consent),
+                f'policy {policy_name(arn)} on group "{name}"', f"attach {policy_name(arn)} to {name}",
+                operations=("iam:AttachGroupPolicy",)))
         return changes
 
     @staticmethod
@@ -339,11 +484,10 @@ class TeamUsers(Step[TeamState]):
         assert m.found is not None
         u = m.found
         return Change(
-            Action.UPDATE, "adopt-user", f'iam user "{m.name}"',
+            Action.UPDATE, AdoptUser(m.name, u.user_id), f'iam user "{m.name}"',
             f"use IAM user {m.name} as the team member, though not aws-harden's ({m.ownership.reason}); whoever "
             "holds its password or keys keeps them: type its name to agree",
             fields=(FieldChange("aws-harden's", "no", "yes, adopted as it is"),),
-            params={"user": m.name, "user_id": u.user_id},
             instructions=(f"arn {u.arn}", f"groups: {provenance.listing(u.groups)}",
                           f"attached policies: {provenance.listing([policy_name(p) for p in u.attached_policies])}",
                           f"inline policies: {provenance.listing(u.inline_policies)}",
@@ -355,159 +499,40 @@ class TeamUsers(Step[TeamState]):
         changes = []
         if m.found is None:
             changes.append(Change(
-                Action.CREATE, "create-user", f'iam user "{m.name}"',
+                Action.CREATE, CreateUser(m.name, state.password_rules.minimum_length), f'iam user "{m.name}"',
                 f"create IAM user {m.name} with console access (password to the keyring, or shown once; changed at "
                 "first sign-in), no access keys",
                 operations=("iam:CreateUser", "iam:CreateLoginProfile"),
                 fields=(FieldChange("arn", None, KNOWN_AFTER_APPLY),
                         FieldChange("password", None, "generated", sensitive=True),
-                        FieldChange("password_reset_required", None, True), FieldChange("access_keys", None, "none")),
-                params={"user": m.name, "minimum_length": state.password_rules.minimum_length}))
+                        FieldChange("password_reset_required", None, True), FieldChange("access_keys", None, "none"))))
         elif not m.console:
             changes.append(Change(
-                Action.CREATE, "console-access", f'console access for "{m.name}"',
+                Action.CREATE, ConsoleAccess(m.name, state.password_rules.minimum_length),
+                f'console access for "{m.name}"',
                 f"give {m.name} a console password (keyring or shown once; changed at first sign-in)",
                 operations=("iam:CreateLoginProfile",),
                 fields=(FieldChange("password", None, "generated", sensitive=True),
-                        FieldChange("password_reset_required", None, True)),
-                params={"user": m.name, "minimum_length": state.password_rules.minimum_length}))
+                        FieldChange("password_reset_required", None, True))))
         in_groups = {g.lower() for g in (m.found.groups if m.found else ())}
         if m.group.lower() not in in_groups:
             changes.append(Change(
-                Action.CREATE, "join-group", f'member "{m.name}" of group "{m.group}"',
-                f"add {m.name} to {m.group}", operations=("iam:AddUserToGroup",),
-                params={"user": m.name, "group": m.group, "user_id": m.found.user_id if m.found else "",
-                        "user_ready": m.usable, "group_ready": group.found is not None and not group.needs_consent,
-                        "group_id": group.found.group_id if group.found else ""}))
+                Action.CREATE,
+                JoinGroup(m.name, m.group, m.found.user_id if m.found else "",
+                          group.found.group_id if group.found else "", user_ready=m.usable,
+                          group_ready=group.found is not None and not group.needs_consent),
+                f'member "{m.name}" of group "{m.group}"', f"add {m.name} to {m.group}",
+                operations=("iam:AddUserToGroup",)))
         if m.usable:
             for other in CATALOGUE:  # aws-harden's own catalogue groups only; any other is left as it is
                 key = other.name.lower()
                 if key == m.group.lower() or key not in in_groups or key not in state.ours:
                     continue
                 changes.append(Change(
-                    Action.DELETE, "leave-group", f'member "{m.name}" of group "{other.name}"',
+                    Action.DELETE, LeaveGroup(m.name, other.name), f'member "{m.name}" of group "{other.name}"',
                     f"take {m.name} out of {other.name} (the list puts them in {m.group})",
-                    operations=("iam:RemoveUserFromGroup",), params={"user": m.name, "group": other.name}))
+                    operations=("iam:RemoveUserFromGroup",)))
         return changes
-
-    # --- applying ------------------------------------------------------------------------------------
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        iam = aws.client("iam")
-        handlers = {
-            "adopt-group": self._adopt_group_now, "create-group": self._create_group,
-            "attach-policy": self._attach_policy, "adopt-user": self._adopt_user_now,
-            "create-user": self._create_user, "console-access": self._console_access,
-            "join-group": self._join_group, "leave-group": self._leave_group,
-        }
-        handler = handlers.get(change.key)
-        if handler is None:
-            raise ValueError(f"unknown change {change.key}")
-        handler(aws, iam, change, ctx)
-
-    @staticmethod
-    def _adopt_group_now(aws: Aws, iam: Any, change: Change, ctx: ApplyContext) -> None:
-        group = str(change.params["group"])
-        found = absent_is_none(lambda: iam.get_group(GroupName=group, MaxItems=1))
-        if found is None or str(found["Group"]["GroupId"]) != change.params["group_id"]:
-            raise ChangeSkipped(f"group {group} changed since the plan; run again to see it")
-        if not provenance.record_adoption(aws, ctx.caller.account, provenance.group_entry(group),
-                                          str(change.params["group_id"])):
-            ctx.output(f"adoption of group {group}", "for this run only: no working keyring to remember it")
-
-    @staticmethod
-    def _create_group(aws: Aws, iam: Any, change: Change, ctx: ApplyContext) -> None:
-        group = str(change.params["group"])
-        try:
-            with_backoff(lambda: iam.create_group(GroupName=group, Path=GROUP_PATH))
-        except Exception as exc:
-            if error_code(exc) != "EntityAlreadyExists":
-                raise
-            raise ChangeSkipped(f"a group named {group} appeared meanwhile; run again to see whose") from None
-        provenance.note(aws, "team-group", group)
-        for arn in change.params["policies"]:
-            _attach(iam, group, str(arn))
-
-    @staticmethod
-    def _attach_policy(aws: Aws, iam: Any, change: Change, ctx: ApplyContext) -> None:
-        group = str(change.params["group"])
-        if change.params["consent"] and not provenance.noted(aws, "adopted", str(change.params["group_id"])):
-            raise ChangeSkipped(f"group {group} is not aws-harden's or has members the list does not name, and "
-                                "nobody agreed to use it; nothing was attached")
-        _attach(iam, group, str(change.params["policy_arn"]))
-
-    @staticmethod
-    def _adopt_user_now(aws: Aws, iam: Any, change: Change, ctx: ApplyContext) -> None:
-        name, planned = str(change.params["user"]), str(change.params["user_id"])
-        user = provenance.read_user(iam, name)
-        if user is None or str(user["UserId"]) != planned:
-            raise ChangeSkipped(f"IAM user {name} changed since the plan (another user of that name); run again")
-        if not provenance.record_adoption(aws, ctx.caller.account, name, planned):
-            ctx.output(f"adoption of {name}", "for this run only: no working keyring to remember it")
-
-    def _create_user(self, aws: Aws, iam: Any, change: Change, ctx: ApplyContext) -> None:
-        """The password is kept (or shown) before the user exists: if it cannot be, nothing is created."""
-        name = str(change.params["user"])
-        password = generate_password(PasswordRules(minimum_length=int(change.params["minimum_length"])))
-        where = ctx.keep_secret(f"{name}/{provenance.PASSWORD_ENTRY}", f"console password for {name}", password,
-                                offer_show=True)
-        try:
-            created = with_backoff(lambda: iam.create_user(UserName=name, Tags=provenance.TAGS))["User"]
-        except Exception as exc:
-            if error_code(exc) != "EntityAlreadyExists":
-                raise
-            _forget_password(ctx.caller.account, name)  # it must not make a stranger's user look like ours
-            raise ChangeSkipped(f"an IAM user named {name} appeared meanwhile; run again to see whose") from None
-        user_id = str(created["UserId"])
-        provenance.note(aws, "created", user_id)
-        provenance.note(aws, "team-user", name)
-        with_backoff(lambda: iam.create_login_profile(UserName=name, Password=password.reveal(),
-                                                      PasswordResetRequired=True),
-                     retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})  # a just-created user may not be visible yet
-        self._after_password(aws, ctx, name, user_id, where)
-
-    def _console_access(self, aws: Aws, iam: Any, change: Change, ctx: ApplyContext) -> None:
-        name = str(change.params["user"])
-        user: dict[str, Any] = with_backoff(lambda: iam.get_user(UserName=name)["User"],
-                                            retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})
-        if not provenance.user_ownership(aws, ctx.caller, user).usable:  # read again at the moment of acting
-            raise ChangeSkipped(f"IAM user {name} is not aws-harden's; nothing was given to it")
-        password = generate_password(PasswordRules(minimum_length=int(change.params["minimum_length"])))
-        where = ctx.keep_secret(f"{name}/{provenance.PASSWORD_ENTRY}", f"console password for {name}", password,
-                                offer_show=True)
-        with_backoff(lambda: iam.create_login_profile(UserName=name, Password=password.reveal(),
-                                                      PasswordResetRequired=True))
-        self._after_password(aws, ctx, name, str(user["UserId"]), where)
-
-    @staticmethod
-    def _after_password(aws: Aws, ctx: ApplyContext, name: str, user_id: str, where: str) -> None:
-        provenance.note(aws, "password", user_id)
-        if where == SHOWN_ONCE and not provenance.record_shown(aws, ctx.caller.account, name, user_id):
-            ctx.output(f"{name} is aws-harden's", "for this run only: no working keyring to remember it")
-
-    @staticmethod
-    def _join_group(aws: Aws, iam: Any, change: Change, ctx: ApplyContext) -> None:
-        """Only aws-harden's (or adopted) user into aws-harden's (or adopted) group; decided from what the plan
-        read and this run did, without reading again."""
-        name, group = str(change.params["user"]), str(change.params["group"])
-        user_ready = (change.params["user_ready"] or provenance.noted(aws, "team-user", name)
-                      or provenance.noted(aws, "adopted", str(change.params["user_id"])))
-        group_ready = (change.params["group_ready"] or provenance.noted(aws, "team-group", group)
-                       or provenance.noted(aws, "adopted", str(change.params["group_id"])))
-        if not (user_ready and group_ready):
-            which = f"IAM user {name}" if not user_ready else f"group {group}"
-            raise ChangeSkipped(f"{which} is not aws-harden's and nobody agreed to use it; {name} was not added")
-        with_backoff(lambda: iam.add_user_to_group(GroupName=group, UserName=name),
-                     retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})
-
-    @staticmethod
-    def _leave_group(aws: Aws, iam: Any, change: Change, ctx: ApplyContext) -> None:
-        with_backoff(lambda: iam.remove_user_from_group(GroupName=str(change.params["group"]),
-                                                        UserName=str(change.params["user"])))
-
-
-def _attach(iam: Any, group: str, arn: str) -> None:
-    with_backoff(lambda: iam.attach_group_policy(GroupName=group, PolicyArn=arn),
-                 retry_codes=TRANSIENT_CODES | {"NoSuchEntity"})  # a group made a moment ago may not be visible yet
 
 
 def _forget_password(account: str, name: str) -> None:

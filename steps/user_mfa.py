@@ -27,8 +27,10 @@ from wizard.protocol import (
     Authenticator,
     Change,
     ChangeSkipped,
+    ConsoleTask,
     FieldChange,
     Finding,
+    Operation,
     Question,
     Step,
     StepContext,
@@ -284,7 +286,7 @@ class UserMfa(Step[UserMfaState]):
 
     def plan(self, state: UserMfaState, ctx: StepContext) -> list[Change]:
         changes = [self._enroll_change(state, name) for name in self._enrollments(state, ctx)]
-        enrolling = {c.params["user"] for c in changes}
+        enrolling = {c.operation.user for c in changes if isinstance(c.operation, Enroll)}
         for user in state.users:
             if (
                 user.console
@@ -295,7 +297,7 @@ class UserMfa(Step[UserMfaState]):
                 changes.append(
                     Change(
                         Action.OPERATOR,
-                        "user-enrolls",
+                        UserEnrolls(user.name),
                         f'MFA for "{user.name}"',
                         f"{user.name} has console access and no MFA",
                         instructions=(
@@ -310,7 +312,7 @@ class UserMfa(Step[UserMfaState]):
             changes.append(
                 Change(
                     Action.CREATE,
-                    "enforce",
+                    Enforce(state.group, state.admin),
                     f'policy {ENFORCE_POLICY_NAME} on group "{state.group}"',
                     f"require MFA for every action of {state.group}'s members (deny unless MFA-signed-in)",
                     operations=("iam:PutGroupPolicy",),
@@ -319,7 +321,6 @@ class UserMfa(Step[UserMfaState]):
                             "effect", None, "Deny all but MFA self-enrollment without an MFA session"
                         ),
                     ),
-                    params={"group": state.group, "admin": state.admin},
                 )
             )
         return changes
@@ -330,7 +331,7 @@ class UserMfa(Step[UserMfaState]):
         waits = provenance.waits_for_admin(name, state.admin_ownership) if name == state.admin else None
         return Change(
             Action.CREATE,
-            "enroll",
+            Enroll(name),
             f'virtual MFA device for "{name}"',
             f"enroll a virtual MFA device for {name} (QR code in this terminal, then two codes)"
             + (f" (waits: {waits})" if waits else ""),
@@ -339,127 +340,146 @@ class UserMfa(Step[UserMfaState]):
                 FieldChange("device", None, name),
                 FieldChange("seed", None, "from AWS, shown only as the QR code", sensitive=True),
             ),
-            params={"user": name},
             waits_for=waits,
         )
 
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        iam = aws.client("iam")
-        if change.key == "enroll":
-            self._enroll(iam, str(change.params["user"]), ctx)
-        elif change.key == "enforce":
-            self._enforce(aws, str(change.params["group"]), str(change.params["admin"]), ctx)
-        else:
-            raise ValueError(f"unknown change {change.key}")
 
-    def _enroll(self, iam: Any, user: str, ctx: ApplyContext) -> None:
-        if not ctx.interactive:  # decided before anything is created
-            raise ChangeSkipped(
-                "enrolling needs the person with the phone at a terminal "
-                "(run 'aws-harden apply' without --yes)"
-            )
-        if not ctx.can_show_secrets():  # the seed is drawn as a QR code: never into a redirected stdout
-            raise ChangeSkipped(NO_TERMINAL)
-        iam.get_user(UserName=user)  # a missing user fails here, before a device exists
-        device = self._new_device(iam, user)
-        serial = str(device["SerialNumber"])
-        seed = totp.seed_of(device)
-        del device  # the response holds the seed too; keep only the Secret
+@dataclass(frozen=True)
+class UserEnrolls(ConsoleTask):
+    """The user signs in and assigns a device: aws-harden holds no one else's phone."""
 
-        def submit(first: str, second: str) -> str | None:
-            problem = totp.check_pair(seed, first, second, time.time())
-            if problem is not None:
-                return problem
-            try:
-                with_backoff(  # the device was created a moment ago: it may not be visible yet
-                    lambda: iam.enable_mfa_device(
-                        UserName=user, SerialNumber=serial, AuthenticationCode1=first, AuthenticationCode2=second
-                    ),
-                    retry_codes=TRANSIENT_CODES | {"NoSuchEntity"},
-                )
-            except Exception as exc:
-                if error_code(exc) == "InvalidAuthenticationCode":
-                    return (
-                        "AWS did not accept these codes: wait for the next code to appear, then type two "
-                        "fresh codes in a row; if it keeps failing, set the phone's time to automatic"
-                    )
-                raise
-            return None
+    user: str
 
-        label = f"{user}@{ctx.caller.account}"
-        finished = False
+
+@dataclass(frozen=True)
+class Enroll(Operation):
+    """The seed exists only inside apply (a Secret from CreateVirtualMFADevice), never in the plan."""
+
+    user: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        _enroll(aws.client("iam"), self.user, ctx)
+
+
+@dataclass(frozen=True)
+class Enforce(Operation):
+    group: str
+    admin: str
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        _enforce(aws, self.group, self.admin, ctx)
+
+
+def _enroll(iam: Any, user: str, ctx: ApplyContext) -> None:
+    if not ctx.interactive:  # decided before anything is created
+        raise ChangeSkipped(
+            "enrolling needs the person with the phone at a terminal "
+            "(run 'aws-harden apply' without --yes)"
+        )
+    if not ctx.can_show_secrets():  # the seed is drawn as a QR code: never into a redirected stdout
+        raise ChangeSkipped(NO_TERMINAL)
+    iam.get_user(UserName=user)  # a missing user fails here, before a device exists
+    device = _new_device(iam, user)
+    serial = str(device["SerialNumber"])
+    seed = totp.seed_of(device)
+    del device  # the response holds the seed too; keep only the Secret
+
+    def submit(first: str, second: str) -> str | None:
+        problem = totp.check_pair(seed, first, second, time.time())
+        if problem is not None:
+            return problem
         try:
-            finished = ctx.enroll_authenticator(
-                Authenticator(label, otpauth_uri(user, ctx.caller.account, seed), seed), submit, TRIES
+            with_backoff(  # the device was created a moment ago: it may not be visible yet
+                lambda: iam.enable_mfa_device(
+                    UserName=user, SerialNumber=serial, AuthenticationCode1=first, AuthenticationCode2=second
+                ),
+                retry_codes=TRANSIENT_CODES | {"NoSuchEntity"},
             )
-        finally:
-            if not finished:  # tries used up, cancelled, Ctrl-C or an error: leave no unassigned device
-                self._delete_quietly(iam, serial)
-        if not finished:
-            raise ChangeSkipped(
-                f"MFA enrollment for {user} did not finish; the unused device was deleted, run again to retry"
-            )
-
-    def _new_device(self, iam: Any, user: str) -> Any:
-        """A fresh virtual device named after the user; one left unassigned by a killed run is replaced."""
-        try:
-            return with_backoff(lambda: iam.create_virtual_mfa_device(VirtualMFADeviceName=user))["VirtualMFADevice"]
         except Exception as exc:
-            if error_code(exc) != "EntityAlreadyExists":
-                raise
-        leftovers = [
-            d["SerialNumber"]
-            for page in iam.get_paginator("list_virtual_mfa_devices").paginate(AssignmentStatus="Unassigned")
-            for d in page["VirtualMFADevices"]
-            if d["SerialNumber"].endswith(f":mfa/{user}")
-        ]
-        if not leftovers:
-            raise ChangeSkipped(
-                f"a virtual MFA device named {user} exists and is in use; remove it or enroll "
-                "in the IAM console"
-            )
-        with_backoff(lambda: iam.delete_virtual_mfa_device(SerialNumber=leftovers[0]))
-        return with_backoff(
-            lambda: iam.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"],
-            retry_codes=TRANSIENT_CODES | {"EntityAlreadyExists"},
+            if error_code(exc) == "InvalidAuthenticationCode":
+                return (
+                    "AWS did not accept these codes: wait for the next code to appear, then type two "
+                    "fresh codes in a row; if it keeps failing, set the phone's time to automatic"
+                )
+            raise
+        return None
+
+    label = f"{user}@{ctx.caller.account}"
+    finished = False
+    try:
+        finished = ctx.enroll_authenticator(
+            Authenticator(label, otpauth_uri(user, ctx.caller.account, seed), seed), submit, TRIES
+        )
+    finally:
+        if not finished:  # tries used up, cancelled, Ctrl-C or an error: leave no unassigned device
+            _delete_quietly(iam, serial)
+    if not finished:
+        raise ChangeSkipped(
+            f"MFA enrollment for {user} did not finish; the unused device was deleted, run again to retry"
         )
 
-    @staticmethod
-    def _delete_quietly(iam: Any, serial: str) -> None:
-        """Best effort, so the original reason (or Ctrl-C) still surfaces; if it fails, the next run finds
-        the unassigned device and replaces it."""
-        with contextlib.suppress(Exception):
-            iam.delete_virtual_mfa_device(SerialNumber=serial)
 
-    def _enforce(self, aws: Aws, group: str, admin: str, ctx: ApplyContext) -> None:
-        """The lockout guard, again at the moment of attaching: every member must have MFA now."""
-        iam = aws.client("iam")
-        read = read_group(aws, group)
-        if not read.exists:
-            raise ChangeSkipped(f"group {group} does not exist yet (admin-group creates it)")
-        if not provenance.group_ownership(aws, ctx.caller.account, read.details).usable:
-            raise ChangeSkipped(f"not attached: group {group} is not aws-harden's")
-        members = read.members
-        if ctx.caller.kind == "user" and ctx.caller.name in members:
-            raise ChangeSkipped(f"not attached: this run signs in as {ctx.caller.name}, a member of {group}")
-        users = {u.name: u for u in read_users(aws)}
-        everyone = sorted(set(members) | {admin})
-        lacking = [m for m in everyone if not (m in users and users[m].mfa_serials)]
-        if lacking:
-            raise ChangeSkipped(
-                f"not attached: {', '.join(lacking)} {'has' if len(lacking) == 1 else 'have'} "
-                "no MFA yet, and the policy would lock them out"
-            )
-        resetting = [m for m in everyone if m in users and users[m].password_reset_required]
-        if resetting:
-            raise ChangeSkipped(f"not attached: {', '.join(resetting)} must still set a new password at the first "
-                                "sign-in, which the policy would deny without MFA")
-        with_backoff(  # admin-group may have created the group a moment ago
-            lambda: iam.put_group_policy(
-                GroupName=group, PolicyName=ENFORCE_POLICY_NAME, PolicyDocument=json.dumps(ENFORCE_POLICY)
-            ),
-            retry_codes=TRANSIENT_CODES | {"NoSuchEntity"},
+def _new_device(iam: Any, user: str) -> Any:
+    """A fresh virtual device named after the user; one left unassigned by a killed run is replaced."""
+    try:
+        return with_backoff(lambda: iam.create_virtual_mfa_device(VirtualMFADeviceName=user))["VirtualMFADevice"]
+    except Exception as exc:
+        if error_code(exc) != "EntityAlreadyExists":
+            raise
+    leftovers = [
+        d["SerialNumber"]
+        for page in iam.get_paginator("list_virtual_mfa_devices").paginate(AssignmentStatus="Unassigned")
+        for d in page["VirtualMFADevices"]
+        if d["SerialNumber"].endswith(f":mfa/{user}")
+    ]
+    if not leftovers:
+        raise ChangeSkipped(
+            f"a virtual MFA device named {user} exists and is in use; remove it or enroll "
+            "in the IAM console"
         )
+    with_backoff(lambda: iam.delete_virtual_mfa_device(SerialNumber=leftovers[0]))
+    return with_backoff(
+        lambda: iam.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"],
+        retry_codes=TRANSIENT_CODES | {"EntityAlreadyExists"},
+    )
+
+
+def _delete_quietly(iam: Any, serial: str) -> None:
+    """Best effort, so the original reason (or Ctrl-C) still surfaces; if it fails, the next run finds
+    the unassigned device and replaces it."""
+    with contextlib.suppress(Exception):
+        iam.delete_virtual_mfa_device(SerialNumber=serial)
+
+
+def _enforce(aws: Aws, group: str, admin: str, ctx: ApplyContext) -> None:
+    """The lockout guard, again at the moment of attaching: every member must have MFA now."""
+    iam = aws.client("iam")
+    read = read_group(aws, group)
+    if not read.exists:
+        raise ChangeSkipped(f"group {group} does not exist yet (admin-group creates it)")
+    if not provenance.group_ownership(aws, ctx.caller.account, read.details).usable:
+        raise ChangeSkipped(f"not attached: group {group} is not aws-harden's")
+    members = read.members
+    if ctx.caller.kind == "user" and ctx.caller.name in members:
+        raise ChangeSkipped(f"not attached: this run signs in as {ctx.caller.name}, a member of {group}")
+    users = {u.name: u for u in read_users(aws)}
+    everyone = sorted(set(members) | {admin})
+    lacking = [m for m in everyone if not (m in users and users[m].mfa_serials)]
+    if lacking:
+        raise ChangeSkipped(
+            f"not attached: {', '.join(lacking)} {'has' if len(lacking) == 1 else 'have'} "
+            "no MFA yet, and the policy would lock them out"
+        )
+    resetting = [m for m in everyone if m in users and users[m].password_reset_required]
+    if resetting:
+        raise ChangeSkipped(f"not attached: {', '.join(resetting)} must still set a new password at the first "
+                            "sign-in, which the policy would deny without MFA")
+    with_backoff(  # admin-group may have created the group a moment ago
+        lambda: iam.put_group_policy(
+            GroupName=group, PolicyName=ENFORCE_POLICY_NAME, PolicyDocument=json.dumps(ENFORCE_POLICY)
+        ),
+        retry_codes=TRANSIENT_CODES | {"NoSuchEntity"},
+    )
 
 
 STEP = UserMfa()

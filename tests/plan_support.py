@@ -1,8 +1,8 @@
 """The pure tier's shared pieces: a step's context from plain answers, and a plan compared as data.
 
 A planned change is compared by what the operator is shown and agrees to (action, resource, the summary's
-words, the field changes, and what consent it needs), never by how the step carries it to its apply
-(`Change.key`, `Change.params`): those are the step's own business and may change shape.
+words, the field changes, and what consent it needs), and by what it will do: its typed operation, compared
+whole (its class and every input) or, where the inputs are long documents, by its class.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wizard.aws import Caller
-from wizard.protocol import Action, Change, Step, StepContext
+from wizard.protocol import Action, Change, Operation, Step, StepContext
 
 ACCOUNT = "111122223333"
 ROOT = Caller(f"arn:aws:iam::{ACCOUNT}:root", ACCOUNT, ACCOUNT)
@@ -51,6 +51,8 @@ class Planned:
     run_last: bool = False
     others_depend_on_it: bool = False
     sensitive: frozenset[str] = field(default_factory=frozenset)  # field names shown as (sensitive value)
+    # What apply will do: an Operation is compared whole (== : its class and typed inputs), a class by class.
+    operation: Operation | type[Operation] | None = None
 
 
 def shown_fields(change: Change) -> dict[str, tuple[object, object]]:
@@ -72,6 +74,10 @@ def assert_plan(changes: Sequence[Change], expected: Sequence[Planned]) -> None:
         assert change.run_last == want.run_last, where
         assert change.others_depend_on_it == want.others_depend_on_it, where
         assert {f.name for f in change.fields if f.sensitive} == set(want.sensitive), where
+        if isinstance(want.operation, type):
+            assert type(change.operation) is want.operation, (where, change.operation)
+        elif want.operation is not None:
+            assert change.operation == want.operation, (where, change.operation)
 
 
 Answers = dict[str, dict[str, Any]]

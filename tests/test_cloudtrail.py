@@ -324,7 +324,7 @@ def test_fresh_plan_lists_bucket_settings_as_separate_changes(account: Account) 
     code, step = plan_json()
     assert code == 2
     assert keys(step) == [
-        ("+", "bucket"), ("+", "bucket-public-access-block"), ("+", "bucket-ownership"),
+        ("+", "create-bucket"), ("+", "bucket-public-access-block"), ("+", "bucket-ownership"),
         ("+", "bucket-encryption"), ("+", "bucket-versioning"), ("+", "bucket-policy"),
         ("+", "trail"), ("+", "start-logging"),
     ]  # fmt: skip

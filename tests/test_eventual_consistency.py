@@ -48,7 +48,8 @@ def test_create_export_right_after_the_bucket_policy_is_retried(account: Account
 
 
 def test_without_a_fresh_policy_a_refused_export_is_not_retried(account: Account, waits: Waits) -> None:
-    from steps.billing_report import policy_statement, with_statement
+    from steps.billing_report import policy_statement
+    from steps.resources import merged
 
     s3 = account.raw("s3")
     bucket = "aws-harden-billing-123456789012"
@@ -56,7 +57,7 @@ def test_without_a_fresh_policy_a_refused_export_is_not_retried(account: Account
     s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=dict.fromkeys(
         ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True))
     s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(
-        with_statement(None, policy_statement(bucket, "123456789012", "aws"))))
+        merged(None, [policy_statement(bucket, "123456789012", "aws")])))
     answered: list[str] = []
     code, text = apply_billing(refuse_first_create_export(answered))
     assert code == 1 and "CreateExport failed: ValidationException" in text, text

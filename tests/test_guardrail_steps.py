@@ -21,7 +21,7 @@ from steps.account_contacts import ASKED_AT_APPLY, EMAIL_PATTERN, PHONE_PATTERN,
 from steps.account_contacts import STEP as CONTACTS
 from steps.cloudtrail_state import Rule, Topic
 from steps.default_vpcs import STEP as DEFAULT_VPCS
-from steps.default_vpcs import DefaultVpcState
+from steps.default_vpcs import DefaultVpcState, DeleteDefaultVpc
 from steps.ebs_encryption import STEP as EBS
 from steps.ebs_encryption import EbsState
 from steps.guardduty import FINDINGS_PATTERN, RULE_NAME, GuardDutyState
@@ -85,7 +85,7 @@ def test_contacts_fresh_account_plans_each_contact_and_says_why_security_matters
     assert {f.name: f.new for f in changes[0].fields} == SECURITY
     assert all(f.new == ASKED_AT_APPLY for f in changes[1].fields)  # not answered: asked at apply
     with pytest.raises(ChangeSkipped, match=r"billing = \{ name"):
-        CONTACTS.apply(None, changes[1], ctx("account-contacts"))  # type: ignore[arg-type]
+        changes[1].operation.apply(None, ctx("account-contacts"))  # type: ignore[arg-type]
 
 
 def test_contacts_existing_ones_are_kept_unless_the_answers_change_them() -> None:
@@ -223,9 +223,9 @@ def test_guardduty_costs_money_so_it_is_asked_and_never_assumed() -> None:
     assert "USD" in enable.help and "30 days" in enable.help
     change = GUARDDUTY.plan(guardduty({"us-east-1": ()}), ctx("guardduty"))[0]
     with pytest.raises(ChangeSkipped, match="enable = true"):
-        GUARDDUTY.apply(None, change, ctx("guardduty", {"enable": False}))  # type: ignore[arg-type]
+        change.operation.apply(None, ctx("guardduty", {"enable": False}))  # type: ignore[arg-type]
     with pytest.raises(ChangeSkipped, match="you chose not to"):
-        GUARDDUTY.apply(None, change, ctx("guardduty", {"enable": False}, interactive=True))  # type: ignore[arg-type]
+        change.operation.apply(None, ctx("guardduty", {"enable": False}, interactive=True))  # type: ignore[arg-type]
 
 
 def test_guardduty_findings_go_to_the_alerts_topic_when_alerts_are_on() -> None:
@@ -249,7 +249,7 @@ def test_default_vpcs_only_unused_ones_are_offered_each_confirmed_by_its_region(
     (change,) = DEFAULT_VPCS.plan(state, ctx("default-vpcs"))
     assert change.action is Action.DELETE and change.resource == "default VPC vpc-1 (eu-west-1)"
     assert (change.confirm_value, change.confirm_answer) == ("eu-west-1", "regions")
-    assert change.params["subnets"] == ["subnet-a", "subnet-b"] and change.params["gateways"] == ["igw-1"]
+    assert change.operation == DeleteDefaultVpc("eu-west-1", "vpc-1", ("subnet-a", "subnet-b"), ("igw-1",))
     warnings = [f.text for f in DEFAULT_VPCS.findings(state, ctx("default-vpcs")) if f.severity == "warning"]
     assert len(warnings) == 1 and "vpc-2 in us-east-1 is in use (1 network interfaces): kept" in warnings[0]
 

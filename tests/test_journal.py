@@ -8,6 +8,7 @@ from typing import Any
 
 import keyring
 
+from steps.admin_user import CreateUser
 from tests.conftest import Account, run_cli
 from wizard.journal import Journal
 from wizard.protocol import Action, Change, FieldChange
@@ -56,7 +57,7 @@ def test_failed_change_is_journaled(account: Account, tmp_path: Path) -> None:
 
 def test_a_change_started_and_never_ended_is_reported_once(account: Account, tmp_path: Path) -> None:
     journal = Journal(tmp_path / "state", "123456789012", "arn:aws:iam::123456789012:root", "apply")
-    change = Change(Action.CREATE, "create-user", 'iam user "admin"', "create IAM user admin")
+    change = Change(Action.CREATE, CreateUser("admin"), 'iam user "admin"', "create IAM user admin")
     journal.record("admin-user", "started", change)  # then the process was killed
     result = run_cli(["apply", "--yes", "--only", "admin-user,admin-group"], tty=False)
     assert result.code == 0
@@ -65,9 +66,31 @@ def test_a_change_started_and_never_ended_is_reported_once(account: Account, tmp
     assert "stopped during" not in run_cli(["apply", "--yes", "--only", "admin-user,admin-group"], tty=False).err
 
 
+def test_a_change_an_older_version_left_open_under_its_old_key_is_reported_and_closed(
+    account: Account, tmp_path: Path
+) -> None:
+    """Before typed operations password-policy's change was journaled as "policy" (now "set-password-policy"):
+    a run stopped by that version is still reported, closed once, and the account re-read decides the rest."""
+    path = tmp_path / "state" / "journal" / "123456789012.jsonl"
+    path.parent.mkdir(parents=True)
+    old = {"action": "+", "key": "policy", "resource": "account password policy", "summary": "set a strong "
+           "password policy", "operations": ["iam:UpdateAccountPasswordPolicy"], "fields": []}
+    path.write_text(json.dumps({"time": "2026-01-01T00:00:00+00:00", "account": "123456789012", "mode": "apply",
+                                "caller": "arn:aws:iam::123456789012:root", "step": "password-policy",
+                                "result": "started", "change": old}) + "\n")
+    result = run_cli(["apply", "--yes", "--only", "password-policy"], tty=False)
+    assert result.code == 0, result.text
+    assert "the last run stopped during password-policy: account password policy" in " ".join(result.err.split())
+    keys = [(e["result"], e["change"]["key"]) for e in journal_lines(tmp_path) if "change" in e]  # type: ignore[index]
+    assert keys[:2] == [("started", "policy"), ("resumed", "policy")]
+    assert ("ok", "set-password-policy") in keys
+    assert "stopped during" not in run_cli(["apply", "--yes", "--only", "password-policy"], tty=False).err
+
+
 def test_sensitive_fields_never_reach_the_record() -> None:
     change = Change(
-        Action.UPDATE, "k", "r", "s", fields=(FieldChange("password", "old-secret", "new-secret", sensitive=True),)
+        Action.UPDATE, CreateUser("r"), "r", "s",
+        fields=(FieldChange("password", "old-secret", "new-secret", sensitive=True),),
     )
     text = json.dumps(change.as_record())
     assert "secret" not in text and "(sensitive value)" in text

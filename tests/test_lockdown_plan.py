@@ -9,11 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from steps.password_policy import STEP as PASSWORD_POLICY
-from steps.password_policy import PasswordPolicyState, Policy, desired, stricter
+from steps.password_policy import PasswordPolicyState, Policy, SetPasswordPolicy, desired, stricter
 from steps.root_access_keys import STEP as ROOT_KEYS
 from steps.root_access_keys import RootKey, RootKeysState
 from steps.signin_link import STEP as SIGNIN
-from steps.signin_link import SigninLinkState, alias_problem
+from steps.signin_link import Alias, SigninLinkState, alias_problem
 from wizard.aws import Caller
 from wizard.protocol import Action, StepContext
 
@@ -91,7 +91,8 @@ def test_fresh_account_creates_the_whole_policy() -> None:
     assert shown["MinimumPasswordLength"] == (None, 14)
     assert shown["PasswordReusePrevention"] == (None, 24)
     assert shown["MaxPasswordAge"] == (None, "never expires")
-    assert change.params == {
+    assert isinstance(change.operation, SetPasswordPolicy)
+    assert change.operation.policy.request() == {
         "MinimumPasswordLength": 14, "RequireSymbols": True, "RequireNumbers": True,
         "RequireUppercaseCharacters": True, "RequireLowercaseCharacters": True,
         "AllowUsersToChangePassword": True, "PasswordReusePrevention": 24, "HardExpiry": False,
@@ -106,7 +107,8 @@ def test_weaker_policy_is_updated_field_by_field_old_to_new() -> None:
     assert shown["MinimumPasswordLength"] == (8, 14)
     assert shown["PasswordReusePrevention"] == (5, 24)
     assert "RequireNumbers" not in shown  # unchanged fields are not listed
-    assert change.params["RequireNumbers"] is True  # ...but the one call still carries them
+    assert isinstance(change.operation, SetPasswordPolicy)
+    assert change.operation.policy.RequireNumbers is True  # ...but the one call still carries them
 
 
 def test_stricter_existing_values_are_kept() -> None:
@@ -114,9 +116,11 @@ def test_stricter_existing_values_are_kept() -> None:
                      HardExpiry=True)
     (change,) = PASSWORD_POLICY.plan(PasswordPolicyState(current, 90), ctx("password-policy"))
     assert [f.name for f in change.fields] == ["RequireSymbols"]
-    assert change.params["MinimumPasswordLength"] == 20
-    assert change.params["MaxPasswordAge"] == 60  # 60 is stricter than the asked 90
-    assert change.params["HardExpiry"] is True
+    assert isinstance(change.operation, SetPasswordPolicy)
+    sent = change.operation.policy
+    assert sent.MinimumPasswordLength == 20
+    assert sent.MaxPasswordAge == 60  # 60 is stricter than the asked 90
+    assert sent.HardExpiry is True
 
 
 def test_existing_max_age_kept_when_none_is_asked() -> None:
@@ -182,7 +186,7 @@ def test_url_uses_the_alias_and_no_root_advice_for_an_iam_caller() -> None:
 
 def test_new_alias_is_a_create_and_a_different_one_an_update() -> None:
     (create,) = SIGNIN.plan(SigninLinkState(ACCOUNT, None, "acme"), ctx("signin-link"))
-    assert create.action is Action.CREATE and create.params == {"alias": "acme"}
+    assert create.action is Action.CREATE and create.operation == Alias("acme")
     (update,) = SIGNIN.plan(SigninLinkState(ACCOUNT, "old-name", "acme"), ctx("signin-link"))
     assert update.action is Action.UPDATE
     assert [(f.name, f.old, f.new) for f in update.fields] == [

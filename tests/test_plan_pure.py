@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from steps.admin_group import STEP as ADMIN_GROUP
-from steps.admin_group import AdminGroupState
+from steps.admin_group import AdminGroupState, AttachPolicy
 from steps.admin_user import STEP as ADMIN_USER
 from steps.admin_user import AdminUserState
 from steps.provenance import Ownership
@@ -69,7 +69,7 @@ def test_admin_group_missing_only_policy() -> None:
     state = AdminGroupState("FullAccess", "admin", ADMIN_ARN, True, (), ("admin",), OURS)
     changes = ADMIN_GROUP.plan(state, ctx("admin-group"))
     assert keys(changes) == [("+", "attach-policy")]
-    assert changes[0].params["policy_arn"] == ADMIN_ARN
+    assert changes[0].operation == AttachPolicy("FullAccess", ADMIN_ARN)
 
 
 def test_admin_group_compliant_plans_nothing() -> None:

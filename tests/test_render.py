@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 
+from steps.admin_user import CreateUser
+from steps.root_mfa import AssignRootMfa
 from wizard.outcome import StepOutcome
 from wizard.protocol import Action, Change, FieldChange, Finding, Status
 from wizard.render import Ui, plan_summary
@@ -17,7 +19,7 @@ def render(draw: object) -> str:
 
 
 def test_markup_in_names_prints_literally() -> None:
-    change = Change(Action.CREATE, "k", 'iam user "[bold]x"', "create [red]y[/red]",
+    change = Change(Action.CREATE, CreateUser("x"), 'iam user "[bold]x"', "create [red]y[/red]",
                     fields=(FieldChange("name", None, "[bold]x"),))
     outcome = StepOutcome("admin-user", "t", Status.NONCOMPLIANT, "[bold]why", [Finding("[i]found")], [change])
     text = render(lambda ui: (ui.plan([outcome]), ui.check_table([outcome]), ui.error("[bold]oops")))
@@ -27,10 +29,10 @@ def test_markup_in_names_prints_literally() -> None:
 
 def test_plan_symbols_and_update_diff() -> None:
     changes = [
-        Change(Action.CREATE, "a", "thing one", "s"),
-        Change(Action.UPDATE, "b", "thing two", "s", fields=(FieldChange("min_length", 8, 14),)),
-        Change(Action.DELETE, "c", "thing three", "s"),
-        Change(Action.OPERATOR, "d", "thing four", "s", instructions=("Sign in as root",)),
+        Change(Action.CREATE, CreateUser("x"), "thing one", "s"),
+        Change(Action.UPDATE, CreateUser("x"), "thing two", "s", fields=(FieldChange("min_length", 8, 14),)),
+        Change(Action.DELETE, CreateUser("x"), "thing three", "s"),
+        Change(Action.OPERATOR, AssignRootMfa(), "thing four", "s", instructions=("Sign in as root",)),
     ]
     outcome = StepOutcome("x", "t", Status.NONCOMPLIANT, "r", [], changes)
     text = render(lambda ui: ui.plan([outcome]))
@@ -40,7 +42,8 @@ def test_plan_symbols_and_update_diff() -> None:
 
 
 def test_sensitive_field_is_shown_as_such() -> None:
-    change = Change(Action.CREATE, "k", "r", "s", fields=(FieldChange("password", None, "hunter2", sensitive=True),))
+    change = Change(Action.CREATE, CreateUser("x"), "r", "s",
+                    fields=(FieldChange("password", None, "hunter2", sensitive=True),))
     text = render(lambda ui: ui.changes([change]))
     assert "hunter2" not in text and "password = (sensitive value)" in text
 
@@ -50,7 +53,7 @@ def test_no_changes_summary() -> None:
 
 
 def test_narrow_terminal_still_renders() -> None:
-    change = Change(Action.CREATE, "k", 'iam user "admin"', "create IAM user admin")
+    change = Change(Action.CREATE, CreateUser("x"), 'iam user "admin"', "create IAM user admin")
     outcome = StepOutcome("admin-user", "t", Status.NONCOMPLIANT, "r", [], [change])
     out = io.StringIO()
     ui = Ui(out=out, err=out, width=20)

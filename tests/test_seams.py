@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import steps
+from steps.admin_user import CreateUser
 from tests import faults, harness
 from tests.conftest import Account
 from tests.test_import_graph import import_graph
@@ -78,7 +79,7 @@ def test_an_event_with_no_drawing_is_an_error_not_silence() -> None:
 
 def test_every_event_has_its_drawing() -> None:
     """Each event kind is drawn without error (one example of each, secrets excepted: they need a terminal)."""
-    change = Change(Action.CREATE, "k", "thing", "make a thing", url="https://example.com/")
+    change = Change(Action.CREATE, CreateUser("thing"), "thing", "make a thing", url="https://example.com/")
     examples = {
         ev.Warned: ev.Warned("careful"), ev.StepStarted: ev.StepStarted(1, 2, "s", "Title"),
         ev.FindingsRead: ev.FindingsRead([]), ev.AlreadyCompliant: ev.AlreadyCompliant("s"),

@@ -128,12 +128,9 @@ NOT_THE_ACCOUNTS_FACT = {
     ("member_root_credentials.py", "list_access_keys"): "a member account's root, through its AssumeRoot session",
     ("root_credentials.py", "list_mfa_devices"): "root's own devices, asked as root (no UserName)",
     ("root_access_keys.py", "list_access_keys"): "root's own keys, asked as root (no UserName)",
-    ("admin_group.py", "get_group"): "at apply: the group's id again, just before its adoption is recorded",
-    ("team_users.py", "get_group"): "at apply: the group's id again, just before its adoption is recorded",
+    ("provenance.py", "get_group"): "at apply: the group's id again, just before its adoption is recorded",
     ("user_mfa.py", "list_virtual_mfa_devices"): "at apply: the unassigned device a stopped enrollment left "
                                                  "(the facts read the assigned ones)",
-    **{("cloudtrail_state.py", method): "the cloudtrail step's own trail reads (to move to facts.read_trail)"
-       for method in ("describe_trails", "get_trail_status", "get_event_selectors")},
 }
 
 

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 import steps.user_mfa as user_mfa
-from steps.user_mfa import ENFORCE_POLICY, ENFORCE_POLICY_NAME, STEP, UserMfaState
+from steps.user_mfa import ENFORCE_POLICY, ENFORCE_POLICY_NAME, STEP, Enforce, UserMfaState
 from tests import harness
 from tests.conftest import Account, Terminal
 from tests.harness import Phone
 from tests.lockdown_support import mark_as_wizards
 from wizard.aws import Caller
 from wizard.interaction import CANCEL, ENTER_CODES, SHOW_KEY
-from wizard.protocol import Action, ApplyContext, Change, ChangeSkipped, StepContext
+from wizard.protocol import ApplyContext, ChangeSkipped, StepContext
 from wizard.render import qr_text
 from wizard.secrets import Secret
 
@@ -288,9 +288,8 @@ def test_enforcement_guard_holds_at_apply_time_too(account: Account) -> None:
     make_admin(account)
     aws = account.aws()
     base = StepContext("user-mfa", aws.caller(), "us-east-1", lambda s, k: None)
-    change = Change(Action.CREATE, "enforce", "r", "s", params={"group": "FullAccess", "admin": "admin"})
     with aws.guard.allowing(STEP.writes), pytest.raises(ChangeSkipped, match="admin has no MFA yet"):
-        STEP.apply(aws, change, ApplyContext(base, lambda *a: "", lambda *a: None))
+        Enforce("FullAccess", "admin").apply(aws, ApplyContext(base, lambda *a: "", lambda *a: None))
     assert aws.guard.sent_writes == []
 
 

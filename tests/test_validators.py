@@ -117,3 +117,12 @@ def test_every_regex_in_the_product_is_anchored_by_fullmatch_and_ascii() -> None
     matched = [line for path in [*ROOT.glob("wizard/**/*.py"), *ROOT.glob("steps/*.py")]
                for line in path.read_text().splitlines() if re.search(r"_RE\.match\(", line)]
     assert matched == [], "validators use .fullmatch"
+
+
+@pytest.mark.parametrize("name", ["amzn-s3-demo-logs", "192.168.1.10", "my..bucket", "xn--logs", "logs-s3alias",
+                                  "Logs", "ab", "-logs"])
+def test_the_trail_and_billing_buckets_follow_one_s3_naming_rule(name: str) -> None:
+    """One rule (steps/resources.py bucket_name_problem) for both steps' buckets: each of S3's general purpose
+    bucket naming rules is refused by both, with the same reason."""
+    reasons = {cloudtrail.bucket_problem(name), billing_report.bucket_problem(name)}
+    assert len(reasons) == 1 and None not in reasons, reasons

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from wizard.aws import Aws
 from wizard.engine import Engine, StepFailed
 from wizard.errors import WriteRefused
 from wizard.interaction import Interaction
-from wizard.protocol import ApplyContext, Change, StepContext
+from wizard.protocol import ApplyContext, Change, Operation, StepContext
 from wizard.render import Renderer, Ui
 from wizard.write_guard import WriteGuard
 
@@ -29,14 +30,24 @@ class RogueInspect(AdminUser):
         return super().inspect(aws, ctx)
 
 
-class UndeclaredWrite(AdminUser):
-    """Declares CreateUser/CreateLoginProfile, then also tries to attach a policy."""
+@dataclass(frozen=True)
+class AttachingToo(Operation):
+    """A step's planned operation, then a write the step never declared."""
 
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        super().apply(aws, change, ctx)
+    inner: Operation
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        self.inner.apply(aws, ctx)
         aws.client("iam").attach_user_policy(
             UserName="admin", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
         )
+
+
+class UndeclaredWrite(AdminUser):
+    """Declares CreateUser/CreateLoginProfile, then also tries to attach a policy."""
+
+    def plan(self, state: AdminUserState, ctx: StepContext) -> list[Change]:
+        return [replace(c, operation=AttachingToo(c.operation)) for c in super().plan(state, ctx)]
 
 
 def engine(aws: Aws, steps: Sequence[Any], yes: bool = True) -> Engine:

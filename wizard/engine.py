@@ -373,7 +373,7 @@ class Engine:
             spinner = self.listener.working(f"{change.action.value} {change.resource}") if not actx.interactive \
                 else _nothing()
             with spinner, self.aws.guard.allowing(step.writes):
-                step.apply(self.aws, change, actx)
+                change.operation.apply(self.aws, actx)
         except ChangeSkipped as exc:
             self._journal(step.id, "skipped", change, detail=str(exc))
             self.emit(ChangeNotMade(change, str(exc)))

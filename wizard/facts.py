@@ -278,6 +278,11 @@ class Trail:
     status_error: str | None = None
     event_selectors: tuple[EventSelector, ...] = ()
     advanced_selectors: tuple[AdvancedEventSelector, ...] = ()
+    # As GetEventSelectors answered (the cloudtrail step writes them back changed), and CloudTrail's logs role.
+    raw_event_selectors: tuple[Mapping[str, Any], ...] = ()
+    raw_advanced_selectors: tuple[Mapping[str, Any], ...] = ()
+    logs_role_arn: str | None = None
+    selectors_read: bool = True  # False: GetEventSelectors failed (see status_error)
 
     @property
     def account(self) -> str:
@@ -611,21 +616,36 @@ def list_trails(aws: Aws) -> list[Mapping[str, Any]]:
     return list(unique.values())
 
 
-def read_trails(aws: Aws) -> tuple[Trail, ...]:
-    """The trails with their status and selectors, read in each home region as the cloudtrail step reads them."""
-    return tuple(aws.parallel(*(lambda t=t: read_trail(aws, t) for t in list_trails(aws))))
+def read_trails(aws: Aws, strict_for: str | None = None) -> tuple[Trail, ...]:
+    """The trails with their status and selectors, each read in its home region (see read_trail)."""
+    return tuple(aws.parallel(*(lambda t=t: read_trail(aws, t, strict_for) for t in list_trails(aws))))
 
 
-def read_trail(aws: Aws, t: Mapping[str, Any]) -> Trail:
+# What a member account may be told when it asks for another account's organization trail (botocore's
+# GetTrailStatus / GetEventSelectors errors): the trail is then counted as its management account keeps it.
+REFUSED_FOREIGN = frozenset({
+    "TrailNotFoundException", "CloudTrailARNInvalidException", "OperationNotPermittedException",
+    "UnsupportedOperationException", "AccessDenied", "AccessDeniedException",
+})  # fmt: skip
+
+
+def read_trail(aws: Aws, t: Mapping[str, Any], strict_for: str | None = None) -> Trail:
+    """One trail. Status and selectors may fail to read (e.g. an organization trail seen from a member): the
+    error is kept in status_error; with `strict_for` (the caller's account, for a step that changes trails) a
+    failure is raised instead, except another account's trail refusing with one of REFUSED_FOREIGN."""
     home = str(t.get("HomeRegion") or aws.region)
     client = aws.client("cloudtrail", home)
     arn = str(t["TrailARN"])
 
-    status, selectors = aws.parallel(  # either may fail, e.g. for an organization trail seen from a member
+    status, selectors = aws.parallel(
         lambda: _captured(lambda: client.get_trail_status(Name=arn)),
         lambda: _captured(lambda: client.get_event_selectors(TrailName=arn)),
     )
     failed = next((r for r in (status, selectors) if isinstance(r, Exception)), None)
+    if failed is not None and strict_for is not None:
+        foreign = arn.split(":")[4] != strict_for if arn.count(":") >= 5 else False
+        if not (foreign and error_code(failed) in REFUSED_FOREIGN):
+            raise failed
     picked = {} if isinstance(selectors, Exception) else selectors
     return Trail(
         name=str(t["Name"]),
@@ -649,6 +669,10 @@ def read_trail(aws: Aws, t: Mapping[str, Any]) -> Trail:
             AdvancedEventSelector(s.get("Name"), tuple(s.get("FieldSelectors") or ()))
             for s in picked.get("AdvancedEventSelectors") or ()
         ),
+        raw_event_selectors=tuple(picked.get("EventSelectors") or ()),
+        raw_advanced_selectors=tuple(picked.get("AdvancedEventSelectors") or ()),
+        logs_role_arn=t.get("CloudWatchLogsRoleArn"),
+        selectors_read=not isinstance(selectors, Exception),
     )
 
 

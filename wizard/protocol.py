@@ -57,17 +57,45 @@ class FieldChange:
         return str(value)
 
 
+def _kebab(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "-", name).lower()
+
+
+class Operation(ABC):
+    """What one planned change does, with its typed inputs, and how: a step's frozen dataclass.
+
+    `plan` builds it (pure, no secrets in its fields: a secret is made or read in `apply` and goes to the
+    keyring), the engine calls `apply` once the operator agrees; mypy checks the two against each other.
+    """
+
+    @property
+    def key(self) -> str:
+        """Its identity within the step (with the change's resource), for the journal and --output json."""
+        return _kebab(type(self).__name__)
+
+    @abstractmethod
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        """Carry out the change; raise ChangeSkipped, AnswerRejected or an error, never print or prompt."""
+
+
+class ConsoleTask(Operation):
+    """An OPERATOR change: what only the operator can do in the console. The engine shows it and re-checks
+    the account until it is done; aws-harden never applies it (a sandbox stand-in may act it out)."""
+
+    def apply(self, aws: Aws, ctx: ApplyContext) -> None:
+        raise ValueError(f"{self.key} is done by the operator in the console, not by aws-harden")
+
+
 @dataclass(frozen=True)
 class Change:
-    """One planned change. `key` tells the step's apply() what to do; `params` carries no secret."""
+    """One planned change: how it is shown (resource, summary, fields) and what it does (`operation`)."""
 
     action: Action
-    key: str
+    operation: Operation
     resource: str
     summary: str
     operations: tuple[str, ...] = ()
     fields: tuple[FieldChange, ...] = ()
-    params: Mapping[str, Any] = field(default_factory=dict)
     instructions: tuple[str, ...] = ()
     url: str | None = None
     # Changes that would cut off the wizard's own credentials run after every other step is verified;
@@ -83,6 +111,17 @@ class Change:
     # A change that cannot be made yet, and why (e.g. it acts on something nobody agreed to adopt): it
     # stays planned, and the engine neither asks for it nor applies it until the reason is gone.
     waits_for: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.operation, Operation):  # e.g. a string key from before typed operations
+            raise TypeError(f"{self.resource}: a change's operation is an Operation, not {self.operation!r}")
+        if (self.action is Action.OPERATOR) != isinstance(self.operation, ConsoleTask):
+            raise TypeError(f"{self.resource}: an OPERATOR change, and only one, is a ConsoleTask")
+
+    @property
+    def key(self) -> str:
+        """The operation's name: with `resource`, the change's identity across plans and runs."""
+        return self.operation.key
 
     def as_record(self) -> dict[str, Any]:
         """A journal- and JSON-safe view: sensitive field values are never included."""
@@ -324,11 +363,8 @@ class Step(ABC, Generic[StateT]):
 
     @abstractmethod
     def plan(self, state: StateT, ctx: StepContext) -> list[Change]:
-        """Pure: the changes that would make the account compliant; empty when it already is."""
-
-    @abstractmethod
-    def apply(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
-        """Carry out one planned change."""
+        """Pure: the changes that would make the account compliant; empty when it already is. Each change
+        carries its Operation, which the engine applies (there is no step-level apply to dispatch)."""
 
     def sandbox_operator(self, aws: Aws, change: Change, ctx: ApplyContext) -> None:
         """In the sandbox only: do what the operator would do in the console for an OPERATOR change,

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from steps import delegation_roles, support_role
 from steps.credential_hygiene import STEP as CREDENTIAL_HYGIENE
-from steps.credential_hygiene import HygieneState, StaleKey, StalePassword
+from steps.credential_hygiene import DeactivateKey, DisablePassword, HygieneState, RotateKey, StaleKey, StalePassword
 from steps.delegation_roles import STEP as DELEGATION_ROLES
 from steps.delegation_roles import Delegated, DelegationState, Trust
 from steps.provenance import Ownership
@@ -15,7 +16,7 @@ from steps.support_role import STEP as SUPPORT_ROLE
 from steps.support_role import SupportRoleState
 from steps.team_catalogue import BY_NAME
 from steps.team_users import STEP as TEAM_USERS
-from steps.team_users import GroupState, Member, TeamState
+from steps.team_users import CreateGroup, CreateUser, GroupState, JoinGroup, Member, TeamState
 from tests.plan_support import ACCOUNT, Case, Planned
 from wizard.facts import AccessKey, AttachedPolicy, DirectoryGroup, DirectoryUser, Role
 from wizard.protocol import KNOWN_AFTER_APPLY, Action
@@ -55,7 +56,14 @@ def team(made: bool) -> TeamState:
 def new_user(name: str) -> Planned:
     return Planned(C, f'iam user "{name}"', summary=["console access", "no access keys"], sensitive=frozenset(
         {"password"}), fields={"arn": (None, KNOWN_AFTER_APPLY), "password": (None, "generated"),
-                               "password_reset_required": (None, True), "access_keys": (None, "none")})
+                               "password_reset_required": (None, True), "access_keys": (None, "none")},
+                   operation=CreateUser(name, minimum_length=6))  # the state's password rules: AWS's default
+
+
+def joins(name: str, group_name: str) -> Planned:
+    """Into a group this run makes: neither is aws-harden's yet when planned, apply checks what the run made."""
+    return Planned(C, f'member "{name}" of group "{group_name}"', fields={}, operation=JoinGroup(
+        name, group_name, user_id="", group_id="", user_ready=False, group_ready=False))
 
 
 SUPPORT_ARN = f"arn:aws:iam::{ACCOUNT}:role/aws-harden/aws-harden-support"
@@ -81,11 +89,13 @@ CASES: dict[str, Case] = {
     # --- team-users: the catalogue's groups on demand, each person in one, console access, no keys ---------------
     "team-users/fresh": (TEAM_USERS, team(made=False), TEAM, [
         Planned(C, 'iam group "ReadOnly"', summary=["ReadOnlyAccess, IAMUserChangePassword"],
-                fields={"path": (None, "/aws-harden/"), "policies": (None, "ReadOnlyAccess, IAMUserChangePassword")}),
+                fields={"path": (None, "/aws-harden/"), "policies": (None, "ReadOnlyAccess, IAMUserChangePassword")},
+                operation=CreateGroup("ReadOnly", (f"{POLICY}ReadOnlyAccess", SELF))),
         Planned(C, 'iam group "Developers"', summary=["PowerUserAccess, IAMUserChangePassword"],
-                fields={"path": (None, "/aws-harden/"), "policies": (None, "PowerUserAccess, IAMUserChangePassword")}),
-        new_user("dana"), Planned(C, 'member "dana" of group "Developers"', fields={}),
-        new_user("erin"), Planned(C, 'member "erin" of group "ReadOnly"', fields={}),
+                fields={"path": (None, "/aws-harden/"), "policies": (None, "PowerUserAccess, IAMUserChangePassword")},
+                operation=CreateGroup("Developers", (f"{POLICY}PowerUserAccess", SELF))),
+        new_user("dana"), joins("dana", "Developers"),
+        new_user("erin"), joins("erin", "ReadOnly"),
     ]),
     "team-users/done": (TEAM_USERS, team(made=True), TEAM, []),
     "team-users/nobody-listed": (TEAM_USERS, TeamState("admin", (), ()), {}, []),
@@ -93,7 +103,8 @@ CASES: dict[str, Case] = {
     "support-role/fresh": (SUPPORT_ROLE, SupportRoleState("aws-harden-support", None, (), "admin", None), {}, [
         Planned(C, 'iam role "aws-harden-support"', summary=["AWSSupportAccess", "with MFA"], fields={
             "arn": (None, SUPPORT_ARN), "policy": (None, "AWSSupportAccess"),
-            "trusted": (None, f"account {ACCOUNT}, with MFA")})]),
+            "trusted": (None, f"account {ACCOUNT}, with MFA")},
+            operation=support_role.CreateRole("aws-harden-support", f"{POLICY}AWSSupportAccess"))]),
     "support-role/done": (SUPPORT_ROLE, SupportRoleState("aws-harden-support", SUPPORT, ("aws-harden-support",),
                                                          "admin", None), {}, []),
     # --- delegation-roles: a role another account assumes with an external id (a secret, to the keyring) --------
@@ -102,7 +113,8 @@ CASES: dict[str, Case] = {
         Planned(C, 'iam role "auditor"', summary=["account 210987654321", "external id"],
                 sensitive=frozenset({"external_id"}), fields={
                     "trusted": (None, "account 210987654321, with the external id"),
-                    "external_id": (None, "generated, to the keyring"), "policies": (None, "SecurityAudit")})]),
+                    "external_id": (None, "generated, to the keyring"), "policies": (None, "SecurityAudit")},
+                operation=delegation_roles.CreateRole("auditor", "210987654321", (f"{POLICY}SecurityAudit",)))]),
     "delegation-roles/done": (DELEGATION_ROLES, DelegationState((Delegated(
         "auditor", "210987654321", "SecurityAudit", AUDITOR_ROLE, EXTERNAL_ID,
         Trust("210987654321", EXTERNAL_ID, True)),)), AUDITOR, []),
@@ -112,12 +124,14 @@ CASES: dict[str, Case] = {
     "credential-hygiene/old-key": (CREDENTIAL_HYGIENE, hygiene(keys=(StaleKey(
         "bob", OLD_KEY, ("older than 90 days",)),)), {}, [
         Planned(U, 'access key AKIABOBOLD0000000000 of "bob"', summary=["deactivate bob's key", "type bob"],
-                confirm_value="bob")]),
+                confirm_value="bob", operation=DeactivateKey("bob", "AKIABOBOLD0000000000"))]),
     "credential-hygiene/running-key": (CREDENTIAL_HYGIENE, hygiene(keys=(StaleKey(
         "admin", AccessKey("AKIARUNNING000000000", "Active", NOW - timedelta(days=120)),
         ("older than 90 days",)),)), {}, [
-        Planned(OP, 'access key AKIARUNNING000000000 of "admin"', summary=["this run signs with it"])]),
+        Planned(OP, 'access key AKIARUNNING000000000 of "admin"', summary=["this run signs with it"],
+                operation=RotateKey("admin", "AKIARUNNING000000000"))]),
     "credential-hygiene/unused-password": (CREDENTIAL_HYGIENE, hygiene(passwords=(StalePassword(
         "bob", 60, NOW - timedelta(days=60), NOW - timedelta(days=400)),)), {}, [
-        Planned(OP, 'console password of "bob"', summary=["unused for 60 days", "never does"])]),
+        Planned(OP, 'console password of "bob"', summary=["unused for 60 days", "never does"],
+                operation=DisablePassword("bob"))]),
 }
