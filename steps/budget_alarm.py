@@ -137,7 +137,7 @@ class BudgetOperation(Operation):
     def apply(self, aws: Aws, ctx: ApplyContext) -> None:
         if not self.emails and self.needs_emails:
             raise WizardError(
-                "budget-alarm: no email address for the alarms; answer the question, or set "
+                "no email address for the alarms; answer the question, or set "
                 'emails = "you@example.com" under [budget-alarm] in the answers file'
             )
         self.send(aws.client("budgets", BILLING_REGION))

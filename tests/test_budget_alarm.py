@@ -184,7 +184,10 @@ def test_apply_without_email_stops_before_any_write(budgets: Any, tmp_path: Path
         ]
     )
     assert code == 1 and writes == []
-    assert "no email address for the alarms" in text and "Traceback" not in text
+    assert "Traceback" not in text
+    # One line, the step's own reason: no AWS call named (none failed), the step named once.
+    assert ("aws-harden: error: budget-alarm: no email address for the alarms; answer the question, or set "
+            'emails = "you@example.com" under [budget-alarm] in the answers file') in " ".join(text.split())
     assert budgets.describe_budgets(AccountId=ACCOUNT).get("Budgets", []) == []
 
 

@@ -441,9 +441,11 @@ class Engine:
         from botocore.exceptions import ClientError
 
         reason = describe(exc)
-        # A ClientError names its call; other failures carry it (write guard) or it is the call in flight.
+        # A ClientError names its call; other failures carry it (write guard) or it is the call in flight. A
+        # step's own WizardError already says why, and the last call sent had nothing to do with it.
         operation = None if isinstance(exc, ClientError) else (
-            getattr(exc, "aws_operation", None) or self.aws.guard.in_flight or self.aws.guard.last_operation)
+            getattr(exc, "aws_operation", None) or self.aws.guard.in_flight
+            or (None if isinstance(exc, WizardError) else self.aws.guard.last_operation))
         return f"{step.id}: " + (f"{operation}: " if operation else "") + reason
 
     # --- services for steps ---------------------------------------------------------------

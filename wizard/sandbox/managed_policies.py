@@ -9,9 +9,15 @@ USED = ("AdministratorAccess", "IAMUserChangePassword", "ReadOnlyAccess", "Billi
         "SecurityAudit", "AWSSupportAccess")
 
 
+_limited: list[str] = []  # the used policies' data, made once per process (parsing all of it takes ~50 ms)
+
+
 def limit_to_used() -> None:
     import moto.iam.models as iam_models
-    from moto.iam.aws_managed_policies import aws_managed_policies_data
 
-    data = json.loads(aws_managed_policies_data)
-    iam_models.aws_managed_policies_data = json.dumps({k: v for k, v in data.items() if k in USED})  # type: ignore[attr-defined]
+    if not _limited:
+        from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+        data = json.loads(aws_managed_policies_data)
+        _limited.append(json.dumps({k: v for k, v in data.items() if k in USED}))
+    iam_models.aws_managed_policies_data = _limited[0]  # type: ignore[attr-defined]
