@@ -1,7 +1,7 @@
 """Convergence from any starting state (hypothesis): apply --yes reaches what check calls compliant, a second
 apply sends no write, nothing stricter is weakened and nothing the wizard did not make is deleted.
 
-50 examples by default (the suite's time on CI; each example is three full runs of twenty-odd steps);
+32 examples by default, four a shard (the suite's time on CI; each example is three full runs of twenty-odd steps);
 AWS_HARDEN_EXAMPLES=2000 runs more. The pure tiers carry the per-step rules with many more examples
 (tests/test_properties.py: never weakens, never deletes, nothing foreign without typed consent). One in-process
 moto serves every example
@@ -53,7 +53,7 @@ from tests.starting_states import (
 from wizard.aws import isolated_session
 from wizard.sandbox.root_user import ROOT_NAME
 
-EXAMPLES = int(os.environ.get("AWS_HARDEN_EXAMPLES", "50"))
+EXAMPLES = int(os.environ.get("AWS_HARDEN_EXAMPLES", "32"))
 # The examples are split into shards so pytest-xdist runs them on every core; together they make EXAMPLES. Eight
 # shorter shards rather than four long ones: the workers end together (conftest runs them first).
 SHARDS = 8
