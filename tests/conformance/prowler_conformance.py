@@ -265,6 +265,17 @@ def weak_trail(world: World) -> None:
     s3.put_bucket_ownership_controls(Bucket="old-public-trail-logs",
                                      OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]})
     s3.put_bucket_acl(Bucket="old-public-trail-logs", ACL="public-read")
+    # CreateTrail needs the bucket policy CloudTrail documents (the strict world checks it, as AWS does:
+    # "Amazon S3 bucket policy for CloudTrail", CloudTrail User Guide); the ACL is what makes it public.
+    s3.put_bucket_policy(Bucket="old-public-trail-logs", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "AWSCloudTrailAclCheck", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+         "Action": "s3:GetBucketAcl", "Resource": "arn:aws:s3:::old-public-trail-logs",
+         "Condition": {"StringEquals": {"aws:SourceArn": f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/legacy"}}},
+        {"Sid": "AWSCloudTrailWrite", "Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"},
+         "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::old-public-trail-logs/AWSLogs/{ACCOUNT}/*",
+         "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control",
+                                        "aws:SourceArn": f"arn:aws:cloudtrail:us-east-1:{ACCOUNT}:trail/legacy"}}},
+    ]}))
     world.setup("cloudtrail").create_trail(Name="legacy", S3BucketName="old-public-trail-logs")
 
 
