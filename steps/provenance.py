@@ -201,24 +201,24 @@ def group_ownership(aws: Aws, account: str, group: Mapping[str, Any] | None) -> 
     """`group` as GetGroup's Group element, or None when there is no such group."""
     if group is None:
         return Ownership("absent", "no such group")
-    if group.get("Path") == GROUP_PATH:
-        return Ownership("ours", f"created by aws-harden, on the path {GROUP_PATH}")
-    group_id = str(group["GroupId"])
-    if adoption_recorded(account, group_entry(str(group["GroupName"])), group_id) or noted(aws, "adopted", group_id):
-        return Ownership("adopted", "adopted by the operator")
-    return Ownership("foreign", f"its path is {group.get('Path')}, not aws-harden's {GROUP_PATH}")
+    return _path_ownership(aws, account, group, group_entry(str(group["GroupName"])), "GroupId")
 
 
 def role_ownership(aws: Aws, account: str, role: Mapping[str, Any] | None) -> Ownership:
     """`role` as GetRole's Role element, or None when there is no such role."""
     if role is None:
         return Ownership("absent", "no such role")
-    if role.get("Path") == ROLE_PATH:
-        return Ownership("ours", f"created by aws-harden, on the path {ROLE_PATH}")
-    role_id = str(role["RoleId"])
-    if adoption_recorded(account, role_entry(str(role["RoleName"])), role_id) or noted(aws, "adopted", role_id):
+    return _path_ownership(aws, account, role, role_entry(str(role["RoleName"])), "RoleId")
+
+
+def _path_ownership(aws: Aws, account: str, entity: Mapping[str, Any], entry: str, id_key: str) -> Ownership:
+    """A group or role is aws-harden's by its path (both made on GROUP_PATH), or adopted by its id."""
+    if entity.get("Path") == GROUP_PATH:
+        return Ownership("ours", f"created by aws-harden, on the path {GROUP_PATH}")
+    entity_id = str(entity[id_key])
+    if adoption_recorded(account, entry, entity_id) or noted(aws, "adopted", entity_id):
         return Ownership("adopted", "adopted by the operator")
-    return Ownership("foreign", f"its path is {role.get('Path')}, not aws-harden's {ROLE_PATH}")
+    return Ownership("foreign", f"its path is {entity.get('Path')}, not aws-harden's {GROUP_PATH}")
 
 
 def waits_for_admin(name: str, ownership: Ownership, absent_too: bool = False) -> str | None:
